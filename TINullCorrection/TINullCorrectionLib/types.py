@@ -25,6 +25,9 @@ class TIScout:
     ijk_to_ras: 4x4 matrix mapping (i=column, j=row, k=slice, 1) to RAS millimetres.
     ti_source: which field gave the TI, e.g. "InversionTime (0018,0082)", "TriggerTime (0018,1060)", "user".
     phase_sensitive: True for PSIR / real reconstructions that keep the sign.
+    tr_ms: optional float64 [N] repetition time of each frame (IR spin-echo series with a TR that grows
+        with TI need it for the finite-TR fit); None when unknown or irrelevant (Look-Locker).
+    warnings: plain-language notes from loading (e.g. "assembled from 6 series", scaling conversions).
     """
 
     frames: np.ndarray
@@ -37,6 +40,8 @@ class TIScout:
     vendor: str = ""
     series_description: str = ""
     slice_label: str = ""
+    tr_ms: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames, dtype=np.float32)
@@ -59,6 +64,14 @@ class TIScout:
         matrix = np.asarray(self.ijk_to_ras, dtype=np.float64)
         if matrix.shape != (4, 4):
             raise ScoutError(f"ijk_to_ras must be 4x4; got {matrix.shape}.")
+        if self.tr_ms is not None:
+            tr_ms = np.asarray(self.tr_ms, dtype=np.float64)
+            if tr_ms.shape != ti_ms.shape:
+                raise ScoutError(f"Got {tr_ms.size} TR values for {ti_ms.size} frames.")
+            if not np.all(np.isfinite(tr_ms)) or np.any(tr_ms <= 0):
+                raise ScoutError("TR values must be positive finite numbers (ms).")
+            object.__setattr__(self, "tr_ms", tr_ms)
+        object.__setattr__(self, "warnings", tuple(str(w) for w in self.warnings))
         object.__setattr__(self, "frames", frames)
         object.__setattr__(self, "ti_ms", ti_ms)
         object.__setattr__(self, "ijk_to_ras", matrix)
