@@ -1,0 +1,1 @@
+"""LGEResolutionQA core and MRML adapter: septal profiles, resolution, ROI SNR/CNR, LGE quantification."""
