@@ -1,0 +1,229 @@
+"""From per-frame CNN offsets (and optionally a physics fit) to the TI to use for LGE.
+
+Series null: every frame's class distribution p_n over offset bins says where the null may be
+relative to that frame's TI. For a candidate null x the frame offset is TI_n - x; the series
+log-likelihood is  L(x) = sum_n log dens_n(TI_n - x), with dens_n the class probabilities divided
+by the class width (tails: 100 ms), linearly interpolated between class centres. The null is the
+maximiser of L refined by the posterior mean within +/-20 ms; its uncertainty is the posterior SD
+(at least bin_width/sqrt(12)). Frames far from the null still contribute ("earlier"/"later"), so a
+coarse scout with one or two frames near the null still gives an estimate.
+
+Recommended LGE TI (our documented choice, SCIENCE.md):
+    recommended = null + target_offset_ms + lge_offset_ms + drift_ms_per_min * minutes_since_scout
+with target_offset_ms = middle of the optimal range (default range null-10..null+20 ms -> +5 ms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .types import NullEstimate, ScoutPrediction, TIScout
+
+TAIL_WIDTH_MS = 100.0
+
+
+@dataclass(frozen=True)
+class RecommendationSettings:
+    """optimal_range_ms: (low, high) offsets from the null that count as optimal (default -10..+20 ms)."""
+
+    optimal_range_ms: tuple[float, float] = (-10.0, 20.0)
+    target_offset_ms: float | None = None
+    lge_offset_ms: float = 0.0
+    drift_ms_per_min: float = 0.0
+    minutes_since_scout: float = 0.0
+    disagreement_warning_ms: float = 30.0
+    low_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        low, high = (float(v) for v in self.optimal_range_ms)
+        if not low < high:
+            raise ValueError(f"Optimal range must be (low, high) with low < high; got {self.optimal_range_ms}.")
+        object.__setattr__(self, "optimal_range_ms", (low, high))
+        for name in ("lge_offset_ms", "drift_ms_per_min", "minutes_since_scout", "disagreement_warning_ms"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number.")
+        if self.minutes_since_scout < 0:
+            raise ValueError("minutes_since_scout cannot be negative.")
+
+    @property
+    def target_ms(self) -> float:
+        """Offset from the null that the recommendation aims at (middle of the optimal range by default)."""
+        return float(np.mean(self.optimal_range_ms)) if self.target_offset_ms is None else float(self.target_offset_ms)
+
+    @property
+    def lge_shift_ms(self) -> float:
+        """Shift from the scout null to the LGE null: sequence offset + gadolinium drift."""
+        return float(self.lge_offset_ms + self.drift_ms_per_min * self.minutes_since_scout)
+
+
+@dataclass(frozen=True)
+class ChosenTIAssessment:
+    chosen_ti_ms: float
+    offset_from_null_ms: float
+    verdict: str  # "optimal" | "too early" | "too late"
+    in_optimal_range: bool
+    change_to_ms: float
+    change_by_ms: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    cnn: NullEstimate
+    ir_fit: object | None  # irfit.IRFitResult when a myocardium mask was given and the fit ran
+    final: NullEstimate
+    frame_rows: tuple[dict, ...]
+    chosen: ChosenTIAssessment | None
+    warnings: tuple[str, ...]
+    settings: RecommendationSettings
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary with units in the key names."""
+        out = {
+            "null_ti_ms": self.final.null_ti_ms,
+            "null_uncertainty_ms": self.final.uncertainty_ms,
+            "method": self.final.method,
+            "recommended_lge_ti_ms": self.final.recommended_lge_ti_ms,
+            "cnn_null_ti_ms": self.cnn.null_ti_ms,
+            "cnn_null_uncertainty_ms": self.cnn.uncertainty_ms,
+            "optimal_range_ms": list(self.settings.optimal_range_ms),
+            "target_offset_ms": self.settings.target_ms,
+            "lge_offset_ms": self.settings.lge_offset_ms,
+            "drift_ms_per_min": self.settings.drift_ms_per_min,
+            "minutes_since_scout": self.settings.minutes_since_scout,
+            "warnings": list(self.warnings),
+            "frames": [dict(row) for row in self.frame_rows],
+        }
+        if self.ir_fit is not None:
+            out["ir_fit"] = {
+                "null_ti_ms": _finite_or_none(self.ir_fit.null_ti_ms),
+                "null_uncertainty_ms": _finite_or_none(self.ir_fit.null_uncertainty_ms),
+                "t1_star_ms": _finite_or_none(self.ir_fit.t1_star_ms),
+                "t1_ms": _finite_or_none(self.ir_fit.t1_ms),
+                "r_squared": _finite_or_none(self.ir_fit.r_squared),
+                "model": self.ir_fit.model,
+            }
+        if self.chosen is not None:
+            out["chosen"] = asdict(self.chosen)
+        return out
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def series_null_likelihood(prediction: ScoutPrediction, candidates_ms: np.ndarray) -> np.ndarray:
+    """Log-likelihood L(x) of candidate null TIs x (ms) given every frame's class probabilities."""
+    centers = np.asarray(prediction.bin_centers_ms, dtype=float)
+    widths = np.diff(centers[1:-1]).mean() if len(centers) > 3 else 1.0
+    density = np.asarray(prediction.probabilities, dtype=float).copy()
+    density[:, 1:-1] /= widths
+    density[:, [0, -1]] /= TAIL_WIDTH_MS
+    total = np.zeros(len(candidates_ms))
+    for ti, frame_density in zip(prediction.ti_ms, density, strict=True):
+        total += np.log(np.interp(ti - candidates_ms, centers, frame_density) + 1e-9)
+    return total
+
+
+def combine_frame_offsets(prediction: ScoutPrediction) -> tuple[float, float]:
+    """Series null TI (ms) and its uncertainty (ms) from all frames' class distributions."""
+    centers = np.asarray(prediction.bin_centers_ms, dtype=float)
+    reach = float(centers[-1])
+    ti = np.asarray(prediction.ti_ms, dtype=float)
+    candidates = np.arange(max(0.0, ti[0] - reach), ti[-1] + reach + 1.0, 1.0)
+    log_likelihood = series_null_likelihood(prediction, candidates)
+    best = int(np.argmax(log_likelihood))
+    window = np.abs(candidates - candidates[best]) <= 20.0
+    weights = np.exp(log_likelihood[window] - log_likelihood[best])
+    null = float(np.sum(weights * candidates[window]) / weights.sum())
+    posterior = np.exp(log_likelihood - log_likelihood.max())
+    posterior /= posterior.sum()
+    spread = float(np.sqrt(np.sum(posterior * (candidates - null) ** 2)))
+    bin_width = float(np.diff(centers[1:-1]).mean()) if len(centers) > 3 else 1.0
+    return null, max(spread, bin_width / np.sqrt(12.0))
+
+
+def assess_chosen_ti(chosen_ti_ms: float, null_ti_ms: float, settings: RecommendationSettings) -> ChosenTIAssessment:
+    """Is the operator's LGE TI in the optimal range around the (LGE-shifted) null, and what to use instead."""
+    if not np.isfinite(chosen_ti_ms) or chosen_ti_ms <= 0:
+        raise ValueError(f"The chosen TI must be a positive number of ms; got {chosen_ti_ms}.")
+    lge_null = null_ti_ms + settings.lge_shift_ms
+    offset = float(chosen_ti_ms - lge_null)
+    low, high = settings.optimal_range_ms
+    verdict = "optimal" if low <= offset <= high else ("too early" if offset < low else "too late")
+    target = float(lge_null + settings.target_ms)
+    change_to = float(chosen_ti_ms) if verdict == "optimal" else target
+    return ChosenTIAssessment(float(chosen_ti_ms), offset, verdict, verdict == "optimal", change_to, change_to - float(chosen_ti_ms))
+
+
+def recommend(
+    scout: TIScout,
+    prediction: ScoutPrediction,
+    settings: RecommendationSettings = RecommendationSettings(),
+    myocardium_mask: np.ndarray | None = None,
+    chosen_ti_ms: float | None = None,
+) -> Recommendation:
+    """Combine the CNN (and the inversion-recovery fit when a myocardium mask is given) into a recommendation."""
+    if prediction.offset_ms.shape != scout.ti_ms.shape or not np.allclose(prediction.ti_ms, scout.ti_ms):
+        raise ValueError("The prediction does not belong to this TI scout (different frames or TIs).")
+    warnings: list[str] = []
+    shift = settings.lge_shift_ms + settings.target_ms
+    cnn_null, cnn_sd = combine_frame_offsets(prediction)
+    cnn = NullEstimate(cnn_null, cnn_sd, "cnn", cnn_null + shift)
+
+    ir_fit = None
+    final = cnn
+    if myocardium_mask is not None:
+        from .irfit import fit_scout_roi
+
+        ir_fit = fit_scout_roi(scout, np.asarray(myocardium_mask, dtype=bool))
+        if np.isfinite(ir_fit.null_ti_ms):
+            difference = float(ir_fit.null_ti_ms - cnn_null)
+            if abs(difference) > settings.disagreement_warning_ms:
+                warnings.append(
+                    f"CNN ({cnn_null:.0f} ms) and inversion-recovery fit ({ir_fit.null_ti_ms:.0f} ms) disagree by "
+                    f"{abs(difference):.0f} ms: check the myocardium ROI and the scout; the CNN value is reported."
+                )
+            else:
+                fit_sd = float(ir_fit.null_uncertainty_ms) if np.isfinite(ir_fit.null_uncertainty_ms) and ir_fit.null_uncertainty_ms > 0 else cnn_sd
+                weights = np.array([1.0 / cnn_sd**2, 1.0 / fit_sd**2])
+                combined = float(np.dot(weights, [cnn_null, ir_fit.null_ti_ms]) / weights.sum())
+                final = NullEstimate(combined, float(1.0 / np.sqrt(weights.sum())), "combined", combined + shift)
+        else:
+            warnings.append("The inversion-recovery fit found no null in the myocardium ROI; the CNN value is reported.")
+        warnings.extend(f"IR fit: {w}" for w in ir_fit.warnings)
+
+    ti = scout.ti_ms
+    if final.null_ti_ms < ti[0] or final.null_ti_ms > ti[-1]:
+        side = "before the first" if final.null_ti_ms < ti[0] else "after the last"
+        warnings.append(
+            f"The estimated null ({final.null_ti_ms:.0f} ms) lies {side} frame of the scout "
+            f"({ti[0]:.0f}-{ti[-1]:.0f} ms): repeat the scout with a wider TI range."
+        )
+    near = np.abs(ti - final.null_ti_ms) <= 60.0
+    if near.any() and float(np.mean(prediction.confidence[near])) < settings.low_confidence:
+        warnings.append("Low CNN confidence near the null: check the frames by eye.")
+
+    chosen = None
+    if chosen_ti_ms is not None:
+        chosen = assess_chosen_ti(float(chosen_ti_ms), final.null_ti_ms, settings)
+        if chosen.verdict == "too early":
+            warnings.append(
+                f"At the chosen TI {chosen.chosen_ti_ms:.0f} ms normal myocardium is not yet nulled: "
+                "inverted contrast is likely (scar may look dark). Use a longer TI."
+            )
+    low, high = settings.optimal_range_ms
+    rows = []
+    for index, (frame_ti, offset, confidence) in enumerate(zip(ti, prediction.offset_ms, prediction.confidence, strict=True)):
+        rows.append({
+            "frame": index,
+            "ti_ms": float(frame_ti),
+            "predicted_offset_ms": float(offset),
+            "corrected_ti_ms": float(frame_ti - offset),
+            "confidence": float(confidence),
+            "in_optimal_range": bool(low <= offset <= high),
+        })
+    final = NullEstimate(final.null_ti_ms, final.uncertainty_ms, final.method, final.recommended_lge_ti_ms, tuple(warnings))
+    return Recommendation(cnn, ir_fit, final, tuple(rows), chosen, tuple(warnings), settings)

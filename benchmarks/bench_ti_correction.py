@@ -1,0 +1,165 @@
+"""Benchmark of TI null-point correction: accuracy, speed ratios and memory, measured in one run.
+
+    .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--compare-vgg]
+
+1. Accuracy of the shipped model on held-out simulated series (seed 777001, never a training seed;
+   both field strengths, magnitude + phase-sensitive, with/without scar, as the simulator draws them),
+   plain and as phone photos of a 4K and a 3 MP monitor, in the layout of the published table.
+2. Speed of `ti-correct` on a 30-frame DICOM series (load + inference + recommendation, after warm-up),
+   and per-frame inference time of the compact vs the VGG-16 configuration (same input, same run).
+3. Peak resident memory of the `cardiac-lge ti-correct` command.
+4. With --compare-vgg: both architectures trained the same way on the same small simulated set
+   (budget below), evaluated on the same held-out series: accuracy side by side.
+Prints ratios and figures; it asserts nothing (tests are not timers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def held_out_cases(n: int, seed: int, photo: str | None = None):
+    from TINullCorrectionLib.simulator import simulate_scout
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        simulated = simulate_scout(rng)
+        if photo is not None:
+            from TINullCorrectionLib.photo import degrade_scout_as_photo
+
+            simulated = degrade_scout_as_photo(simulated, rng, monitor=photo)
+        cases.append((simulated.scout, simulated.null_ti_ms))
+    return cases
+
+
+def accuracy(model, n_series: int, seed: int) -> None:
+    from TINullCorrectionLib.evaluation import evaluate, format_table, simulated_operator_choices
+
+    for photo in (None, "4k", "3mp"):
+        started = time.perf_counter()
+        try:
+            cases = held_out_cases(n_series, seed, photo)
+        except ImportError as error:
+            print(f"\n(photo degradation unavailable: {error})")
+            continue
+        chosen = simulated_operator_choices([null for _, null in cases], seed + 1)
+        result = evaluate(model, cases, chosen_ti_ms=chosen)
+        label = "plain" if photo is None else f"phone photo of a {photo} monitor"
+        print(f"\n{format_table(result, f'[{label}] {model.name}, {n_series} held-out simulated series, seed {seed}')}")
+        print(f"({time.perf_counter() - started:.0f} s)")
+
+
+def ti_correct_speed(model) -> float:
+    from TINullCorrectionLib.dicom_io import load_ti_scouts
+    from TINullCorrectionLib.dicom_writer import write_scout_dicom
+    from TINullCorrectionLib.recommendation import recommend
+    from TINullCorrectionLib.simulator import simulate_scout
+
+    simulated = simulate_scout(np.random.default_rng(4), n_frames=30, matrix=192)
+    with tempfile.TemporaryDirectory() as folder:
+        write_scout_dicom(simulated.scout, folder, vendor="siemens")
+
+        def once() -> None:
+            for scout in load_ti_scouts([folder]):
+                recommend(scout, model.predict(scout))
+
+        once()  # warm-up
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            once()
+            timings.append(time.perf_counter() - started)
+    seconds = float(np.median(timings))
+    print(f"\nti-correct core path on a 30-frame 192x192 DICOM series (load + CNN + recommendation): median {seconds:.3f} s of 5")
+    return seconds
+
+
+def per_frame_speed() -> None:
+    from TINullCorrectionLib.model import OffsetBins, build_network
+    from TINullCorrectionLib.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig
+
+    grid = PreprocessConfig().grid
+    images, scalars = torch.randn(30, N_CHANNELS, grid, grid), torch.randn(30, N_SCALARS)
+    per_frame = {}
+    for architecture in ("compact", "vgg16"):
+        network = build_network(architecture, OffsetBins().n_classes).eval()
+        with torch.inference_mode():
+            network(images, scalars)
+            started = time.perf_counter()
+            for _ in range(5):
+                network(images, scalars)
+        per_frame[architecture] = (time.perf_counter() - started) / (5 * 30)
+        n_parameters = sum(p.numel() for p in network.parameters())
+        print(f"{architecture:8s}: {1000 * per_frame[architecture]:.2f} ms per frame, {n_parameters / 1e6:.2f} M parameters")
+    print(f"compact is {per_frame['vgg16'] / per_frame['compact']:.1f}x faster per frame than the VGG-16 configuration "
+          f"({torch.get_num_threads()} threads)")
+
+
+def cli_peak_memory() -> None:
+    from TINullCorrectionLib.dicom_writer import write_scout_dicom
+    from TINullCorrectionLib.simulator import simulate_scout
+
+    simulated = simulate_scout(np.random.default_rng(8), n_frames=30, matrix=256)
+    with tempfile.TemporaryDirectory() as folder:
+        write_scout_dicom(simulated.scout, folder, vendor="philips")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run([sys.executable, "-m", "cardiac_lge.cli", "ti-correct", folder, "--quiet"], check=True, capture_output=True)
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"\ncardiac-lge ti-correct peak resident memory: {max(peak_kb, before) / 1024:.0f} MB (30 frames, 256x256)")
+
+
+def compare_vgg(n_train: int, epochs: int, n_test: int, seed: int) -> None:
+    from TINullCorrectionLib.evaluation import evaluate, format_table
+    from TINullCorrectionLib.training import TrainingConfig, simulate_series_set, train_model
+
+    series = simulate_series_set(n_train, seed=31337, photo_fraction=0.0)
+    cases = held_out_cases(n_test, seed)
+    for architecture in ("compact", "vgg16"):
+        started = time.perf_counter()
+        config = TrainingConfig(architecture=architecture, n_series=n_train, epochs=epochs, seed=31337,
+                                learning_rate=2e-3 if architecture == "compact" else 5e-4)
+        model, _ = train_model(config, series=series, show_progress=False, log=lambda _: None)
+        seconds = time.perf_counter() - started
+        result = evaluate(model, cases)
+        print(f"\n{format_table(result, f'{architecture}: trained on {n_train} series x {epochs} epochs in {seconds:.0f} s')}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-series", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=777001)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--compare-vgg", action="store_true")
+    parser.add_argument("--compare-train-series", type=int, default=300)
+    parser.add_argument("--compare-epochs", type=int, default=2)
+    parser.add_argument("--compare-test-series", type=int, default=150)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    args = parser.parse_args()
+    from TINullCorrectionLib.inference import load_model
+
+    model = load_model(args.model)
+    print(f"model {model.name}: {model.card}")
+    if not args.skip_accuracy:
+        accuracy(model, args.n_series, args.seed)
+    ti_correct_speed(model)
+    per_frame_speed()
+    cli_peak_memory()
+    if args.compare_vgg:
+        compare_vgg(args.compare_train_series, args.compare_epochs, args.compare_test_series, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``cardiac-lge evaluate``: accuracy of a TI-offset model in the layout of the published table.
+
+On a held-out simulated set (seeds not used in training) or on a site's labelled DICOM series
+(CSV series_dir,null_ti_ms). Optionally with operator-chosen TIs (CSV series_dir,chosen_ti_ms, or
+simulated around the true null) to report "before -> after" correction.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="accuracy table of a TI-offset model (simulated or labelled DICOM)",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None, help="model file (default: the shipped weights)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--simulated", type=int, metavar="N", help="evaluate on N freshly simulated series")
+    source.add_argument("--dicom-dir", type=Path, help="folder of labelled TI scout series (with --labels)")
+    parser.add_argument("--labels", type=Path, help="CSV series_dir,null_ti_ms for --dicom-dir")
+    parser.add_argument("--seed", type=int, default=777001, help="seed of the simulated test set (default 777001, not a training seed)")
+    parser.add_argument("--photo", choices=("4k", "3mp"), help="degrade every simulated series as a phone photo of this monitor")
+    parser.add_argument("--optimal-range", type=float, nargs=2, default=(-10.0, 20.0), metavar=("LOW", "HIGH"),
+                        help="optimal range around the null in ms (default -10 20)")
+    parser.add_argument("--near-ms", type=float, default=60.0, help="frames within this many ms of the null are scored (default 60)")
+    parser.add_argument("--chosen-ti-csv", type=Path, help="CSV series_dir,chosen_ti_ms of operator-chosen TIs (DICOM mode)")
+    parser.add_argument("--json", type=Path, help="also write the result as JSON")
+    parser.set_defaults(func=run)
+
+
+def _simulated_cases(n: int, seed: int, photo: str | None):
+    import numpy as np
+    from TINullCorrectionLib.simulator import simulate_scout
+
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        simulated = simulate_scout(rng)
+        if photo is not None:
+            from TINullCorrectionLib.photo import degrade_scout_as_photo
+
+            simulated = degrade_scout_as_photo(simulated, rng, monitor=photo)
+        yield simulated.scout, simulated.null_ti_ms
+
+
+def _read_csv(path: Path, value_column: str) -> dict[str, float]:
+    import csv
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"series_dir", value_column} <= set(rows[0]):
+        raise ValueError(f"{path} needs the columns series_dir,{value_column}.")
+    return {row["series_dir"]: float(row[value_column]) for row in rows}
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from TINullCorrectionLib.dicom_io import load_ti_scouts
+    from TINullCorrectionLib.evaluation import evaluate, format_table, simulated_operator_choices
+    from TINullCorrectionLib.inference import load_model
+    from TINullCorrectionLib.recommendation import RecommendationSettings
+    from tqdm import tqdm
+
+    model = load_model(args.model)
+    settings = RecommendationSettings(optimal_range_ms=tuple(args.optimal_range))
+    if args.simulated is not None:
+        cases = list(tqdm(_simulated_cases(args.simulated, args.seed, args.photo), total=args.simulated, desc="simulating"))
+        chosen = simulated_operator_choices([null for _, null in cases], args.seed + 1)
+        title = f"{model.name} on {args.simulated} simulated series (seed {args.seed}{', photo ' + args.photo if args.photo else ''})"
+    else:
+        if args.labels is None:
+            raise ValueError("--dicom-dir needs --labels (CSV series_dir,null_ti_ms).")
+        labels = _read_csv(args.labels, "null_ti_ms")
+        chosen_by_series = _read_csv(args.chosen_ti_csv, "chosen_ti_ms") if args.chosen_ti_csv else None
+        cases, chosen = [], [] if chosen_by_series else None
+        for series_dir, null in tqdm(labels.items(), desc="loading"):
+            for scout in load_ti_scouts([args.dicom_dir / series_dir]):
+                cases.append((scout, null))
+                if chosen is not None:
+                    chosen.append(chosen_by_series[series_dir])
+        title = f"{model.name} on {len(cases)} labelled series from {args.dicom_dir}"
+    with tqdm(total=len(cases), desc="evaluating") as bar:
+        result = evaluate(model, cases, settings, args.near_ms, chosen, progress=lambda _: bar.update(1))
+    print(format_table(result, title))
+    if args.json:
+        args.json.write_text(json.dumps(result.to_dict(), indent=1))
+    return 0

@@ -1,0 +1,77 @@
+"""``cardiac-lge train``: train the TI-offset CNN on simulated scouts and/or a site's labelled DICOM series.
+
+The default weights shipped in TINullCorrectionLib/models/ are made by exactly:
+    cardiac-lge train --out TINullCorrection/TINullCorrectionLib/models/ti_offset_compact.pt
+(defaults: compact architecture, 2000 simulated series, 12 epochs, seed 20261124).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train the TI-offset CNN (simulated data and/or labelled DICOM)", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt, weights only)")
+    parser.add_argument("--arch", choices=("compact", "vgg16"), default="compact", help="network architecture (default compact)")
+    parser.add_argument("--n-series", type=int, default=2000, help="simulated series to train on (default 2000; 0 = none)")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs (default 12)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--photo-fraction", type=float, default=0.15,
+                        help="fraction of simulated series degraded as phone photos of the monitor (default 0.15)")
+    parser.add_argument("--seed", type=int, default=20261124, help="seed of every random draw (default 20261124)")
+    parser.add_argument("--dicom-dir", type=Path, help="folder of a site's labelled TI scout series (fine-tuning data)")
+    parser.add_argument("--labels", type=Path, help="CSV with columns series_dir,null_ti_ms for --dicom-dir")
+    parser.add_argument("--init", type=Path, help="start from this model file (fine-tuning)")
+    parser.add_argument("--checkpoint-dir", type=Path, help="write a checkpoint after every epoch here")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+    from TINullCorrectionLib.inference import load_model, save_model
+    from TINullCorrectionLib.training import (
+        SeriesSet,
+        TrainingConfig,
+        labelled_dicom_series_set,
+        simulate_series_set,
+        train_model,
+    )
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if (args.dicom_dir is None) != (args.labels is None):
+        raise ValueError("--dicom-dir and --labels go together.")
+    if args.n_series <= 0 and args.dicom_dir is None:
+        raise ValueError("Nothing to train on: give --n-series > 0 and/or --dicom-dir with --labels.")
+    config = TrainingConfig(architecture=args.arch, n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
+                            learning_rate=args.learning_rate, photo_fraction=args.photo_fraction, seed=args.seed)
+    series = SeriesSet()
+    if args.n_series > 0:
+        series = simulate_series_set(args.n_series, args.seed, config.preprocess, args.photo_fraction, show_progress=True)
+    if args.dicom_dir is not None:
+        site = labelled_dicom_series_set(args.dicom_dir, args.labels, config.preprocess)
+        print(f"loaded {len(site)} labelled series from {args.dicom_dir}")
+        series.extend(site)
+    init = load_model(args.init) if args.init is not None else None
+    model, history = train_model(config, series=series, init=init, checkpoint_dir=args.checkpoint_dir)
+    model.card.update({"training_command": "cardiac-lge train " + " ".join(_argv_of(args)), "trained_on_site_series": args.dicom_dir is not None})
+    sha = save_model(model, args.out)
+    args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
+    print(f"wrote {args.out} (sha256 {sha})")
+    return 0
+
+
+def _argv_of(args: argparse.Namespace) -> list[str]:
+    out = []
+    for key in ("out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "seed", "dicom_dir", "labels", "init"):
+        value = getattr(args, key)
+        if value is not None:
+            out += [f"--{key.replace('_', '-')}", str(value)]
+    return out
