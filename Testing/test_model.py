@@ -21,7 +21,7 @@ from TINullCorrectionLib.preprocessing import (
 from TINullCorrectionLib.types import ScoutError, TIScout
 
 
-def _tiny_model(architecture: str = "compact") -> TIModel:
+def _tiny_model(architecture: str = "sequence") -> TIModel:
     torch.manual_seed(0)
     bins = OffsetBins()
     return TIModel(build_network(architecture, bins.n_classes), architecture, bins, PreprocessConfig(), {"name": "tiny"}, name="tiny")
@@ -63,7 +63,7 @@ def test_offsets_and_confidence_from_probabilities():
 def test_context_channels_and_scalars():
     np.testing.assert_array_equal(context_indices(3), [[0, 0, 1, 0, 2], [1, 0, 2, 0, 2], [2, 1, 2, 0, 2]])
     scalars = frame_scalars(np.array([100.0, 150.0, 250.0]), True)
-    np.testing.assert_allclose(scalars, [[0, 0.5, 1], [0.5, 1.0, 1], [1.0, 0, 1]])
+    np.testing.assert_allclose(scalars, [[0, 0.5, 1, 0.1], [0.5, 1.0, 1, 0.15], [1.0, 0, 1, 0.25]])
     series = np.arange(3 * 4 * 4, dtype=np.float32).reshape(3, 4, 4)
     channels, _ = frame_inputs(series, np.array([1.0, 2.0, 3.0]), False)
     assert channels.shape == (3, 5, 4, 4)
@@ -84,7 +84,7 @@ def test_preprocessing_is_physical_and_per_series():
         prepare_series(empty)
 
 
-@pytest.mark.parametrize("architecture", ["compact", "vgg16"])
+@pytest.mark.parametrize("architecture", ["sequence", "compact", "vgg16"])
 def test_save_load_round_trip_weights_only(tmp_path, architecture):
     model = _tiny_model(architecture)
     path = tmp_path / f"{architecture}.pt"
@@ -93,6 +93,7 @@ def test_save_load_round_trip_weights_only(tmp_path, architecture):
     payload = torch.load(path, weights_only=True)
     assert payload["architecture"] == architecture
     loaded = load_model(path)
+    assert loaded.architecture == architecture
     scout = _scout()
     a, b = model.predict(scout), loaded.predict(scout)
     np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
@@ -130,3 +131,27 @@ def test_pickled_objects_are_refused(tmp_path):
     torch.save({"format": "cardiaclge-ti-offset-model", "payload": Evil()}, path)
     with pytest.raises(ModelLoadError, match="corrupt"):
         load_model(path)
+
+
+def test_sequence_model_uses_the_whole_series_and_ignores_padding():
+    """Changing a late frame changes the sequence model's output for an early frame; padding does not."""
+    model = _tiny_model("sequence")
+    scout = _scout()
+    frames = scout.frames.copy()
+    frames[-3] *= 0.2
+    changed = TIScout(frames=frames, ti_ms=scout.ti_ms, pixel_spacing_mm=scout.pixel_spacing_mm)
+    a, b = model.predict(scout).probabilities, model.predict(changed).probabilities
+    assert np.abs(a[0] - b[0]).max() > 1e-9  # the first frame sees a change nine frames later
+    series = prepare_series(scout)
+    channels, scalars = frame_inputs(series, scout.ti_ms, False)
+    n = scout.n_frames
+    padded_images = torch.zeros(1, n + 4, *channels.shape[1:])
+    padded_images[0, :n] = torch.from_numpy(channels)
+    padded_scalars = torch.zeros(1, n + 4, scalars.shape[1])
+    padded_scalars[0, :n] = torch.from_numpy(scalars)
+    mask = torch.zeros(1, n + 4, dtype=torch.bool)
+    mask[0, :n] = True
+    model.network.eval()
+    with torch.inference_mode():
+        padded = torch.softmax(model.network(padded_images, padded_scalars, mask)[0, :n].double(), 1).numpy()
+    np.testing.assert_allclose(padded, a, atol=1e-5)

@@ -24,14 +24,14 @@ def test_simulated_series_are_reproducible(tiny_series):
 
 def test_training_reduces_loss_and_writes_loadable_checkpoints(tiny_series, tmp_path):
     torch.set_num_threads(1)
-    config = TrainingConfig(n_series=10, epochs=3, batch_size=32, learning_rate=3e-3, seed=1)
+    config = TrainingConfig(n_series=10, epochs=3, batch_size=3, learning_rate=3e-3, seed=1)
     model, history = train_model(config, series=tiny_series, checkpoint_dir=tmp_path, show_progress=False, log=lambda _: None)
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     checkpoints = sorted(tmp_path.glob("checkpoint_epoch*.pt"))
     assert len(checkpoints) == 3
     reloaded = load_model(checkpoints[-1])
-    assert reloaded.architecture == "compact"
+    assert reloaded.architecture == "sequence"
     # Fine-tuning needs a matching configuration.
     with pytest.raises(ValueError, match="differ"):
         train_model(TrainingConfig(architecture="vgg16", epochs=1), series=tiny_series, init=model, show_progress=False, log=lambda _: None)
@@ -41,7 +41,7 @@ def test_evaluation_table_names_the_optimal_range(tiny_series):
     from TINullCorrectionLib.simulator import simulate_scout
 
     torch.set_num_threads(1)
-    model, _ = train_model(TrainingConfig(epochs=1, batch_size=64), series=tiny_series, show_progress=False, log=lambda _: None)
+    model, _ = train_model(TrainingConfig(epochs=1, batch_size=4), series=tiny_series, show_progress=False, log=lambda _: None)
     rng = np.random.default_rng(11)
     cases = [(s.scout, s.null_ti_ms) for s in (simulate_scout(rng, matrix=96) for _ in range(3))]
     chosen = simulated_operator_choices([null for _, null in cases], seed=2)

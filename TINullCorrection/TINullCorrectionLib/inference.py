@@ -20,9 +20,9 @@ from .preprocessing import PreprocessConfig, frame_inputs, prepare_series
 from .types import ScoutPrediction, TIScout
 
 FILE_FORMAT = "cardiaclge-ti-offset-model"
-FILE_VERSION = 1
+FILE_VERSION = 2
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_MODEL_PATH = MODELS_DIR / "ti_offset_compact.pt"
+DEFAULT_MODEL_PATH = MODELS_DIR / "ti_offset_sequence.pt"
 
 
 class ModelLoadError(ValueError):
@@ -41,7 +41,7 @@ class TIModel:
     name: str = ""
     device: str = "cpu"
 
-    def predict(self, scout: TIScout, progress: Callable[[int, int], None] | None = None, batch_size: int = 16) -> ScoutPrediction:
+    def predict(self, scout: TIScout, progress: Callable[[int, int], None] | None = None) -> ScoutPrediction:
         """Class probabilities, offset (ms) and confidence for every frame of the scout.
 
         offset_ms: probability-weighted mean of the argmax class and its two neighbours (ms).
@@ -49,17 +49,16 @@ class TIModel:
         """
         series = prepare_series(scout, self.preprocess)
         channels, scalars = frame_inputs(series, scout.ti_ms, scout.phase_sensitive)
-        probabilities = np.empty((scout.n_frames, self.bins.n_classes), dtype=np.float64)
         self.network.eval()
         with torch.inference_mode():
-            for start in range(0, scout.n_frames, batch_size):
-                stop = min(start + batch_size, scout.n_frames)
-                logits = self.network(
-                    torch.from_numpy(channels[start:stop]).to(self.device), torch.from_numpy(scalars[start:stop]).to(self.device)
-                )
-                probabilities[start:stop] = torch.softmax(logits.double(), dim=1).cpu().numpy()
-                if progress is not None:
-                    progress(stop, scout.n_frames)
+            logits = self.network(
+                torch.from_numpy(channels)[None].to(self.device),
+                torch.from_numpy(scalars)[None].to(self.device),
+                torch.ones(1, scout.n_frames, dtype=torch.bool, device=self.device),
+            )[0]
+            probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
+        if progress is not None:
+            progress(scout.n_frames, scout.n_frames)
         offset_ms, confidence = offsets_from_probabilities(probabilities, self.bins)
         return ScoutPrediction(
             ti_ms=scout.ti_ms.copy(),

@@ -6,8 +6,14 @@ The published model (Eur Radiol 2023;33:4688) classified single frames with an I
 VGG-16 over about -60..+60 ms; no ImageNet weights can be downloaded here, so both architectures
 below are trained from scratch on the project's simulator, the same way.
 
+Every network maps a batch of series, images [B, N, 5, g, g] + scalars [B, N, 4] + a frame mask
+[B, N], to logits [B, N, classes]; per-frame networks treat the frames independently.
+
 Architectures:
-- ``compact`` (default): 4 conv blocks (24-32-48-64 channels) on the 5-channel 48x48 context input,
+- ``sequence`` (default): the compact CNN encodes every frame (with its context channels), then a
+  bidirectional GRU over the frames in TI order lets every frame's class depend on the whole
+  recovery curve (in the spirit of Bahrami 2019 / Xie 2024: CNN + recurrent layer over frames).
+- ``compact``: 4 conv blocks (24-32-48-64 channels) on the 5-channel 48x48 context input,
   a 4x4 spatial summary, and a small head that also sees the TI-gap scalars.
 - ``vgg16``: the VGG-16 layout (13 3x3 convs in 5 blocks, 64-128-256-512-512 channels, 3 FC
   layers) on the same input; FC widths reduced from 4096 to 512 for the 48x48 input (documented).
@@ -23,7 +29,7 @@ from torch import nn
 
 from .preprocessing import N_CHANNELS, N_SCALARS
 
-ARCHITECTURES = ("compact", "vgg16")
+ARCHITECTURES = ("sequence", "compact", "vgg16")
 
 
 @dataclass(frozen=True)
@@ -133,9 +139,47 @@ class VGG16TINet(nn.Module):
         return self.head(torch.cat([self.features(images).flatten(1), scalars], dim=1))
 
 
+class PerFrame(nn.Module):
+    """Applies a per-frame network to every frame of a batch of series."""
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.network = network
+
+    def forward(self, images: torch.Tensor, scalars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, frames = images.shape[:2]
+        return self.network(images.flatten(0, 1), scalars.flatten(0, 1)).view(batch, frames, -1)
+
+
+class SequenceTINet(nn.Module):
+    """Compact CNN frame encoder + bidirectional GRU over the frames of the series."""
+
+    def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64), convs: tuple[int, ...] = (1, 1, 2, 1),
+                 embedding: int = 96, hidden: int = 96):
+        super().__init__()
+        blocks, c_in = [], N_CHANNELS
+        for width, n_convs in zip(widths, convs, strict=True):
+            blocks.append(_conv_block(c_in, width, n_convs))
+            c_in = width
+        self.encoder = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(c_in * 9, embedding), nn.ReLU(inplace=True))
+        self.recurrent = nn.GRU(embedding + N_SCALARS, hidden, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
+        self.head = nn.Sequential(nn.Linear(2 * hidden + embedding, 128), nn.ReLU(inplace=True), nn.Linear(128, n_classes))
+
+    def forward(self, images: torch.Tensor, scalars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, frames = images.shape[:2]
+        embedded = self.encoder(images.flatten(0, 1)).view(batch, frames, -1)
+        lengths = mask.sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(torch.cat([embedded, scalars], 2), lengths, batch_first=True, enforce_sorted=False)
+        context, _ = self.recurrent(packed)
+        context, _ = nn.utils.rnn.pad_packed_sequence(context, batch_first=True, total_length=frames)
+        return self.head(torch.cat([context, embedded], 2))
+
+
 def build_network(architecture: str, n_classes: int) -> nn.Module:
+    if architecture == "sequence":
+        return SequenceTINet(n_classes)
     if architecture == "compact":
-        return CompactTINet(n_classes)
+        return PerFrame(CompactTINet(n_classes))
     if architecture == "vgg16":
-        return VGG16TINet(n_classes)
+        return PerFrame(VGG16TINet(n_classes))
     raise ValueError(f"Unknown architecture '{architecture}'; choose one of {ARCHITECTURES}.")

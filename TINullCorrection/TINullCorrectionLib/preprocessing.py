@@ -10,8 +10,8 @@ Choices (ours, documented in the model card):
 - Channels of frame n: [frame n, frame n-1, frame n+1, first frame, last frame] (neighbours clamped
   at the ends), so the network sees whether each tissue is falling or recovering around frame n.
 - Scalars of frame n: TI gaps to the previous / next frame (/100 ms; 0 at the ends), whether the
-  series is phase-sensitive. The absolute TI is deliberately NOT an input, so the prediction rests
-  on image contrast rather than on a prior over typical null times.
+  series is phase-sensitive, and the frame's TI (/1000 ms): recovery S = A - B exp(-TI/T1*) depends
+  on the time since the inversion, so the TI itself is physics, not only a prior.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from scipy import ndimage
 from .types import ScoutError, TIScout
 
 N_CHANNELS = 5
-N_SCALARS = 3
+N_SCALARS = 4
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,15 @@ def context_indices(n_frames: int) -> np.ndarray:
 
 
 def frame_scalars(ti_ms: np.ndarray, phase_sensitive: bool) -> np.ndarray:
-    """[N, 3]: TI gap to the previous and next frame (/100 ms, 0 at the ends) and the PSIR flag."""
+    """[N, 4]: TI gap to the previous and next frame (/100 ms, 0 at the ends), the PSIR flag, TI/1000 ms."""
     ti = np.asarray(ti_ms, dtype=np.float64)
     gaps = np.diff(ti) / 100.0
     gap_previous = np.concatenate([[0.0], gaps])
     gap_next = np.concatenate([gaps, [0.0]])
-    return np.stack([gap_previous, gap_next, np.full(ti.size, float(phase_sensitive))], axis=1).astype(np.float32)
+    flag = np.full(ti.size, float(phase_sensitive))
+    return np.stack([gap_previous, gap_next, flag, ti / 1000.0], axis=1).astype(np.float32)
 
 
 def frame_inputs(series: np.ndarray, ti_ms: np.ndarray, phase_sensitive: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Channels [N, 5, g, g] and scalars [N, 3] for every frame of one prepared series."""
+    """Channels [N, 5, g, g] and scalars [N, 4] for every frame of one prepared series."""
     return series[context_indices(series.shape[0])].astype(np.float32), frame_scalars(ti_ms, phase_sensitive)

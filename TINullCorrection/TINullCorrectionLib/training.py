@@ -18,16 +18,23 @@ from torch import nn
 
 from .inference import TIModel, save_model
 from .model import OffsetBins, build_network
-from .preprocessing import PreprocessConfig, context_indices, frame_scalars, prepare_series
+from .preprocessing import (
+    N_CHANNELS,
+    N_SCALARS,
+    PreprocessConfig,
+    context_indices,
+    frame_scalars,
+    prepare_series,
+)
 from .types import TIScout
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    architecture: str = "compact"
+    architecture: str = "sequence"
     n_series: int = 2000
-    epochs: int = 10
-    batch_size: int = 128
+    epochs: int = 12
+    batch_size: int = 8  # series per batch
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     label_sigma_ms: float = 6.0
@@ -117,30 +124,23 @@ def labelled_dicom_series_set(dicom_dir: str | Path, labels_csv: str | Path, pre
     return series
 
 
-def _frame_index(series: SeriesSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All frames stacked, the global indices of each frame's 5 context frames, scalars and offsets."""
-    stacked, contexts, scalars, offsets = [], [], [], []
-    start = 0
-    for frames, ti, offset, psir in zip(series.frames, series.ti_ms, series.offset_ms, series.phase_sensitive, strict=True):
-        contexts.append(context_indices(frames.shape[0]) + start)
-        scalars.append(frame_scalars(ti, psir))
-        offsets.append(offset)
-        stacked.append(frames)
-        start += frames.shape[0]
-    return (np.concatenate(stacked).astype(np.float32), np.concatenate(contexts), np.concatenate(scalars).astype(np.float32),
-            np.concatenate(offsets))
-
-
-def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random flips / 90-degree rotations and intensity scaling (the same for all 5 channels)."""
-    if torch.rand(1, generator=generator).item() < 0.5:
-        images = images.flip(-1)
-    if torch.rand(1, generator=generator).item() < 0.5:
-        images = images.flip(-2)
-    k = int(torch.randint(0, 4, (1,), generator=generator).item())
-    images = torch.rot90(images, k, dims=(-2, -1))
-    scale = 0.85 + 0.3 * torch.rand(images.shape[0], 1, 1, 1, generator=generator)
-    return images * scale
+def _batch(series: SeriesSet, indices, bins: OffsetBins, label_sigma_ms: float):
+    """Padded tensors of a batch of series: images [B,N,5,g,g], scalars [B,N,4], mask, soft targets, offsets."""
+    n_max = max(series.frames[i].shape[0] for i in indices)
+    grid = series.frames[indices[0]].shape[-1]
+    images = np.zeros((len(indices), n_max, N_CHANNELS, grid, grid), np.float32)
+    scalars = np.zeros((len(indices), n_max, N_SCALARS), np.float32)
+    mask = np.zeros((len(indices), n_max), bool)
+    targets = np.zeros((len(indices), n_max, bins.n_classes), np.float32)
+    offsets = np.zeros((len(indices), n_max))
+    for row, i in enumerate(indices):
+        n = series.frames[i].shape[0]
+        images[row, :n] = series.frames[i][context_indices(n)]
+        scalars[row, :n] = frame_scalars(series.ti_ms[i], series.phase_sensitive[i])
+        mask[row, :n] = True
+        targets[row, :n] = bins.soft_targets(series.offset_ms[i], label_sigma_ms)
+        offsets[row, :n] = series.offset_ms[i]
+    return (torch.from_numpy(images), torch.from_numpy(scalars), torch.from_numpy(mask), torch.from_numpy(targets), offsets)
 
 
 def train_model(
@@ -162,12 +162,6 @@ def train_model(
     order = np.random.default_rng(config.seed).permutation(len(series))
     n_validation = max(1, int(round(config.validation_fraction * len(series))))
     train_set, validation_set = series.subset(order[n_validation:]), series.subset(order[:n_validation])
-    frames, contexts, scalars, offsets = _frame_index(train_set)
-    v_frames, v_contexts, v_scalars, v_offsets = _frame_index(validation_set)
-    targets = torch.from_numpy(config.bins.soft_targets(offsets, config.label_sigma_ms))
-    v_targets = torch.from_numpy(config.bins.soft_targets(v_offsets, config.label_sigma_ms))
-    frames_t, v_frames_t = torch.from_numpy(frames), torch.from_numpy(v_frames)
-
     if init is not None:
         if init.bins != config.bins or init.preprocess != config.preprocess or init.architecture != config.architecture:
             raise ValueError("The initial model's architecture, bins or preprocessing differ from the training configuration.")
@@ -176,31 +170,34 @@ def train_model(
         network = build_network(config.architecture, config.bins.n_classes)
     network.to(device)
     optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps_per_epoch = int(np.ceil(len(offsets) / config.batch_size))
+    steps_per_epoch = int(np.ceil(len(train_set) / config.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch)
-    loss_function = nn.CrossEntropyLoss()
-    log(f"training {config.architecture} on {len(train_set)} series / {len(offsets)} frames "
+    n_frames = sum(f.shape[0] for f in train_set.frames)
+    log(f"training {config.architecture} on {len(train_set)} series / {n_frames} frames "
         f"(validation {len(validation_set)} series), {config.epochs} epochs on {device}")
 
     best_state, best_loss, history = None, np.inf, []
     for epoch in range(config.epochs):
         network.train()
         started = time.perf_counter()
-        permutation = torch.randperm(len(offsets), generator=generator)
-        running = 0.0
+        permutation = torch.randperm(len(train_set), generator=generator).numpy()
+        running, seen = 0.0, 0
         batches = _progress(range(steps_per_epoch), steps_per_epoch, f"epoch {epoch + 1}/{config.epochs}", show_progress)
         for step in batches:
-            index = permutation[step * config.batch_size:(step + 1) * config.batch_size]
-            images = _augment(frames_t[torch.from_numpy(contexts[index.numpy()])], generator)
-            logits = network(images.to(device), torch.from_numpy(scalars[index.numpy()]).to(device))
-            loss = loss_function(logits, targets[index].to(device))
+            indices = permutation[step * config.batch_size:(step + 1) * config.batch_size]
+            images, scalars, mask, targets, offsets = _batch(train_set, indices, config.bins, config.label_sigma_ms)
+            images = _augment(images, generator)
+            logits = network(images.to(device), scalars.to(device), mask.to(device))
+            loss = _masked_cross_entropy(logits, targets.to(device), mask.to(device), offsets)
             optimiser.zero_grad()
             loss.backward()
+            nn.utils.clip_grad_norm_(network.parameters(), 5.0)
             optimiser.step()
             scheduler.step()
-            running += loss.item() * len(index)
-        validation_loss, validation_mae = _validate(network, v_frames_t, v_contexts, v_scalars, v_targets, v_offsets, config.bins, device)
-        record = {"epoch": epoch + 1, "train_loss": running / len(offsets), "validation_loss": validation_loss,
+            running += loss.item() * int(mask.sum())
+            seen += int(mask.sum())
+        validation_loss, validation_mae = _validate(network, validation_set, config, device)
+        record = {"epoch": epoch + 1, "train_loss": running / seen, "validation_loss": validation_loss,
                   "validation_frame_mae_ms_within_60": validation_mae, "seconds": time.perf_counter() - started}
         history.append(record)
         log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, validation loss {validation_loss:.4f}, "
@@ -218,20 +215,44 @@ def train_model(
     return TIModel(network, config.architecture, config.bins, config.preprocess, card, name=f"ti-offset-{config.architecture}"), history
 
 
-def _validate(network, frames_t, contexts, scalars, targets, offsets, bins: OffsetBins, device: str) -> tuple[float, float]:
+def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random flips / 90-degree rotations of the whole batch and an intensity scale per series ([B,N,C,g,g])."""
+    if torch.rand(1, generator=generator).item() < 0.5:
+        images = images.flip(-1)
+    if torch.rand(1, generator=generator).item() < 0.5:
+        images = images.flip(-2)
+    images = torch.rot90(images, int(torch.randint(0, 4, (1,), generator=generator).item()), dims=(-2, -1))
+    return images * (0.85 + 0.3 * torch.rand(images.shape[0], 1, 1, 1, 1, generator=generator))
+
+
+def _masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, offsets_ms=None) -> torch.Tensor:
+    """Mean soft-target cross-entropy over real frames; frames near the null weigh up to 3x
+    (weight 1 + 2 exp(-(offset/60 ms)^2)), because the optimal-range decision is made there."""
+    log_probabilities = torch.log_softmax(logits, dim=-1)
+    per_frame = -(targets * log_probabilities).sum(-1)
+    weights = mask.float()
+    if offsets_ms is not None:
+        near = torch.exp(-((torch.as_tensor(offsets_ms, dtype=torch.float32, device=logits.device) / 60.0) ** 2))
+        weights = weights * (1.0 + 2.0 * near)
+    return (per_frame * weights).sum() / weights.sum().clamp(min=1e-6)
+
+
+def _validate(network, series: SeriesSet, config: TrainingConfig, device: str) -> tuple[float, float]:
     from .inference import offsets_from_probabilities
 
     network.eval()
-    losses, predictions = [], []
+    total, count, errors = 0.0, 0, []
     with torch.inference_mode():
-        for start in range(0, len(offsets), 512):
-            stop = min(start + 512, len(offsets))
-            logits = network(frames_t[torch.from_numpy(contexts[start:stop])].to(device), torch.from_numpy(scalars[start:stop]).to(device))
-            losses.append(float(nn.functional.cross_entropy(logits, targets[start:stop].to(device))) * (stop - start))
-            predictions.append(torch.softmax(logits.double(), 1).cpu().numpy())
-    probabilities = np.concatenate(predictions)
-    predicted, _ = offsets_from_probabilities(probabilities, bins)
-    near = np.abs(offsets) <= 60
-    mae = float(np.mean(np.abs(predicted[near] - offsets[near]))) if near.any() else float("nan")
-    return sum(losses) / len(offsets), mae
-
+        for start in range(0, len(series), 16):
+            indices = list(range(start, min(start + 16, len(series))))
+            images, scalars, mask, targets, offsets = _batch(series, indices, config.bins, config.label_sigma_ms)
+            logits = network(images.to(device), scalars.to(device), mask.to(device))
+            total += float(_masked_cross_entropy(logits, targets.to(device), mask.to(device))) * int(mask.sum())
+            count += int(mask.sum())
+            probabilities = torch.softmax(logits.double(), -1).cpu().numpy()[mask.numpy()]
+            predicted, _ = offsets_from_probabilities(probabilities, config.bins)
+            true = offsets[mask.numpy()]
+            near = np.abs(true) <= 60
+            errors.append(np.abs(predicted[near] - true[near]))
+    errors = np.concatenate(errors)
+    return total / count, float(errors.mean()) if errors.size else float("nan")

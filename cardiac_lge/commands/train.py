@@ -1,8 +1,8 @@
 """``cardiac-lge train``: train the TI-offset CNN on simulated scouts and/or a site's labelled DICOM series.
 
 The default weights shipped in TINullCorrectionLib/models/ are made by exactly:
-    cardiac-lge train --out TINullCorrection/TINullCorrectionLib/models/ti_offset_compact.pt
-(defaults: compact architecture, 2000 simulated series, 12 epochs, seed 20261124).
+    cardiac-lge train --out TINullCorrection/TINullCorrectionLib/models/ti_offset_sequence.pt
+(defaults: sequence architecture, 2000 simulated series of which 15% phone photos, 14 epochs, seed 20261124).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train the TI-offset CNN (simulated data and/or labelled DICOM)", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt, weights only)")
-    parser.add_argument("--arch", choices=("compact", "vgg16"), default="compact", help="network architecture (default compact)")
+    parser.add_argument("--arch", choices=("sequence", "compact", "vgg16"), default="sequence",
+                        help="network architecture (default sequence: CNN per frame + GRU over frames)")
     parser.add_argument("--n-series", type=int, default=2000, help="simulated series to train on (default 2000; 0 = none)")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs (default 12)")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=14, help="epochs (default 14)")
+    parser.add_argument("--batch-size", type=int, default=8, help="series per batch (default 8)")
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--photo-fraction", type=float, default=0.15,
                         help="fraction of simulated series degraded as phone photos of the monitor (default 0.15)")
