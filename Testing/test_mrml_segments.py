@@ -72,9 +72,12 @@ def test_mask_from_segment_round_trip_same_geometry(scene):
     mask[1, 5:12, 3:9] = True
     mask[2, 7, 20] = True
     node, ids = _segmentation_with(scene, volume, {"myo": mask})
+    n_nodes = scene.GetNumberOfNodes()
     assert np.array_equal(ms.mask_from_segment(node, ids["myo"], volume), mask)
-    # no temporary node is left behind
+    # no temporary node (labelmap, its display node or its colour table) is left behind
     assert scene.GetNodesByClass("vtkMRMLLabelMapVolumeNode").GetNumberOfItems() == 0
+    ms.mask_from_segment(node, ids["myo"], volume)
+    assert scene.GetNumberOfNodes() == n_nodes
 
 
 def test_mask_from_segment_on_another_geometry_and_transform(scene):
