@@ -6,10 +6,11 @@
    both field strengths, magnitude + phase-sensitive, with/without scar, as the simulator draws them),
    plain and as phone photos of a 4K and a 3 MP monitor, in the layout of the published table.
 2. Speed of `ti-correct` on a 30-frame DICOM series (load + inference + recommendation, after warm-up),
-   and per-frame inference time of the compact vs the VGG-16 configuration (same input, same run).
+   and per-frame inference time of the default (sequence), the compact per-frame and the VGG-16
+   configurations on the same 30-frame input in the same run.
 3. Peak resident memory of the `cardiac-lge ti-correct` command.
-4. With --compare-vgg: both architectures trained the same way on the same small simulated set
-   (budget below), evaluated on the same held-out series: accuracy side by side.
+4. With --compare-vgg: the default (sequence) and the VGG-16 configuration trained the same way on the
+   same small simulated set (budget below), evaluated on the same held-out series, side by side.
 Prints ratios and figures; it asserts nothing (tests are not timers).
 """
 
@@ -91,19 +92,20 @@ def per_frame_speed() -> None:
     from TINullCorrectionLib.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig
 
     grid = PreprocessConfig().grid
-    images, scalars = torch.randn(30, N_CHANNELS, grid, grid), torch.randn(30, N_SCALARS)
+    images, scalars = torch.randn(1, 30, N_CHANNELS, grid, grid), torch.randn(1, 30, N_SCALARS)
+    mask = torch.ones(1, 30, dtype=torch.bool)
     per_frame = {}
-    for architecture in ("compact", "vgg16"):
+    for architecture in ("sequence", "compact", "vgg16"):
         network = build_network(architecture, OffsetBins().n_classes).eval()
         with torch.inference_mode():
-            network(images, scalars)
+            network(images, scalars, mask)
             started = time.perf_counter()
             for _ in range(5):
-                network(images, scalars)
+                network(images, scalars, mask)
         per_frame[architecture] = (time.perf_counter() - started) / (5 * 30)
         n_parameters = sum(p.numel() for p in network.parameters())
         print(f"{architecture:8s}: {1000 * per_frame[architecture]:.2f} ms per frame, {n_parameters / 1e6:.2f} M parameters")
-    print(f"compact is {per_frame['vgg16'] / per_frame['compact']:.1f}x faster per frame than the VGG-16 configuration "
+    print(f"default (sequence) is {per_frame['vgg16'] / per_frame['sequence']:.1f}x faster per frame than the VGG-16 configuration "
           f"({torch.get_num_threads()} threads)")
 
 
@@ -120,16 +122,42 @@ def cli_peak_memory() -> None:
     print(f"\ncardiac-lge ti-correct peak resident memory: {max(peak_kb, before) / 1024:.0f} MB (30 frames, 256x256)")
 
 
+def real_philips_look_locker(model) -> None:
+    """The real native Philips Look-Locker in ../shared/data: CNN null vs inversion-recovery fit of the septum."""
+    import os
+
+    from TINullCorrectionLib.dicom_io import load_ti_scouts
+    from TINullCorrectionLib.irfit import fit_scout_roi
+    from TINullCorrectionLib.recommendation import recommend
+
+    folder = Path(os.environ.get("CARDIACLGE_SHARED_DATA", REPO.parent / "shared" / "data")) / "look_locker_native_philips"
+    if not folder.is_dir():
+        print(f"\n(real Philips Look-Locker not found at {folder})")
+        return
+    scouts = load_ti_scouts([folder])
+    print(f"\nreal Philips native Look-Locker: {len(scouts)} slices x {scouts[0].n_frames} frames, TI {scouts[0].ti_ms[0]:.0f}-{scouts[0].ti_ms[-1]:.0f} ms")
+    middle = scouts[len(scouts) // 2]
+    mask = np.zeros(middle.frames.shape[1:], bool)
+    mask[118:134, 123:127] = True  # septum of the middle slice (rows 118-133, columns 123-126)
+    fit = fit_scout_roi(middle, mask)
+    result = recommend(middle, model.predict(middle))
+    print(f"middle slice septum: IR-fit null {fit.null_ti_ms:.0f} +/- {fit.null_uncertainty_ms:.0f} ms (T1 {fit.t1_ms:.0f} ms, R^2 {fit.r_squared:.3f}); "
+          f"CNN null {result.cnn.null_ti_ms:.0f} +/- {result.cnn.uncertainty_ms:.0f} ms; difference {result.cnn.null_ti_ms - fit.null_ti_ms:+.0f} ms")
+    for scout in scouts:
+        cnn = recommend(scout, model.predict(scout)).cnn
+        print(f"  {scout.slice_label}: CNN null {cnn.null_ti_ms:.0f} +/- {cnn.uncertainty_ms:.0f} ms")
+
+
 def compare_vgg(n_train: int, epochs: int, n_test: int, seed: int) -> None:
     from TINullCorrectionLib.evaluation import evaluate, format_table
     from TINullCorrectionLib.training import TrainingConfig, simulate_series_set, train_model
 
     series = simulate_series_set(n_train, seed=31337, photo_fraction=0.0)
     cases = held_out_cases(n_test, seed)
-    for architecture in ("compact", "vgg16"):
+    for architecture in ("sequence", "vgg16"):
         started = time.perf_counter()
         config = TrainingConfig(architecture=architecture, n_series=n_train, epochs=epochs, seed=31337,
-                                learning_rate=2e-3 if architecture == "compact" else 5e-4)
+                                learning_rate=2e-3 if architecture == "sequence" else 5e-4)
         model, _ = train_model(config, series=series, show_progress=False, log=lambda _: None)
         seconds = time.perf_counter() - started
         result = evaluate(model, cases)
@@ -153,6 +181,7 @@ def main() -> int:
     print(f"model {model.name}: {model.card}")
     if not args.skip_accuracy:
         accuracy(model, args.n_series, args.seed)
+    real_philips_look_locker(model)
     ti_correct_speed(model)
     per_frame_speed()
     cli_peak_memory()
