@@ -108,9 +108,21 @@ def test_physics_fit_cross_check_combines_or_warns():
     assert agreeing.ir_fit is not None and agreeing.ir_fit.null_ti_ms == pytest.approx(300.0, abs=1.0)
     assert agreeing.final.method == "combined"
     assert 299.0 <= agreeing.final.null_ti_ms <= 306.0
+    # Disagreement with a good fit (noise-free curve, null inside the scout): the fit is reported, with a warning.
     disagreeing = recommend(scout, _prediction(ti, 360.0), myocardium_mask=mask)
-    assert disagreeing.final.method == "cnn"
-    assert any("disagree" in w for w in disagreeing.warnings)
+    assert disagreeing.final.method == "ir-fit"
+    assert disagreeing.final.null_ti_ms == pytest.approx(300.0, abs=1.0)
+    assert any("disagree" in w and "fit" in w for w in disagreeing.warnings)
+    # Disagreement with a poor fit (the ROI holds noise, not a recovery curve): the CNN is reported.
+    rng = np.random.default_rng(0)
+    noisy_frames = scout.frames.copy()
+    noisy_frames[:, :4, :4] = rng.uniform(0.2, 1.0, size=(ti.size, 4, 4))
+    noisy = TIScout(frames=noisy_frames, ti_ms=ti, pixel_spacing_mm=(2.0, 2.0))
+    roi = np.zeros((16, 16), bool)
+    roi[:4, :4] = True
+    poor = recommend(noisy, _prediction(ti, 360.0), myocardium_mask=roi)
+    assert poor.ir_fit.r_squared < 0.98
+    assert poor.final.method == "cnn"
 
 
 def test_prediction_of_another_scout_is_rejected():

@@ -8,6 +8,11 @@ maximiser of L refined by the posterior mean within +/-20 ms; its uncertainty is
 (at least bin_width/sqrt(12)). Frames far from the null still contribute ("earlier"/"later"), so a
 coarse scout with one or two frames near the null still gives an estimate.
 
+Physics cross-check (when a myocardium mask is given): the inversion-recovery fit of the ROI mean
+(irfit.fit_scout_roi). Within ``disagreement_warning_ms`` the two are combined by inverse-variance
+weighting ("combined"); beyond it a warning is raised and the fit is reported when it is good
+(R^2 >= min_fit_r_squared, null inside the scout's TI range: "ir-fit"), else the CNN ("cnn").
+
 Recommended LGE TI (our documented choice, SCIENCE.md):
     recommended = null + target_offset_ms + lge_offset_ms + drift_ms_per_min * minutes_since_scout
 with target_offset_ms = middle of the optimal range (default range null-10..null+20 ms -> +5 ms).
@@ -35,6 +40,7 @@ class RecommendationSettings:
     minutes_since_scout: float = 0.0
     disagreement_warning_ms: float = 30.0
     low_confidence: float = 0.5
+    min_fit_r_squared: float = 0.98
 
     def __post_init__(self) -> None:
         low, high = (float(v) for v in self.optimal_range_ms)
@@ -145,6 +151,11 @@ def combine_frame_offsets(prediction: ScoutPrediction) -> tuple[float, float]:
     return null, max(spread, bin_width / np.sqrt(12.0))
 
 
+def _fit_sd(ir_fit, fallback_ms: float) -> float:
+    value = float(ir_fit.null_uncertainty_ms)
+    return value if np.isfinite(value) and value > 0 else fallback_ms
+
+
 def assess_chosen_ti(chosen_ti_ms: float, null_ti_ms: float, settings: RecommendationSettings) -> ChosenTIAssessment:
     """Is the operator's LGE TI in the optimal range around the (LGE-shifted) null, and what to use instead."""
     if not np.isfinite(chosen_ti_ms) or chosen_ti_ms <= 0:
@@ -175,19 +186,24 @@ def recommend(
 
     ir_fit = None
     final = cnn
+    ti = scout.ti_ms
     if myocardium_mask is not None:
         from .irfit import fit_scout_roi
 
         ir_fit = fit_scout_roi(scout, np.asarray(myocardium_mask, dtype=bool))
         if np.isfinite(ir_fit.null_ti_ms):
             difference = float(ir_fit.null_ti_ms - cnn_null)
+            fit_is_good = ir_fit.r_squared >= settings.min_fit_r_squared and ti[0] <= ir_fit.null_ti_ms <= ti[-1]
             if abs(difference) > settings.disagreement_warning_ms:
+                if fit_is_good:
+                    final = NullEstimate(float(ir_fit.null_ti_ms), _fit_sd(ir_fit, cnn_sd), "ir-fit", float(ir_fit.null_ti_ms) + shift)
+                reported = "the inversion-recovery fit (good fit inside the scout's range)" if fit_is_good else "the CNN value"
                 warnings.append(
                     f"CNN ({cnn_null:.0f} ms) and inversion-recovery fit ({ir_fit.null_ti_ms:.0f} ms) disagree by "
-                    f"{abs(difference):.0f} ms: check the myocardium ROI and the scout; the CNN value is reported."
+                    f"{abs(difference):.0f} ms: check the myocardium ROI and the scout; {reported} is reported."
                 )
             else:
-                fit_sd = float(ir_fit.null_uncertainty_ms) if np.isfinite(ir_fit.null_uncertainty_ms) and ir_fit.null_uncertainty_ms > 0 else cnn_sd
+                fit_sd = _fit_sd(ir_fit, cnn_sd)
                 weights = np.array([1.0 / cnn_sd**2, 1.0 / fit_sd**2])
                 combined = float(np.dot(weights, [cnn_null, ir_fit.null_ti_ms]) / weights.sum())
                 final = NullEstimate(combined, float(1.0 / np.sqrt(weights.sum())), "combined", combined + shift)
@@ -195,7 +211,6 @@ def recommend(
             warnings.append("The inversion-recovery fit found no null in the myocardium ROI; the CNN value is reported.")
         warnings.extend(f"IR fit: {w}" for w in ir_fit.warnings)
 
-    ti = scout.ti_ms
     if final.null_ti_ms < ti[0] or final.null_ti_ms > ti[-1]:
         side = "before the first" if final.null_ti_ms < ti[0] else "after the last"
         warnings.append(
