@@ -1,0 +1,102 @@
+"""Self-test scenario shared by the Slicer module's Test class and the pytest suite (slicer-core).
+
+``run_simulated_scout_scenario`` simulates a TI scout with a known myocardial null (the project's
+physics simulator), loads it as a TI-indexed sequence, reads it back through the same path as any
+user sequence, runs the CNN + recommendation with the simulator's myocardium as the ROI (physics
+cross-check), writes the table / plot / text nodes and returns the numbers to assert on.
+``simulate_known_null_scout`` is core only (the CLI figure uses it without Slicer); the MRML
+adapters are imported inside ``run_simulated_scout_scenario``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import presentation
+
+#: Acceptance of the self-test (issue): estimated null within this many ms of the simulator's truth.
+NULL_TOLERANCE_MS = 15.0
+#: A typical magnitude scout at 1.5 T (matrix 128, 20 frames 40 ms apart from 100 ms, SNR 30); anatomy,
+#: null position, scar and artefacts are drawn from the seed.
+SCENARIO_OVERRIDES = {
+    "matrix": 128,
+    "n_frames": 20,
+    "first_ti_ms": 100.0,
+    "ti_step_ms": 40.0,
+    "field_strength_t": 1.5,
+    "phase_sensitive": False,
+    "snr": 30.0,
+}
+
+
+def simulate_known_null_scout(seed: int = 0, **overrides):
+    """A simulated scout (SimulatedScout from the core simulator) with fixed, typical settings."""
+    from .simulator import simulate_scout
+
+    options = dict(SCENARIO_OVERRIDES)
+    options.update(overrides)
+    return simulate_scout(np.random.default_rng(seed), **options)
+
+
+def run_simulated_scout_scenario(
+    scene,
+    model_path=None,
+    seed: int = 0,
+    sequences_logic=None,
+    use_roi: bool = True,
+    model=None,
+) -> dict:
+    """Run the whole module path on a simulated scout; returns a dict of numbers and node IDs.
+
+    Keys: true_null_ti_ms, estimated_null_ti_ms, null_error_ms, cnn_null_ti_ms, ir_fit_null_ti_ms,
+    recommended_lge_ti_ms, n_frames, table_rows, ti_ms, frame_overlay (text, colour of the null
+    frame), warnings, seconds, and the IDs of the sequence, browser, ROI, table, chart and text nodes.
+    """
+    from . import mrml_analysis, mrml_results, mrml_roi, mrml_sequence  # MRML adapters: need slicer
+
+    start = time.perf_counter()
+    simulated = simulate_known_null_scout(seed)
+    true_null = float(simulated.null_ti_ms)
+    nodes = mrml_sequence.sequence_from_scout(scene, simulated.scout, f"Simulated TI scout (seed {seed})", sequences_logic=sequences_logic)
+    roi_node = None
+    if use_roi:
+        roi_node = mrml_roi.segmentation_from_mask(scene, simulated.scout, simulated.myocardium_mask, "Simulated myocardium")
+    if model is None:
+        model = mrml_analysis.load_model_checked(model_path)
+    settings = mrml_analysis.make_settings()
+    input_node = nodes.browser_node if nodes.browser_node is not None else nodes.sequence_node
+    analysis, outputs = mrml_analysis.analyse_ti_scout_node(scene, input_node, model, settings, roi_node=roi_node)
+    # The sequence read back must equal the simulated scout (same path as any user sequence).
+    np.testing.assert_allclose(analysis.scout.ti_ms, simulated.scout.ti_ms)
+    null_frame = analysis.null_frame_index()
+    overlay_text, overlay_colour = presentation.frame_overlay_text(analysis, null_frame)
+    recommendation = analysis.recommendation
+    cnn = getattr(recommendation, "cnn", None)
+    ir_fit = getattr(recommendation, "ir_fit", None)
+    return {
+        "true_null_ti_ms": true_null,
+        "estimated_null_ti_ms": analysis.null_ti_ms,
+        "null_error_ms": analysis.null_ti_ms - true_null,
+        "cnn_null_ti_ms": float(cnn.null_ti_ms) if cnn is not None else float("nan"),
+        "ir_fit_null_ti_ms": float(ir_fit.null_ti_ms) if ir_fit is not None else float("nan"),
+        "method": analysis.final.method,
+        "recommended_lge_ti_ms": analysis.recommended_lge_ti_ms,
+        "n_frames": int(simulated.scout.n_frames),
+        "table_rows": int(outputs.table_node.GetNumberOfRows()),
+        "ti_ms": [float(t) for t in analysis.scout.ti_ms],
+        "offset_ms": [float(o) for o in analysis.prediction.offset_ms],
+        "in_optimal_range": [bool(v) for v in mrml_results.table_column(outputs.table_node, "in_optimal_range")],
+        "null_frame_index": null_frame,
+        "frame_overlay": (overlay_text, tuple(overlay_colour)),
+        "summary": outputs.text_node.GetText(),
+        "warnings": tuple(getattr(recommendation, "warnings", ()) or ()),
+        "seconds": time.perf_counter() - start,
+        "sequence_node_id": nodes.sequence_node.GetID(),
+        "browser_node_id": nodes.browser_node.GetID() if nodes.browser_node is not None else "",
+        "roi_node_id": roi_node.GetID() if roi_node is not None else "",
+        "table_node_id": outputs.table_node.GetID(),
+        "chart_node_id": outputs.chart_node.GetID(),
+        "text_node_id": outputs.text_node.GetID(),
+    }
