@@ -12,11 +12,11 @@ import vtk
 from vtk.util import numpy_support
 
 
-def _matrix_to_numpy(matrix: vtk.vtkMatrix4x4) -> np.ndarray:
+def matrix_to_numpy(matrix: vtk.vtkMatrix4x4) -> np.ndarray:
     return np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)], dtype=float)
 
 
-def _numpy_to_matrix(array: np.ndarray) -> vtk.vtkMatrix4x4:
+def numpy_to_matrix(array: np.ndarray) -> vtk.vtkMatrix4x4:
     matrix = vtk.vtkMatrix4x4()
     for r in range(4):
         for c in range(4):
@@ -56,7 +56,7 @@ def set_volume_array(node: slicer.vtkMRMLScalarVolumeNode, array_kji: np.ndarray
     vtk_array = numpy_support.numpy_to_vtk(array.reshape(-1), deep=True)
     vtk_array.SetName("ImageScalars")
     image.GetPointData().SetScalars(vtk_array)
-    node.SetIJKToRASMatrix(_numpy_to_matrix(np.asarray(ijk_to_ras, dtype=float)))
+    node.SetIJKToRASMatrix(numpy_to_matrix(np.asarray(ijk_to_ras, dtype=float)))
     node.SetAndObserveImageData(image)
 
 
@@ -77,23 +77,27 @@ def ijk_to_ras_matrix(node: slicer.vtkMRMLVolumeNode) -> np.ndarray:
     """The volume's own IJK->RAS matrix (without parent transforms)."""
     matrix = vtk.vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
-    return _matrix_to_numpy(matrix)
+    return matrix_to_numpy(matrix)
+
+
+def node_to_world_matrix(node) -> np.ndarray:
+    """4x4 matrix of the node's (linear) parent transforms to world; identity without a parent.
+
+    Raises ValueError when the node is under a non-linear transform (harden it first).
+    """
+    parent = node.GetParentTransformNode()
+    if parent is None:
+        return np.eye(4)
+    if not parent.IsTransformToWorldLinear():
+        raise ValueError(f"'{node.GetName()}' is under a non-linear transform; harden it before measuring.")
+    to_world = vtk.vtkMatrix4x4()
+    parent.GetMatrixTransformToWorld(to_world)
+    return matrix_to_numpy(to_world)
 
 
 def ijk_to_world_matrix(node: slicer.vtkMRMLVolumeNode) -> np.ndarray:
-    """IJK -> world RAS including the volume's (linear) parent transforms.
-
-    Raises ValueError when the volume is under a non-linear transform (harden it first).
-    """
-    matrix = ijk_to_ras_matrix(node)
-    parent = node.GetParentTransformNode()
-    if parent is None:
-        return matrix
-    if not parent.IsTransformToWorldLinear():
-        raise ValueError(f"Volume '{node.GetName()}' is under a non-linear transform; harden it before measuring.")
-    to_world = vtk.vtkMatrix4x4()
-    parent.GetMatrixTransformToWorld(to_world)
-    return _matrix_to_numpy(to_world) @ matrix
+    """IJK -> world RAS including the volume's (linear) parent transforms."""
+    return node_to_world_matrix(node) @ ijk_to_ras_matrix(node)
 
 
 def array_and_geometry_from_volume(node: slicer.vtkMRMLScalarVolumeNode) -> tuple[np.ndarray, np.ndarray]:

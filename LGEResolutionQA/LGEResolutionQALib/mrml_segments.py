@@ -22,34 +22,17 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
-from CardiacLGECommonLib.mrml_volumes import array_from_volume, ijk_to_world_matrix
+from CardiacLGECommonLib.mrml_volumes import (
+    array_from_volume,
+    ijk_to_world_matrix,
+    matrix_to_numpy,
+    node_to_world_matrix,
+    numpy_to_matrix,
+)
 from vtk.util import numpy_support
 
 from .lge_segmentation import LGEResult, segment_lge
 from .roi_stats import ROIStatistics, roi_statistics
-
-
-def _matrix(vtk_matrix: vtk.vtkMatrix4x4) -> np.ndarray:
-    return np.array([[vtk_matrix.GetElement(r, c) for c in range(4)] for r in range(4)], dtype=float)
-
-
-def _vtk_matrix(array: np.ndarray) -> vtk.vtkMatrix4x4:
-    matrix = vtk.vtkMatrix4x4()
-    for r in range(4):
-        for c in range(4):
-            matrix.SetElement(r, c, float(array[r, c]))
-    return matrix
-
-
-def _node_to_world(node) -> np.ndarray:
-    parent = node.GetParentTransformNode()
-    if parent is None:
-        return np.eye(4)
-    if not parent.IsTransformToWorldLinear():
-        raise ValueError(f"'{node.GetName()}' is under a non-linear transform; harden it first.")
-    matrix = vtk.vtkMatrix4x4()
-    parent.GetMatrixTransformToWorld(matrix)
-    return _matrix(matrix)
 
 
 def _volume_dims(volume_node) -> tuple[int, int, int]:
@@ -140,7 +123,7 @@ def mask_from_markups_roi(roi_node, reference_volume_node) -> np.ndarray:
     size = np.array(roi_node.GetSize(), dtype=float)
     if np.any(size <= 0):
         raise ValueError(f"ROI '{roi_node.GetName()}' has zero size {tuple(size)}.")
-    world_to_object = np.linalg.inv(_matrix(roi_node.GetObjectToWorldMatrix()))
+    world_to_object = np.linalg.inv(matrix_to_numpy(roi_node.GetObjectToWorldMatrix()))
     points = voxel_centres_world(reference_volume_node)
     local = points @ world_to_object[:3, :3].T + world_to_object[:3, 3]
     inside = np.all(np.abs(local) <= size / 2.0 + 1e-6, axis=-1)
@@ -178,7 +161,7 @@ def oriented_image_from_mask(mask_kji: np.ndarray, ijk_to_node: np.ndarray) -> s
     image.SetDimensions(array.shape[2], array.shape[1], array.shape[0])
     scalars = numpy_support.numpy_to_vtk(array.reshape(-1), deep=True, array_type=vtk.VTK_UNSIGNED_CHAR)
     image.GetPointData().SetScalars(scalars)
-    image.SetImageToWorldMatrix(_vtk_matrix(ijk_to_node))
+    image.SetImageToWorldMatrix(numpy_to_matrix(ijk_to_node))
     return image
 
 
@@ -210,7 +193,7 @@ def add_lge_segment(
         )
     if mask.dtype != bool and not np.all(np.isin(mask, (0, 1))):
         raise ValueError("The LGE mask must be boolean (or 0/1).")
-    ijk_to_node = np.linalg.inv(_node_to_world(segmentation_node)) @ ijk_to_world_matrix(reference_volume_node)
+    ijk_to_node = np.linalg.inv(node_to_world_matrix(segmentation_node)) @ ijk_to_world_matrix(reference_volume_node)
     labelmap = oriented_image_from_mask(mask.astype(bool), ijk_to_node)
     if not name:
         raise ValueError("Segment name must not be empty.")

@@ -11,25 +11,18 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
+from CardiacLGECommonLib.mrml_volumes import matrix_to_numpy, node_to_world_matrix
 
 from .types import ScoutError, TIScout
 
 MYOCARDIUM_SEGMENT_NAMES = ("myocardium", "lv myocardium", "left ventricle myocardium", "myo", "remote myocardium")
 
 
-def _matrix(vtk_matrix: vtk.vtkMatrix4x4) -> np.ndarray:
-    return np.array([[vtk_matrix.GetElement(r, c) for c in range(4)] for r in range(4)], dtype=float)
-
-
 def _to_world(node) -> np.ndarray:
-    parent = node.GetParentTransformNode()
-    if parent is None:
-        return np.eye(4)
-    if not parent.IsTransformToWorldLinear():
-        raise ScoutError(f"'{node.GetName()}' is under a non-linear transform; harden it first.")
-    matrix = vtk.vtkMatrix4x4()
-    parent.GetMatrixTransformToWorld(matrix)
-    return _matrix(matrix)
+    try:
+        return node_to_world_matrix(node)
+    except ValueError as error:
+        raise ScoutError(str(error)) from error
 
 
 def _sample_points(scout: TIScout) -> np.ndarray:
@@ -75,7 +68,7 @@ def _mask_from_segment(scout: TIScout, segmentation_node, segment_id: str | None
         raise ScoutError(f"Segment '{segment_name}' is empty.")
     image_to_world = vtk.vtkMatrix4x4()
     labelmap.GetImageToWorldMatrix(image_to_world)
-    world_to_ijk = np.linalg.inv(_to_world(segmentation_node) @ _matrix(image_to_world))
+    world_to_ijk = np.linalg.inv(_to_world(segmentation_node) @ matrix_to_numpy(image_to_world))
     dims = labelmap.GetDimensions()
     from vtk.util import numpy_support
 
@@ -99,7 +92,7 @@ def _mask_from_segment(scout: TIScout, segmentation_node, segment_id: str | None
 
 
 def _mask_from_roi_box(scout: TIScout, roi_node) -> np.ndarray:
-    object_to_world = _matrix(roi_node.GetObjectToWorldMatrix())
+    object_to_world = matrix_to_numpy(roi_node.GetObjectToWorldMatrix())
     size = np.asarray(roi_node.GetSize(), dtype=float)
     if np.any(size <= 0):
         raise ScoutError(f"ROI '{roi_node.GetName()}' has zero size; place it around the myocardium.")
