@@ -66,6 +66,11 @@ def test_recommended_ti_adds_target_offset_and_drift():
     assert len(result.frame_rows) == ti.size
     row = result.frame_rows[5]
     assert row["corrected_ti_ms"] == pytest.approx(row["ti_ms"] - row["predicted_offset_ms"])
+    assert row["offset_beyond_range"] == "" and row["offset_bound_ms"] is None
+    # TI 100 ms is 200 ms before the null: a tail class, reported as a bound, not a measurement.
+    first, last = result.frame_rows[0], result.frame_rows[-1]
+    assert first["offset_beyond_range"] == "earlier" and first["offset_bound_ms"] == pytest.approx(-150.0)
+    assert last["offset_beyond_range"] == "later" and last["offset_bound_ms"] == pytest.approx(150.0)
     data = result.to_dict()
     assert {"null_ti_ms", "recommended_lge_ti_ms", "optimal_range_ms", "frames"} <= set(data)
 

@@ -230,13 +230,19 @@ def recommend(
                 "inverted contrast is likely (scar may look dark). Use a longer TI."
             )
     low, high = settings.optimal_range_ms
+    reach = float(prediction.bin_centers_ms[-2] + (prediction.bin_centers_ms[-2] - prediction.bin_centers_ms[-3]) / 2)
     rows = []
     for index, (frame_ti, offset, confidence) in enumerate(zip(ti, prediction.offset_ms, prediction.confidence, strict=True)):
+        # Frames classified into a tail class only say "earlier/later than the trained range": their
+        # offset and corrected TI are bounds, flagged so that no one reads them as measurements.
+        beyond = "earlier" if offset < -reach else ("later" if offset > reach else "")
         rows.append({
             "frame": index,
             "ti_ms": float(frame_ti),
             "predicted_offset_ms": float(offset),
             "corrected_ti_ms": float(frame_ti - offset),
+            "offset_beyond_range": beyond,
+            "offset_bound_ms": (-reach if beyond == "earlier" else reach) if beyond else None,
             "confidence": float(confidence),
             "in_optimal_range": bool(low <= offset <= high),
         })

@@ -106,7 +106,13 @@ def _print_result(result: dict, quiet: bool) -> None:
         if not quiet:
             print(f"{'frame':>5s} {'TI ms':>8s} {'offset ms':>10s} {'corrected TI ms':>16s} {'confidence':>10s}  optimal")
             for row in entry["frames"]:
-                print(f"{row['frame']:5d} {row['ti_ms']:8.1f} {row['predicted_offset_ms']:+10.1f} {row['corrected_ti_ms']:16.1f} "
+                offset, corrected = f"{row['predicted_offset_ms']:+10.1f}", f"{row['corrected_ti_ms']:16.1f}"
+                if row["offset_beyond_range"]:  # a tail class: only a bound is known
+                    bound = row["offset_bound_ms"]
+                    later = bound > 0
+                    offset = f"{'>' if later else '<'} {bound:+.0f}".rjust(10)
+                    corrected = f"{'<' if later else '>'} {row['ti_ms'] - bound:.0f}".rjust(16)
+                print(f"{row['frame']:5d} {row['ti_ms']:8.1f} {offset} {corrected} "
                       f"{100 * row['confidence']:9.0f}%  {'yes' if row['in_optimal_range'] else ''}")
         print(f"null TI {entry['null_ti_ms']:.0f} +/- {entry['null_uncertainty_ms']:.0f} ms ({entry['method']}); "
               f"recommended LGE TI {entry['recommended_lge_ti_ms']:.0f} ms "
