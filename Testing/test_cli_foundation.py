@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from cardiac_lge import __version__
 from cardiac_lge.cli import build_parser, main
 
