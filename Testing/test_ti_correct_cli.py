@@ -46,6 +46,7 @@ def test_ti_correct_prints_table_and_writes_json_with_units(simulated_dicom, tmp
     assert abs(entry["null_ti_ms"] - simulated.null_ti_ms) < NULL_TOLERANCE_MS
     assert entry["recommended_lge_ti_ms"] == pytest.approx(entry["null_ti_ms"] + 5.0)
     assert entry["chosen"]["verdict"] == "too early"
+    assert not any("Pictures of the monitor" in w for w in entry["warnings"])
 
 
 def test_ti_correct_on_pictures_of_the_monitor(simulated_dicom, tmp_path, capsys):
@@ -61,6 +62,7 @@ def test_ti_correct_on_pictures_of_the_monitor(simulated_dicom, tmp_path, capsys
     assert main(["ti-correct", *paths, "--ti-ms", *ti, "--pixel-spacing-mm", spacing, "--json", str(tmp_path / "p.json"), "--quiet"]) == 0
     entry = json.loads((tmp_path / "p.json").read_text())["slices"][0]
     assert abs(entry["null_ti_ms"] - simulated.null_ti_ms) < NULL_TOLERANCE_MS
+    assert any("Pictures of the monitor" in w for w in entry["warnings"])
 
 
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
