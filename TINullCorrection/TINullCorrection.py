@@ -154,6 +154,7 @@ class TINullCorrectionParameterNode:
     sliceIndex - slice to use when the frames are multi-slice volumes.
     useDefaultModel / modelPath - the CNN weights.
     roiNode / roiSegmentId - optional myocardium ROI for the inversion-recovery cross-check.
+    autoMyocardium - without an ROI, find the myocardium with the U-Net and fit it (shown as a segmentation).
     useChosenTi / chosenTiMs - the operator's TI to check.
     optimalRangeMs, lgeOffsetMs, driftMsPerMin, minutesSinceScout - recommendation settings.
     showOverlay - per-frame verdict in the slice views.
@@ -168,6 +169,7 @@ class TINullCorrectionParameterNode:
     modelPath: pathlib.Path
     roiNode: Optional[Union[vtkMRMLSegmentationNode, vtkMRMLMarkupsROINode]]  # noqa: UP007, UP045
     roiSegmentId: str = ""
+    autoMyocardium: bool = True
     useChosenTi: bool = False
     chosenTiMs: Annotated[float, WithinRange(0.0, 3000.0)] = 300.0
     optimalRangeMs: Annotated[FloatRange, RangeBounds(-100, 100), Default(FloatRange(-10, 20))]
@@ -186,6 +188,7 @@ class TINullCorrectionParameterNode:
     predictionTable: vtkMRMLTableNode
     offsetChart: vtkMRMLPlotChartNode
     recommendationText: vtkMRMLTextNode
+    automaticMyocardium: vtkMRMLSegmentationNode
     analysedBrowser: vtkMRMLSequenceBrowserNode
 
 
@@ -430,6 +433,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self._model = None
         self._modelKey = None
+        self._myocardiumModel = None
 
     def getParameterNode(self):
         return TINullCorrectionParameterNode(super().getParameterNode())
@@ -471,6 +475,14 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
             self._modelKey = key
         return self._model
 
+    def loadMyocardiumModel(self):
+        """Load (and cache) the shipped myocardium U-Net used when no ROI is selected."""
+        from TINullCorrectionLib.mrml_analysis import load_myocardium_model_checked
+
+        if self._myocardiumModel is None:
+            self._myocardiumModel = load_myocardium_model_checked()
+        return self._myocardiumModel
+
     def run(self, pn, progress=None) -> str:
         """Analyse ``pn.inputNode`` and store the results in the parameter node; returns a status message.
 
@@ -488,6 +500,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         if modelPath is not None and str(modelPath) in ("", "."):
             raise ValueError(_("Select a model weights file, or use the default model."))
         model = self.loadModel(modelPath)
+        myocardiumModel = self.loadMyocardiumModel() if (pn.autoMyocardium and pn.roiNode is None) else None
         settings = mrml_analysis.make_settings(
             (pn.optimalRangeMs.minimum, pn.optimalRangeMs.maximum), pn.lgeOffsetMs, pn.driftMsPerMin, pn.minutesSinceScout
         )
@@ -505,9 +518,13 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
             table_node=pn.predictionTable,
             chart_node=pn.offsetChart,
             text_node=pn.recommendationText,
+            myocardium_model=myocardiumModel,
+            myocardium_node=pn.automaticMyocardium,
         )
         texts = presentation.panel_texts(analysis.recommendation)
         with slicer.util.NodeModify(pn.parameterNode):
+            if outputs.myocardium_node is not None:
+                pn.automaticMyocardium = outputs.myocardium_node
             pn.predictionTable = outputs.table_node
             pn.offsetChart = outputs.chart_node
             pn.recommendationText = outputs.text_node
@@ -563,7 +580,21 @@ class TINullCorrectionTest(ScriptedLoadableModuleTest):
         self.setUp()
         self.test_simulated_scout_scenario()
         self.setUp()
+        self.test_automatic_myocardium_scenario()
+        self.setUp()
         self.test_bad_input_leaves_scene_unchanged()
+
+    def test_automatic_myocardium_scenario(self):
+        self.delayDisplay("Same scout without an ROI: the U-Net finds the myocardium for the IR-fit cross-check")
+        from TINullCorrectionLib.mrml_analysis import load_myocardium_model_checked
+        from TINullCorrectionLib.scenarios import NULL_TOLERANCE_MS, run_simulated_scout_scenario
+
+        result = run_simulated_scout_scenario(slicer.mrmlScene, seed=0, sequences_logic=slicer.modules.sequences.logic(),
+                                              use_roi=False, myocardium_model=load_myocardium_model_checked())
+        self.assertEqual(result["myocardium_source"], "automatic myocardium")
+        self.assertIsNotNone(slicer.mrmlScene.GetNodeByID(result["myocardium_node_id"]))
+        self.assertLessEqual(abs(result["null_error_ms"]), NULL_TOLERANCE_MS, result["summary"])
+        self.delayDisplay(f"Test passed: null {result['estimated_null_ti_ms']:.0f} ms (truth {result['true_null_ti_ms']:.0f} ms)")
 
     def test_simulated_scout_scenario(self):
         self.delayDisplay("Simulating a TI scout with a known null and running the whole module path")

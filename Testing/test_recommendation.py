@@ -136,3 +136,32 @@ def test_prediction_of_another_scout_is_rejected():
         recommend(_scout(ti + 5.0), _prediction(ti, 300.0))
     with pytest.raises(ValueError, match="low < high"):
         RecommendationSettings(optimal_range_ms=(20.0, -10.0))
+
+
+def test_automatic_myocardium_that_finds_nothing_falls_back_to_the_cnn_with_a_warning():
+    import torch
+    from TINullCorrectionLib.myocardium_segmentation import MyocardiumModel, MyocardiumUNet
+
+    network = MyocardiumUNet()
+    with torch.no_grad():
+        network.out.bias.fill_(-50.0)  # a real network whose every pixel says "not myocardium"
+        network.out.weight.zero_()
+    ti = np.arange(100.0, 900.0, 40.0)
+    result = recommend(_scout(ti), _prediction(ti, 300.0), myocardium_model=MyocardiumModel(network))
+    assert result.ir_fit is None and result.myocardium_source == ""
+    assert result.final.method == "cnn"
+    assert any("No myocardium found automatically" in w for w in result.warnings)
+
+
+def test_rows_give_every_frame_its_offset_from_the_final_null():
+    ti = np.arange(100.0, 900.0, 40.0)
+    scout = _scout(ti, null_ms=300.0)
+    mask = np.ones((16, 16), bool)
+    result = recommend(scout, _prediction(ti, 360.0), myocardium_mask=mask)  # CNN 60 ms late, fit right
+    assert result.final.method == "ir-fit"
+    offsets = np.array([row["offset_from_null_ms"] for row in result.frame_rows])
+    np.testing.assert_allclose(offsets, ti - result.final.null_ti_ms)
+    np.testing.assert_allclose(result.offset_from_null_ms, offsets)
+    in_range = [row["in_optimal_range"] for row in result.frame_rows]
+    assert in_range == [bool(-10.0 <= o <= 20.0) for o in offsets]
+    assert result.myocardium_source == "user ROI"

@@ -88,3 +88,33 @@ def test_batch_writes_one_row_per_series(simulated_dicom, tmp_path):
     assert lines[0].startswith("study,slice")
     assert len(lines) == 3
     assert "no TI scout found" in lines[2]
+
+
+def test_without_roi_the_automatic_myocardium_cross_checks_the_cnn(simulated_dicom, tmp_path):
+    folder, simulated = simulated_dicom
+    out = tmp_path / "auto.json"
+    assert main(["ti-correct", str(folder), "--json", str(out), "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert result["myocardium_model"]
+    fit = result["slices"][0]["ir_fit"]
+    assert fit["myocardium_source"] == "automatic myocardium" and fit["myocardium_pixels"] >= 8
+    assert abs(fit["null_ti_ms"] - simulated.null_ti_ms) < 15.0
+    assert result["slices"][0]["method"] in ("combined", "ir-fit")
+    assert abs(result["slices"][0]["null_ti_ms"] - simulated.null_ti_ms) < 15.0
+
+    cnn_only = tmp_path / "cnn.json"
+    assert main(["ti-correct", str(folder), "--json", str(cnn_only), "--quiet", "--no-auto-myocardium"]) == 0
+    entry = json.loads(cnn_only.read_text())["slices"][0]
+    assert "ir_fit" not in entry and entry["method"] == "cnn"
+
+
+def test_evaluate_prints_the_published_table_for_the_final_answer_and_the_cnn(tmp_path, capsys):
+    out = tmp_path / "evaluation.json"
+    assert main(["evaluate", "--simulated", "4", "--seed", "424242", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "optimal range: null -10..+20 ms" in printed and "CNN alone" in printed
+    result = json.loads(out.read_text())
+    assert result["n_series"] == 4 and sum(result["methods"].values()) == 4
+    assert result["frames_cnn"]["n"] == result["frames"]["n"] > 0
+    assert main(["evaluate", "--simulated", "2", "--seed", "424242", "--cnn-only"]) == 0
+    assert "CNN alone" not in capsys.readouterr().out

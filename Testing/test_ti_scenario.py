@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from CardiacLGECommonLib.mrml_volumes import add_volume_from_array
-from TINullCorrectionLib import mrml_analysis, mrml_sequence
+from TINullCorrectionLib import mrml_analysis, mrml_roi, mrml_sequence
 from TINullCorrectionLib.types import ScoutError, ScoutPrediction
 
 simulator = pytest.importorskip("TINullCorrectionLib.simulator", reason="simulator (issue 3) not available")
@@ -75,6 +75,18 @@ def test_self_test_scenario_estimates_the_null_within_15_ms(slicer_env):
     result = scenarios.run_simulated_scout_scenario(slicer_env.scene, seed=0, model=model, sequences_logic=slicer_env.logics["Sequences"])
     assert result["table_rows"] == result["n_frames"]
     assert abs(result["null_error_ms"]) <= scenarios.NULL_TOLERANCE_MS, result["summary"]
+
+
+def test_self_test_scenario_without_roi_uses_the_automatic_myocardium(slicer_env):
+    """The module's second self-test: no ROI, shipped CNN + U-Net; the null within the self-test tolerance."""
+    result = scenarios.run_simulated_scout_scenario(
+        slicer_env.scene, seed=0, sequences_logic=slicer_env.logics["Sequences"], use_roi=False,
+        model=mrml_analysis.load_model_checked(None), myocardium_model=mrml_analysis.load_myocardium_model_checked(),
+    )
+    assert result["myocardium_source"] == "automatic myocardium"
+    assert result["roi_node_id"] == "" and slicer_env.scene.GetNodeByID(result["myocardium_node_id"]) is not None
+    assert abs(result["null_error_ms"]) <= scenarios.NULL_TOLERANCE_MS, result["summary"]
+    assert abs(result["ir_fit_null_ti_ms"] - result["true_null_ti_ms"]) <= scenarios.NULL_TOLERANCE_MS
 
 
 def _scout_browser(scene, seed=1):
@@ -193,3 +205,49 @@ def test_a_real_model_file_runs_through_the_module_path(scene, tmp_path):
     assert len(probability_columns) == bins.n_classes == len(set(probability_columns))
     assert table.GetAttribute("TINullCorrection.Model") == "untrained"
     assert np.isfinite(analysis.null_ti_ms)
+
+
+# ------------------------------------------------------------------------------ automatic myocardium
+@pytest.fixture(scope="module")
+def myocardium_model():
+    return mrml_analysis.load_myocardium_model_checked()
+
+
+def test_without_roi_the_automatic_myocardium_is_fitted_and_shown_as_a_segmentation(scene, myocardium_model):
+    simulated, nodes = _scout_browser(scene, seed=3)
+    cnn_wrong_by_60 = OracleModel(simulated.null_ti_ms + 60.0)
+    analysis, outputs = mrml_analysis.analyse_ti_scout_node(
+        scene, nodes.browser_node, cnn_wrong_by_60, mrml_analysis.make_settings(), myocardium_model=myocardium_model
+    )
+    recommendation = analysis.recommendation
+    assert recommendation.myocardium_source == "automatic myocardium"
+    assert abs(recommendation.ir_fit.null_ti_ms - simulated.null_ti_ms) < 15.0
+    assert recommendation.final.method == "ir-fit"  # the fit is good and disagrees with the (wrong) CNN
+    assert any("automatic myocardium" in w for w in recommendation.warnings)
+    segmentation = outputs.myocardium_node
+    assert segmentation is not None and segmentation.IsA("vtkMRMLSegmentationNode")
+    assert "automatic myocardium" in segmentation.GetName()
+    # the segment holds exactly the pixels the fit used, on the scout's geometry
+    scout = analysis.scout
+    segment_id = segmentation.GetSegmentation().GetNthSegmentID(0)
+    np.testing.assert_array_equal(mrml_roi.mask_from_roi_for_scout(scout, segmentation, segment_id), recommendation.myocardium_mask)
+
+    # a second run replaces the segmentation instead of piling up nodes
+    count = scene.GetNumberOfNodes()
+    _, again = mrml_analysis.analyse_ti_scout_node(
+        scene, nodes.browser_node, cnn_wrong_by_60, mrml_analysis.make_settings(), myocardium_model=myocardium_model,
+        table_node=outputs.table_node, chart_node=outputs.chart_node, text_node=outputs.text_node, myocardium_node=segmentation,
+    )
+    assert scene.GetNumberOfNodes() == count
+    assert again.myocardium_node is not None and again.myocardium_node.GetScene() is scene
+
+
+def test_a_user_roi_takes_precedence_over_the_automatic_myocardium(scene, myocardium_model):
+    simulated, nodes = _scout_browser(scene, seed=4)
+    roi = mrml_roi.segmentation_from_mask(scene, simulated.scout, simulated.myocardium_mask, "user ROI")
+    analysis, outputs = mrml_analysis.analyse_ti_scout_node(
+        scene, nodes.browser_node, OracleModel(simulated.null_ti_ms), mrml_analysis.make_settings(), roi_node=roi,
+        myocardium_model=myocardium_model,
+    )
+    assert analysis.recommendation.myocardium_source == "user ROI"
+    assert outputs.myocardium_node is None

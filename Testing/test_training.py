@@ -53,3 +53,20 @@ def test_evaluation_table_names_the_optimal_range(tiny_series):
     assert "optimal range: null -10..+20 ms" in text and "MAE" in text
     with pytest.raises(ValueError, match="chosen TIs"):
         evaluate(model, cases, chosen_ti_ms=[300.0])
+
+
+def test_evaluation_with_the_automatic_myocardium_reports_final_and_cnn_alone():
+    """The final answer (CNN + IR fit of the automatic myocardium) is what ti-correct reports: the table
+    shows it and the CNN alone; frame offsets of the final answer are TI - final null."""
+    from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+    from TINullCorrectionLib.simulator import simulate_scout
+
+    rng = np.random.default_rng(880001)
+    cases = [(s.scout, s.null_ti_ms) for s in (simulate_scout(rng) for _ in range(6))]
+    result = evaluate(load_model(), cases, myocardium_model=load_segmentation_model())
+    assert result.frames_cnn is not None and result.series_cnn is not None and result.null_mae_cnn_ms is not None
+    assert sum(result.methods.values()) == 6 and set(result.methods) <= {"cnn", "combined", "ir-fit"}
+    assert result.methods.get("cnn", 0) < 6  # the fit took part
+    assert result.null_mae_ms < 15.0
+    text = format_table(result)
+    assert "CNN alone" in text and "automatic IR fit" in text

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--compare-vgg]
 
-1. Accuracy of the shipped model on held-out simulated series (seed 777001, never a training seed;
+1. Accuracy of the shipped models (the CNN, and the CNN with the inversion-recovery fit of the myocardium
+   found by the U-Net: the answer `ti-correct` gives without an ROI) on held-out simulated series (seed 777001, never a training seed;
    both field strengths, magnitude + phase-sensitive, with/without scar, as the simulator draws them),
    plain and as phone photos of a 4K and a 3 MP monitor, in the layout of the published table.
 2. Speed of `ti-correct` on a 30-frame DICOM series (load + inference + recommendation, after warm-up),
@@ -44,10 +45,10 @@ def held_out_cases(n: int, seed: int, photo: str | None = None):
     return cases
 
 
-def accuracy(model, n_series: int, seed: int) -> None:
+def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=(None, "4k", "3mp")) -> None:
     from TINullCorrectionLib.evaluation import evaluate, format_table, simulated_operator_choices
 
-    for photo in (None, "4k", "3mp"):
+    for photo in conditions:
         started = time.perf_counter()
         try:
             cases = held_out_cases(n_series, seed, photo)
@@ -55,13 +56,13 @@ def accuracy(model, n_series: int, seed: int) -> None:
             print(f"\n(photo degradation unavailable: {error})")
             continue
         chosen = simulated_operator_choices([null for _, null in cases], seed + 1)
-        result = evaluate(model, cases, chosen_ti_ms=chosen)
+        result = evaluate(model, cases, chosen_ti_ms=chosen, myocardium_model=myocardium_model)
         label = "plain" if photo is None else f"phone photo of a {photo} monitor"
         print(f"\n{format_table(result, f'[{label}] {model.name}, {n_series} held-out simulated series, seed {seed}')}")
         print(f"({time.perf_counter() - started:.0f} s)")
 
 
-def ti_correct_speed(model) -> float:
+def ti_correct_speed(model, myocardium_model=None) -> float:
     from TINullCorrectionLib.dicom_io import load_ti_scouts
     from TINullCorrectionLib.dicom_writer import write_scout_dicom
     from TINullCorrectionLib.recommendation import recommend
@@ -73,7 +74,7 @@ def ti_correct_speed(model) -> float:
 
         def once() -> None:
             for scout in load_ti_scouts([folder]):
-                recommend(scout, model.predict(scout))
+                recommend(scout, model.predict(scout), myocardium_model=myocardium_model)
 
         once()  # warm-up
         timings = []
@@ -82,7 +83,8 @@ def ti_correct_speed(model) -> float:
             once()
             timings.append(time.perf_counter() - started)
     seconds = float(np.median(timings))
-    print(f"\nti-correct core path on a 30-frame 192x192 DICOM series (load + CNN + recommendation): median {seconds:.3f} s of 5")
+    path = "load + CNN + U-Net + IR fit + recommendation" if myocardium_model is not None else "load + CNN + recommendation"
+    print(f"\nti-correct core path on a 30-frame 192x192 DICOM series ({path}): median {seconds:.3f} s of 5")
     return seconds
 
 
@@ -132,7 +134,7 @@ def cli_peak_memory() -> None:
     print(f"\ncardiac-lge ti-correct peak resident memory: {peak_kb / 1024:.0f} MB (30 frames, 256x256; VmHWM)")
 
 
-def real_philips_look_locker(model) -> None:
+def real_philips_look_locker(model, myocardium_model=None) -> None:
     """The real native Philips Look-Locker in ../shared/data: CNN null vs inversion-recovery fit of the septum."""
     import os
 
@@ -155,7 +157,16 @@ def real_philips_look_locker(model) -> None:
           f"CNN null {result.cnn.null_ti_ms:.0f} +/- {result.cnn.uncertainty_ms:.0f} ms; difference {result.cnn.null_ti_ms - fit.null_ti_ms:+.0f} ms")
     for scout in scouts:
         cnn = recommend(scout, model.predict(scout)).cnn
-        print(f"  {scout.slice_label}: CNN null {cnn.null_ti_ms:.0f} +/- {cnn.uncertainty_ms:.0f} ms")
+        line = f"  {scout.slice_label}: CNN null {cnn.null_ti_ms:.0f} +/- {cnn.uncertainty_ms:.0f} ms"
+        if myocardium_model is not None:
+            automatic = recommend(scout, model.predict(scout), myocardium_model=myocardium_model)
+            if automatic.ir_fit is not None:
+                line += (f"; IR fit of the automatic myocardium ({int(automatic.myocardium_mask.sum())} px) "
+                         f"{automatic.ir_fit.null_ti_ms:.0f} ms (R^2 {automatic.ir_fit.r_squared:.3f}); final {automatic.final.null_ti_ms:.0f} ms "
+                         f"({automatic.final.method})")
+            else:
+                line += f"; automatic myocardium: {'; '.join(automatic.warnings)}"
+        print(line)
 
 
 def compare_vgg(n_train: int, epochs: int, n_test: int, seed: int) -> None:
@@ -184,15 +195,26 @@ def main() -> int:
     parser.add_argument("--compare-epochs", type=int, default=2)
     parser.add_argument("--compare-test-series", type=int, default=150)
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--conditions", nargs="+", default=["plain", "4k", "3mp"], choices=["plain", "4k", "3mp"])
+    parser.add_argument("--cnn-only", action="store_true", help="without the automatic myocardium + IR fit")
     args = parser.parse_args()
     from TINullCorrectionLib.inference import load_model
 
     model = load_model(args.model)
     print(f"model {model.name}: {model.card}")
+    myocardium_model = None
+    if not args.cnn_only:
+        from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+
+        myocardium_model = load_segmentation_model()
+        print(f"myocardium model {myocardium_model.name}: {myocardium_model.card}")
     if not args.skip_accuracy:
-        accuracy(model, args.n_series, args.seed)
-    real_philips_look_locker(model)
+        conditions = [None if c == "plain" else c for c in args.conditions]
+        accuracy(model, args.n_series, args.seed, myocardium_model, conditions)
+    real_philips_look_locker(model, myocardium_model)
     ti_correct_speed(model)
+    if myocardium_model is not None:
+        ti_correct_speed(model, myocardium_model)
     per_frame_speed()
     cli_peak_memory()
     if args.compare_vgg:

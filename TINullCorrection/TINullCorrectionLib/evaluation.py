@@ -5,6 +5,9 @@ true null, the corrected TI is  TI - predicted offset + target (middle of the op
 "optimal" when corrected - true null lies in the optimal range, "above" (over-corrected, too late)
 or "below" (under-corrected, too early) otherwise.
 Series level: the same test on the series estimate (all frames combined) + target.
+With a myocardium model the series estimate is the tool's final answer (CNN combined with the
+inversion-recovery fit of the automatically found myocardium, recommendation.recommend) and every
+frame's offset is its TI minus that estimate; the CNN-alone figures are reported beside it.
 Operator TIs: chosen TIs before and after correction (a chosen TI judged optimal against the estimated
 null is kept; otherwise it is replaced by the recommended TI).
 Every figure names the optimal range it used.
@@ -43,6 +46,12 @@ class EvaluationResult:
     chosen_before: Breakdown | None
     chosen_after: Breakdown | None
     n_series: int
+    #: CNN alone (per-frame offsets and their combination), when the final answer also used the fit.
+    frames_cnn: Breakdown | None = None
+    series_cnn: Breakdown | None = None
+    null_mae_cnn_ms: float | None = None
+    #: How the final series estimates were made: {"cnn": n, "combined": n, "ir-fit": n}.
+    methods: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,16 +82,33 @@ def evaluate(
     near_ms: float = 60.0,
     chosen_ti_ms: Iterable[float] | None = None,
     progress: Callable[[int], None] | None = None,
+    myocardium_model=None,
 ) -> EvaluationResult:
-    """Evaluate on (scout, true scout null TI in ms) pairs; chosen_ti_ms per series is optional."""
+    """Evaluate on (scout, true scout null TI in ms) pairs; chosen_ti_ms per series is optional.
+
+    myocardium_model: evaluate the final answer with the automatic inversion-recovery cross-check.
+    """
+    from .recommendation import recommend
+
     target = settings.target_ms
     frame_errors, series_errors, nulls_true, nulls_estimated = [], [], [], []
+    frame_errors_cnn, series_errors_cnn, nulls_cnn, methods = [], [], [], {}
     for count, (scout, null_true) in enumerate(cases, start=1):
         prediction = model.predict(scout)
         true_offsets = scout.ti_ms - null_true
         near = np.abs(true_offsets) <= near_ms
-        frame_errors.append((true_offsets - prediction.offset_ms + target)[near])
-        estimate, _ = combine_frame_offsets(prediction)
+        cnn_estimate, _ = combine_frame_offsets(prediction)
+        frame_errors_cnn.append((true_offsets - prediction.offset_ms + target)[near])
+        series_errors_cnn.append(cnn_estimate + target - null_true)
+        nulls_cnn.append(cnn_estimate)
+        if myocardium_model is not None:
+            final = recommend(scout, prediction, settings, myocardium_model=myocardium_model).final
+            estimate = final.null_ti_ms
+            methods[final.method] = methods.get(final.method, 0) + 1
+            frame_errors.append((true_offsets - (scout.ti_ms - estimate) + target)[near])
+        else:
+            estimate = cnn_estimate
+            frame_errors.append(frame_errors_cnn[-1])
         series_errors.append(estimate + target - null_true)
         nulls_true.append(null_true)
         nulls_estimated.append(estimate)
@@ -113,6 +139,10 @@ def evaluate(
         chosen_before=before,
         chosen_after=after,
         n_series=int(nulls_true.size),
+        frames_cnn=_breakdown(np.concatenate(frame_errors_cnn), settings.optimal_range_ms) if myocardium_model is not None else None,
+        series_cnn=_breakdown(np.asarray(series_errors_cnn), settings.optimal_range_ms) if myocardium_model is not None else None,
+        null_mae_cnn_ms=float(np.abs(np.asarray(nulls_cnn) - nulls_true).mean()) if myocardium_model is not None else None,
+        methods=methods or None,
     )
 
 
@@ -127,12 +157,17 @@ def format_table(result: EvaluationResult, title: str = "") -> str:
         if b is not None:
             lines.append(f"{label:42s} {b.optimal_pct:7.1f}% {b.above_pct:7.1f}% {b.below_pct:7.1f}% {b.n:7d}")
 
-    row(f"frames within +/-{result.near_ms:g} ms of the null (per frame)", result.frames)
-    row("series estimate (all frames combined)", result.series)
+    final = " (CNN + automatic IR fit)" if result.frames_cnn is not None else ""
+    row(f"frames within +/-{result.near_ms:g} ms of the null{final}", result.frames)
+    row(f"series estimate{final}", result.series)
+    row(f"frames within +/-{result.near_ms:g} ms, CNN alone", result.frames_cnn)
+    row("series estimate, CNN alone", result.series_cnn)
     row("operator-chosen TI, before correction", result.chosen_before)
     row("operator-chosen TI, after correction", result.chosen_after)
     lines.append(
         f"series null TI error: MAE {result.null_mae_ms:.1f} ms, median {result.null_median_abs_error_ms:.1f} ms, "
         f"95th percentile {result.null_p95_abs_error_ms:.1f} ms"
     )
+    if result.null_mae_cnn_ms is not None:
+        lines.append(f"CNN alone: series null TI MAE {result.null_mae_cnn_ms:.1f} ms; final method used: {result.methods}")
     return "\n".join(lines)

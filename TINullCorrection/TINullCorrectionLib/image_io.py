@@ -145,6 +145,7 @@ def load_scout_from_images(
         ijk_to_ras=ijk_to_ras,
         ti_source="user",
         phase_sensitive=False,
+        screen_capture=True,
         slice_label=f"{len(paths)} images",
         warnings=("Pictures carry no scanner geometry or intensity scale: pixel spacing is as given.",),
     )

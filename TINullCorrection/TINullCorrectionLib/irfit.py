@@ -19,7 +19,7 @@ residual is kept (Nekolla et al. 1992; the MOLLI/ShMOLLI practice). Parameter co
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -28,6 +28,7 @@ from TINullCorrectionLib.types import ScoutError, TIScout
 
 MODEL_LL_MAGNITUDE = "look-locker magnitude |A - B exp(-TI/T1*)|"
 MODEL_LL_PHASE = "look-locker phase-sensitive A - B exp(-TI/T1*)"
+MODEL_LL_BASELINE = "look-locker magnitude on a display baseline c + |A - B exp(-TI/T1*)|"
 MODEL_IR_SE = "ir spin-echo |M0 (1 - (1+eff) exp(-TI/T1) + exp(-TR/T1))|"
 
 #: Range of B/A outside of which a Look-Locker fit is flagged (our choice; ideal inversion without readout
@@ -49,6 +50,8 @@ class IRFitResult:
     null_uncertainty_ms / t1_uncertainty_ms: 1-sigma from the fit covariance (inf when N = 3: no
         residual degrees of freedom).
     rmse, r_squared: of the data against the fitted curve in the data's own form (magnitude or signed).
+    baseline: display level of zero signal for screen captures (the data are ``baseline + |predict()|``
+        or, for a phase-sensitive display, ``baseline + predict()``); 0 for scanner data.
     n_flipped: number of leading points whose sign was restored (0 for phase-sensitive data).
     """
 
@@ -65,6 +68,7 @@ class IRFitResult:
     warnings: tuple[str, ...] = ()
     t1_uncertainty_ms: float = math.inf
     inversion_efficiency: float | None = None
+    baseline: float = 0.0
 
     def predict(self, ti_ms, tr_ms=None) -> np.ndarray:
         """Signed model signal at ``ti_ms`` (take ``abs`` for magnitude data)."""
@@ -375,6 +379,121 @@ def fit_ir_spin_echo(ti_ms, signal, tr_ms, phase_sensitive: bool = False) -> IRF
     )
 
 
+def _baseline_basis(ti: np.ndarray, tau: float, signs: np.ndarray) -> np.ndarray:
+    """Columns [1, s, -s exp(-TI/T1*)] of ``c + s (A - B exp(-TI/T1*))`` (s = -1 before the null)."""
+    e = np.exp(-ti / tau)
+    return np.stack([np.ones_like(e), np.broadcast_to(signs, e.shape), -signs * e], axis=-1)
+
+
+def fit_magnitude_with_baseline(ti_ms, signal) -> IRFitResult:
+    """Fit ``c + |A - B exp(-TI/T1*)|`` to display levels (screenshots, photos of the monitor).
+
+    The baseline ``c`` absorbs the monitor's black level, ambient light and glare, which a plain magnitude
+    fit would read as a shallower dip (its null moves early). Null ``T1* ln(B/A)`` as for the magnitude
+    model. Polarity restoration over k = 0..N-1 as in :func:`fit_inversion_recovery`; the null
+    uncertainty is taken from the profile of the residual (delta method on A, B, T1* with c fixed).
+    """
+    ti, y, _ = _validate(ti_ms, signal)
+    scale = float(np.max(np.abs(y)))
+    yn = y / scale
+    n = ti.size
+    if n < 5:
+        raise ScoutError(f"A fit with a free baseline needs at least 5 frames; got {n}.")
+    low, high = _tau_bounds(ti)
+    log_grid = np.linspace(math.log(low), math.log(high), _GRID_POINTS)
+    best = None
+    for k in range(n):
+        signs = np.where(np.arange(n) < k, -1.0, 1.0)
+        basis = _baseline_basis(ti[np.newaxis, :], np.exp(log_grid)[:, np.newaxis], signs)  # [G, N, 3]
+        gram = np.einsum("gni,gnj->gij", basis, basis)
+        xty = np.einsum("gni,n->gi", basis, yn)
+        sse = float(yn @ yn) - np.einsum("gi,gij,gj->g", xty, np.linalg.pinv(gram), xty)
+        g = int(np.argmin(sse))
+        result = minimize_scalar(
+            lambda lg, signs=signs: _projection(_baseline_basis(ti, math.exp(lg), signs), yn)[1],
+            bounds=(log_grid[max(g - 1, 0)], log_grid[min(g + 1, _GRID_POINTS - 1)]), method="bounded",
+        )
+        tau = math.exp(float(result.x)) if result.fun <= sse[g] else math.exp(float(log_grid[g]))
+        coef, value = _projection(_baseline_basis(ti, tau, signs), yn)
+        if k > 0 and coef[1] <= 0:
+            continue
+        if best is None or value < best[3] * (1 - 1e-12):
+            best = (k, tau, coef, value, signs)
+    k, tau, coef, sse, signs = best
+    c, a, b = (float(v) for v in coef)
+    if a < 0:  # every point before the null
+        a, b, k = -a, -b, n
+    warnings: list[str] = []
+    null_ti_ms = tau * math.log(b / a) if a > 0 and b > a else math.nan
+    cov = _covariance(ti, _ll_basis, tau, np.array([a, b]), sse) if n > 3 else np.full((3, 3), np.inf)
+    if n > 4:
+        cov = cov * (n - 3) / (n - 4)  # one more parameter (the baseline) than the plain model
+    if math.isfinite(null_ti_ms):
+        null_sd = _delta_sd(lambda p: p[2] * math.log(p[1] / p[0]) if p[0] > 0 and p[1] > p[0] else math.nan,
+                            np.array([a, b, tau]), cov)
+        warnings.extend(_range_warnings(null_ti_ms, ti))
+    else:
+        null_sd = math.inf
+        warnings.append("The fitted curve never crosses zero above its baseline: no null TI.")
+    if not (low * 1.01 < tau < high / 1.01):
+        warnings.append(f"T1* ({tau:.0f} ms) hit the search limit {(low, high)}: the curve is poorly determined.")
+    fitted = c + np.abs(a - b * np.exp(-ti / tau))
+    rmse, r_squared = _quality(yn, fitted)
+    return IRFitResult(
+        a=a * scale, b=b * scale, t1_star_ms=float(tau), null_ti_ms=float(null_ti_ms),
+        t1_ms=float(tau * (b / a - 1.0)) if a > 0 else math.nan, null_uncertainty_ms=float(null_sd),
+        rmse=rmse * scale, r_squared=float(r_squared), n_flipped=int(k), model=MODEL_LL_BASELINE,
+        warnings=tuple(warnings), baseline=c * scale,
+    )
+
+
+def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, n_nearest: int = 200) -> float:
+    """Display level of zero signal in screen captures: the level of static pixels (air, lung).
+
+    Air and lung give no signal at any TI, so their display level does not change from frame to frame
+    (black for magnitude images, mid-grey for phase-sensitive ones); tissue, even with a long T1, changes.
+    Our estimator: pixels away from the picture's edge (``margin`` of each side is left out: a hand-held
+    photo's perspective fills the edges with the monitor's bezel) whose temporal standard deviation is at
+    most 3x the 1st percentile of all (noise only) plus 0.5% of the display range; of those, the
+    ``n_nearest`` closest to the centre of ``near`` (a boolean ROI mask; glare varies across a photo),
+    or all of them; their median time-averaged level.
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    rows, cols = frames.shape[1:]
+    r0, c0 = int(round(margin * rows)), int(round(margin * cols))
+    inner = np.zeros((rows, cols), bool)
+    inner[r0:rows - r0, c0:cols - c0] = True
+    spread = frames.std(axis=0)
+    level = frames.mean(axis=0)
+    floor = float(np.quantile(spread[inner], 0.01))
+    static = inner & (spread <= 3.0 * floor + 0.005 * float(np.ptp(frames)))
+    if near is not None and np.any(near) and np.count_nonzero(static) > n_nearest:
+        centre = np.argwhere(near).mean(axis=0)
+        candidates = np.argwhere(static)
+        distance = ((candidates - centre) ** 2).sum(axis=1)
+        nearest = candidates[np.argsort(distance)[:n_nearest]]
+        return float(np.median(level[nearest[:, 0], nearest[:, 1]]))
+    return float(np.median(level[static]))
+
+
+def fit_display_roi(scout: TIScout, signal: np.ndarray, mask=None) -> IRFitResult:
+    """Fit a screen-captured ROI curve: phase-sensitive display or magnitude display, decided from the data.
+
+    A phase-sensitive image on a screen shows zero signal as mid-grey: the myocardium starts *below* the
+    zero level and rises monotonically. Then the zero level is measured (:func:`display_zero_level`) and
+    the signed model is fitted to ``signal - zero``. Otherwise the curve has a dip: magnitude with a
+    free baseline (:func:`fit_magnitude_with_baseline`).
+    """
+    y = np.asarray(signal, dtype=float)
+    zero = display_zero_level(scout.frames, near=mask)
+    span = float(y.max() - zero)
+    if int(np.argmin(y)) <= 1 and y[0] < zero - 0.05 * max(span, 1e-9):
+        result = fit_inversion_recovery(scout.ti_ms, y - zero, phase_sensitive=True)
+        note = f"screen capture read as a phase-sensitive display (zero signal at display level {zero:.1f})"
+        return replace(result, warnings=(*result.warnings, note), baseline=zero)
+    return fit_magnitude_with_baseline(scout.ti_ms, y)
+
+
 # ------------------------------------------------------------------------------------------ scout level
 def _check_mask(scout: TIScout, mask) -> np.ndarray:
     mask = np.asarray(mask)
@@ -404,6 +523,8 @@ def fit_scout_roi(scout: TIScout, mask, model: str = "auto") -> IRFitResult:
     recovery TR per frame, as IR spin-echo series loaded from DICOM do; Look-Locker otherwise).
     """
     signal = roi_signal(scout, mask)
+    if model == "auto" and scout.screen_capture:
+        return fit_display_roi(scout, signal, _check_mask(scout, mask))
     if model == "auto":
         model = "spin-echo" if scout.tr_ms is not None else "look-locker"
     if model == "look-locker":

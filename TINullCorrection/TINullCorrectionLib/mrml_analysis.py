@@ -1,7 +1,9 @@
 """MRML adapter: the whole TINullCorrection run on scene nodes (what the module's Logic calls).
 
 input node (sequence / browser / multi-volume) -> TIScout -> optional ROI mask -> CNN prediction ->
-recommendation -> table, plot chart and text nodes. Everything that can fail on the user's input is
+recommendation (with the inversion-recovery fit of the ROI or, without one, of the automatically found
+myocardium) -> table, plot chart and text nodes, and the automatic myocardium as a segmentation node so
+that the user can check what the fit used. Everything that can fail on the user's input is
 checked before the scene is touched; the writers roll back the nodes they created if they fail, so a
 bad input leaves the scene as it was. ``torch`` is imported only when a model is loaded.
 """
@@ -59,6 +61,8 @@ class TIOutputNodes:
     table_node: slicer.vtkMRMLTableNode
     chart_node: slicer.vtkMRMLPlotChartNode
     text_node: slicer.vtkMRMLTextNode
+    #: the automatically found myocardium the IR fit used (None when a user ROI or no fit was used)
+    myocardium_node: object = None
 
 
 def make_settings(
@@ -91,6 +95,14 @@ def load_model_checked(path=None):
     return load_model(text)
 
 
+def load_myocardium_model_checked(path=None):
+    """Load the myocardium U-Net (default weights when ``path`` is empty); ValueError if unusable."""
+    from .myocardium_segmentation import load_segmentation_model
+
+    text = str(path).strip() if path is not None else ""
+    return load_segmentation_model(None if text in ("", ".") else text)
+
+
 def analyse_scout(
     scout: TIScout,
     model,
@@ -98,6 +110,7 @@ def analyse_scout(
     mask=None,
     chosen_ti_ms: float | None = None,
     progress: Callable[[int, int], object] | None = None,
+    myocardium_model=None,
 ) -> TIAnalysis:
     """Predict per-frame offsets and build the recommendation for one scout (no scene access).
 
@@ -109,7 +122,8 @@ def analyse_scout(
         raise ValueError("No model loaded: select a model file or use the default model.")
     prediction = model.predict(scout, progress=progress) if progress is not None else model.predict(scout)
     recommendation = recommend(
-        scout, prediction, settings, myocardium_mask=mask, chosen_ti_ms=None if chosen_ti_ms is None else float(chosen_ti_ms)
+        scout, prediction, settings, myocardium_mask=mask, chosen_ti_ms=None if chosen_ti_ms is None else float(chosen_ti_ms),
+        myocardium_model=myocardium_model if mask is None else None,
     )
     return TIAnalysis(scout=scout, prediction=prediction, recommendation=recommendation, settings=settings, mask=mask)
 
@@ -121,8 +135,11 @@ def write_analysis_nodes(
     table_node=None,
     chart_node=None,
     text_node=None,
+    myocardium_node=None,
 ) -> TIOutputNodes:
-    """Write (or update) the prediction table, the offset plot and the recommendation text."""
+    """Write (or update) the prediction table, the offset plot, the recommendation text and, when the fit
+    used the automatically found myocardium, that myocardium as a segmentation node (replacing
+    ``myocardium_node``'s content when given)."""
     before = mrml_sequence.scene_node_ids(scene)
     try:
         table = mrml_results.write_prediction_table(
@@ -134,10 +151,21 @@ def write_analysis_nodes(
         )
         for node in (table, chart, text):
             node.SetAttribute("TINullCorrection.NullTI_ms", f"{analysis.null_ti_ms:.1f}")
+        automatic = None
+        recommendation = analysis.recommendation
+        if getattr(recommendation, "myocardium_source", "") == "automatic myocardium":
+            if myocardium_node is not None and myocardium_node.GetScene() is scene:
+                for index in reversed(range(myocardium_node.GetNumberOfDisplayNodes())):
+                    scene.RemoveNode(myocardium_node.GetNthDisplayNode(index))
+                scene.RemoveNode(myocardium_node)
+            automatic = mrml_roi.segmentation_from_mask(
+                scene, analysis.scout, recommendation.myocardium_mask, f"{base_name} automatic myocardium", "myocardium (automatic)"
+            )
+            automatic.SetAttribute("TINullCorrection.NullTI_ms", f"{analysis.null_ti_ms:.1f}")
     except Exception:
         mrml_sequence.remove_nodes_added_since(scene, before)
         raise
-    return TIOutputNodes(table, chart, text)
+    return TIOutputNodes(table, chart, text, automatic)
 
 
 def analyse_ti_scout_node(
@@ -154,6 +182,8 @@ def analyse_ti_scout_node(
     chart_node=None,
     text_node=None,
     scout: TIScout | None = None,
+    myocardium_model=None,
+    myocardium_node=None,
 ) -> tuple[TIAnalysis, TIOutputNodes]:
     """Full run on scene nodes. Raises ScoutError/ValueError with a user-facing message on bad input
     (the scene is then unchanged) and AnalysisCancelled if ``progress`` cancels.
@@ -165,7 +195,8 @@ def analyse_ti_scout_node(
     mask = mrml_roi.mask_from_roi_for_scout(scout, roi_node, segment_id) if roi_node is not None else None
     if chosen_ti_ms is not None and not np.isfinite(chosen_ti_ms):
         raise ScoutError("The chosen TI must be a number of milliseconds.")
-    analysis = analyse_scout(scout, model, settings, mask=mask, chosen_ti_ms=chosen_ti_ms, progress=progress)
+    analysis = analyse_scout(scout, model, settings, mask=mask, chosen_ti_ms=chosen_ti_ms, progress=progress,
+                             myocardium_model=myocardium_model)
     base_name = input_node.GetName() if input_node is not None else "TI scout"
-    outputs = write_analysis_nodes(scene, analysis, base_name, table_node, chart_node, text_node)
+    outputs = write_analysis_nodes(scene, analysis, base_name, table_node, chart_node, text_node, myocardium_node)
     return analysis, outputs

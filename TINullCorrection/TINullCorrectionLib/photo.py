@@ -211,7 +211,7 @@ def degrade_scout_as_photo(sim, rng: np.random.Generator, monitor: str = "4k"):
     shape = tuple(scout.frames.shape[1:])
     photo, draw = _degrade(scout.frames, rng, monitor, shape)
     new_scout = replace(
-        scout, frames=photo, phase_sensitive=False,
+        scout, frames=photo, phase_sensitive=False, screen_capture=True,
         warnings=(*scout.warnings, f"simulated smartphone photo of a {monitor} monitor"),
     )
     parameters = dict(sim.parameters)

@@ -139,7 +139,8 @@ def recommendation_summary(recommendation, scout=None) -> str:
     cnn = _attr(recommendation, "cnn")
     ir_fit = _attr(recommendation, "ir_fit")
     if cnn is not None and ir_fit is not None and cnn is not final:
-        lines.append(f"  CNN: {_fmt_ms(_attr(cnn, 'null_ti_ms'))}; physics fit on the ROI: {_fmt_ms(_attr(ir_fit, 'null_ti_ms'))}")
+        where = _attr(recommendation, "myocardium_source", default="") or "ROI"
+        lines.append(f"  CNN: {_fmt_ms(_attr(cnn, 'null_ti_ms'))}; physics fit on the {where}: {_fmt_ms(_attr(ir_fit, 'null_ti_ms'))}")
     lines.append(f"Recommended LGE TI: {_fmt_ms(_attr(final, 'recommended_lge_ti_ms'))}")
     chosen = _attr(recommendation, "chosen")
     if chosen is not None:

@@ -8,8 +8,9 @@ maximiser of L refined by the posterior mean within +/-20 ms; its uncertainty is
 (at least bin_width/sqrt(12)). Frames far from the null still contribute ("earlier"/"later"), so a
 coarse scout with one or two frames near the null still gives an estimate.
 
-Physics cross-check (when a myocardium mask is given): the inversion-recovery fit of the ROI mean
-(irfit.fit_scout_roi). Within ``disagreement_warning_ms`` the two are combined by inverse-variance
+Physics cross-check: the inversion-recovery fit of the mean signal of the myocardium
+(irfit.fit_scout_roi), on the user's ROI when one is given, else on the myocardium found by the U-Net
+(myocardium_segmentation.py) when a myocardium model is given ("automatic myocardium"). Within ``disagreement_warning_ms`` the two are combined by inverse-variance
 weighting ("combined"); beyond it a warning is raised and the fit is reported when it is good
 (R^2 >= min_fit_r_squared, null inside the scout's TI range: "ir-fit"), else the CNN ("cnn").
 
@@ -83,6 +84,14 @@ class Recommendation:
     chosen: ChosenTIAssessment | None
     warnings: tuple[str, ...]
     settings: RecommendationSettings
+    #: "user ROI", "automatic myocardium" or "" (no physics cross-check), and the mask the fit used [H, W].
+    myocardium_source: str = ""
+    myocardium_mask: np.ndarray | None = None
+
+    @property
+    def offset_from_null_ms(self) -> np.ndarray:
+        """Every frame's TI minus the final null estimate (ms): the tool's answer per frame."""
+        return np.array([row["ti_ms"] for row in self.frame_rows]) - self.final.null_ti_ms
 
     def to_dict(self) -> dict:
         """JSON-ready summary with units in the key names."""
@@ -109,6 +118,8 @@ class Recommendation:
                 "t1_ms": _finite_or_none(self.ir_fit.t1_ms),
                 "r_squared": _finite_or_none(self.ir_fit.r_squared),
                 "model": self.ir_fit.model,
+                "myocardium_source": self.myocardium_source,
+                "myocardium_pixels": int(self.myocardium_mask.sum()) if self.myocardium_mask is not None else 0,
             }
         if self.chosen is not None:
             out["chosen"] = asdict(self.chosen)
@@ -175,8 +186,13 @@ def recommend(
     settings: RecommendationSettings = RecommendationSettings(),
     myocardium_mask: np.ndarray | None = None,
     chosen_ti_ms: float | None = None,
+    myocardium_model=None,
 ) -> Recommendation:
-    """Combine the CNN (and the inversion-recovery fit when a myocardium mask is given) into a recommendation."""
+    """Combine the CNN and the inversion-recovery fit of the myocardium into a recommendation.
+
+    The fit uses ``myocardium_mask`` (the user's ROI) when given, else the myocardium found by
+    ``myocardium_model`` (a myocardium_segmentation.MyocardiumModel) when given, else it is skipped.
+    """
     if prediction.offset_ms.shape != scout.ti_ms.shape or not np.allclose(prediction.ti_ms, scout.ti_ms):
         raise ValueError("The prediction does not belong to this TI scout (different frames or TIs).")
     warnings: list[str] = []
@@ -187,10 +203,22 @@ def recommend(
     ir_fit = None
     final = cnn
     ti = scout.ti_ms
-    if myocardium_mask is not None:
+    source = "user ROI" if myocardium_mask is not None else ""
+    if myocardium_mask is None and myocardium_model is not None:
+        from .myocardium_segmentation import fit_automatic_myocardium
+        from .types import ScoutError
+
+        try:
+            ir_fit, myocardium_mask = fit_automatic_myocardium(scout, myocardium_model.myocardium_probability(scout))
+            source = "automatic myocardium"
+        except ScoutError as error:
+            warnings.append(f"{error} The CNN value is reported.")
+    elif myocardium_mask is not None:
         from .irfit import fit_scout_roi
 
-        ir_fit = fit_scout_roi(scout, np.asarray(myocardium_mask, dtype=bool))
+        myocardium_mask = np.asarray(myocardium_mask, dtype=bool)
+        ir_fit = fit_scout_roi(scout, myocardium_mask)
+    if ir_fit is not None:
         if np.isfinite(ir_fit.null_ti_ms):
             difference = float(ir_fit.null_ti_ms - cnn_null)
             fit_is_good = ir_fit.r_squared >= settings.min_fit_r_squared and ti[0] <= ir_fit.null_ti_ms <= ti[-1]
@@ -199,8 +227,8 @@ def recommend(
                     final = NullEstimate(float(ir_fit.null_ti_ms), _fit_sd(ir_fit, cnn_sd), "ir-fit", float(ir_fit.null_ti_ms) + shift)
                 reported = "the inversion-recovery fit (good fit inside the scout's range)" if fit_is_good else "the CNN value"
                 warnings.append(
-                    f"CNN ({cnn_null:.0f} ms) and inversion-recovery fit ({ir_fit.null_ti_ms:.0f} ms) disagree by "
-                    f"{abs(difference):.0f} ms: check the myocardium ROI and the scout; {reported} is reported."
+                    f"CNN ({cnn_null:.0f} ms) and inversion-recovery fit of the {source} ({ir_fit.null_ti_ms:.0f} ms) "
+                    f"disagree by {abs(difference):.0f} ms: check the myocardium ROI and the scout; {reported} is reported."
                 )
             else:
                 fit_sd = _fit_sd(ir_fit, cnn_sd)
@@ -244,7 +272,10 @@ def recommend(
             "offset_beyond_range": beyond,
             "offset_bound_ms": (-reach if beyond == "earlier" else reach) if beyond else None,
             "confidence": float(confidence),
-            "in_optimal_range": bool(low <= offset <= high),
+            # The tool's answer for the frame: its TI minus the final (CNN and/or fit) null.
+            "offset_from_null_ms": float(frame_ti - final.null_ti_ms),
+            "in_optimal_range": bool(low <= frame_ti - final.null_ti_ms <= high),
         })
     final = NullEstimate(final.null_ti_ms, final.uncertainty_ms, final.method, final.recommended_lge_ti_ms, tuple(warnings))
-    return Recommendation(cnn, ir_fit, final, tuple(rows), chosen, tuple(warnings), settings)
+    return Recommendation(cnn, ir_fit, final, tuple(rows), chosen, tuple(warnings), settings, source,
+                          myocardium_mask if ir_fit is not None else None)

@@ -47,12 +47,15 @@ def run_simulated_scout_scenario(
     sequences_logic=None,
     use_roi: bool = True,
     model=None,
+    myocardium_model=None,
 ) -> dict:
     """Run the whole module path on a simulated scout; returns a dict of numbers and node IDs.
 
     Keys: true_null_ti_ms, estimated_null_ti_ms, null_error_ms, cnn_null_ti_ms, ir_fit_null_ti_ms,
     recommended_lge_ti_ms, n_frames, table_rows, ti_ms, frame_overlay (text, colour of the null
-    frame), warnings, seconds, and the IDs of the sequence, browser, ROI, table, chart and text nodes.
+    frame), warnings, seconds, myocardium_source, and the IDs of the sequence, browser, ROI, table, chart,
+    text and automatic-myocardium nodes. ``use_roi=False`` with a ``myocardium_model`` runs the path a
+    user without an ROI takes: the U-Net finds the myocardium and the IR fit cross-checks the CNN.
     """
     from . import mrml_analysis, mrml_results, mrml_roi, mrml_sequence  # MRML adapters: need slicer
 
@@ -67,7 +70,8 @@ def run_simulated_scout_scenario(
         model = mrml_analysis.load_model_checked(model_path)
     settings = mrml_analysis.make_settings()
     input_node = nodes.browser_node if nodes.browser_node is not None else nodes.sequence_node
-    analysis, outputs = mrml_analysis.analyse_ti_scout_node(scene, input_node, model, settings, roi_node=roi_node)
+    analysis, outputs = mrml_analysis.analyse_ti_scout_node(scene, input_node, model, settings, roi_node=roi_node,
+                                                            myocardium_model=myocardium_model)
     # The sequence read back must equal the simulated scout (same path as any user sequence).
     np.testing.assert_allclose(analysis.scout.ti_ms, simulated.scout.ti_ms)
     null_frame = analysis.null_frame_index()
@@ -99,4 +103,6 @@ def run_simulated_scout_scenario(
         "table_node_id": outputs.table_node.GetID(),
         "chart_node_id": outputs.chart_node.GetID(),
         "text_node_id": outputs.text_node.GetID(),
+        "myocardium_source": getattr(recommendation, "myocardium_source", ""),
+        "myocardium_node_id": outputs.myocardium_node.GetID() if outputs.myocardium_node is not None else "",
     }

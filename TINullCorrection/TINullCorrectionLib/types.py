@@ -27,6 +27,8 @@ class TIScout:
     phase_sensitive: True for PSIR / real reconstructions that keep the sign.
     tr_ms: optional float64 [N] repetition time of each frame (IR spin-echo series with a TR that grows
         with TI need it for the finite-TR fit); None when unknown or irrelevant (Look-Locker).
+    screen_capture: True when the frames are display levels (screenshots or phone photos of the monitor):
+        window, gamma, black level and glare have changed the signal, so fits use a free baseline.
     warnings: plain-language notes from loading (e.g. "assembled from 6 series", scaling conversions).
     """
 
@@ -42,6 +44,7 @@ class TIScout:
     slice_label: str = ""
     tr_ms: np.ndarray | None = None
     warnings: tuple[str, ...] = ()
+    screen_capture: bool = False
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames, dtype=np.float32)

@@ -15,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="accuracy table of a TI-offset model (simulated or labelled DICOM)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="model file (default: the shipped weights)")
+    parser.add_argument("--myocardium-model", type=Path, default=None,
+                        help="myocardium U-Net for the automatic inversion-recovery cross-check (default: the shipped weights)")
+    parser.add_argument("--cnn-only", action="store_true", help="evaluate the CNN alone (no automatic cross-check)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--simulated", type=int, metavar="N", help="evaluate on N freshly simulated series")
     source.add_argument("--dicom-dir", type=Path, help="folder of labelled TI scout series (with --labels)")
@@ -63,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     model = load_model(args.model)
+    myocardium_model = None
+    if not args.cnn_only:
+        from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+
+        myocardium_model = load_segmentation_model(args.myocardium_model)
     settings = RecommendationSettings(optimal_range_ms=tuple(args.optimal_range))
     if args.simulated is not None:
         cases = list(tqdm(_simulated_cases(args.simulated, args.seed, args.photo), total=args.simulated, desc="simulating"))
@@ -81,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                     chosen.append(chosen_by_series[series_dir])
         title = f"{model.name} on {len(cases)} labelled series from {args.dicom_dir}"
     with tqdm(total=len(cases), desc="evaluating") as bar:
-        result = evaluate(model, cases, settings, args.near_ms, chosen, progress=lambda _: bar.update(1))
+        result = evaluate(model, cases, settings, args.near_ms, chosen, progress=lambda _: bar.update(1),
+                          myocardium_model=myocardium_model)
     print(format_table(result, title))
     if args.json:
         args.json.write_text(json.dumps(result.to_dict(), indent=1))

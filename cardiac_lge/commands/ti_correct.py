@@ -29,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pixel-spacing-mm", type=float, default=1.5, help="pixel size of pictures (default 1.5 mm)")
     parser.add_argument("--chosen-ti", type=float, help="the LGE TI (ms) you intend to use: is it optimal, and what to use instead")
     parser.add_argument("--roi-mask", type=Path, help="myocardium mask (NRRD/NIfTI, same rows x columns as the frames) for the physics cross-check")
+    parser.add_argument("--myocardium-model", type=Path, default=None,
+                        help="U-Net that finds the myocardium for the automatic physics cross-check when no --roi-mask "
+                             "is given (default: the shipped weights)")
+    parser.add_argument("--no-auto-myocardium", action="store_true",
+                        help="CNN only when no --roi-mask is given (no automatic inversion-recovery cross-check)")
     parser.add_argument("--optimal-range", type=float, nargs=2, default=(-10.0, 20.0), metavar=("LOW", "HIGH"),
                         help="optimal range around the null in ms (default -10 20)")
     parser.add_argument("--lge-offset-ms", type=float, default=0.0, help="added to the scout null for the LGE sequence (default 0)")
@@ -74,7 +79,16 @@ def _read_mask(path: Path, shape: tuple[int, int]):
     return mask
 
 
-def analyse(model, scouts: list, args: argparse.Namespace, pictures: bool = False) -> dict:
+def load_myocardium_model(args: argparse.Namespace):
+    """The myocardium U-Net for the automatic cross-check, or None with --no-auto-myocardium."""
+    if getattr(args, "no_auto_myocardium", False):
+        return None
+    from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+
+    return load_segmentation_model(getattr(args, "myocardium_model", None))
+
+
+def analyse(model, scouts: list, args: argparse.Namespace, pictures: bool = False, myocardium_model=None) -> dict:
     """Recommendation per slice and, for several slices, a combined one (inverse-variance weighted)."""
     import numpy as np
     from TINullCorrectionLib.recommendation import RecommendationSettings, assess_chosen_ti, recommend
@@ -84,13 +98,15 @@ def analyse(model, scouts: list, args: argparse.Namespace, pictures: bool = Fals
     slices = []
     for scout in scouts:
         mask = _read_mask(args.roi_mask, scout.frames.shape[1:]) if args.roi_mask else None
-        recommendation = recommend(scout, model.predict(scout), settings, myocardium_mask=mask, chosen_ti_ms=args.chosen_ti)
+        recommendation = recommend(scout, model.predict(scout), settings, myocardium_mask=mask, chosen_ti_ms=args.chosen_ti,
+                                   myocardium_model=myocardium_model)
         entry = {"slice": scout.slice_label or "slice", "ti_source": scout.ti_source, "vendor": scout.vendor,
                  "n_frames": scout.n_frames, **recommendation.to_dict()}
         if pictures:
             entry["warnings"].append(PICTURE_WARNING)
         slices.append(entry)
-    result = {"model": model.name, "slices": slices}
+    result = {"model": model.name, "myocardium_model": myocardium_model.name if myocardium_model is not None else None,
+              "slices": slices}
     if len(slices) > 1:
         nulls = np.array([s["null_ti_ms"] for s in slices])
         weights = 1.0 / np.maximum(np.array([s["null_uncertainty_ms"] for s in slices]), 1.0) ** 2
@@ -124,7 +140,9 @@ def _print_result(result: dict, quiet: bool) -> None:
               f"recommended LGE TI {entry['recommended_lge_ti_ms']:.0f} ms "
               f"(optimal range null {entry['optimal_range_ms'][0]:+g}..{entry['optimal_range_ms'][1]:+g} ms)")
         if "ir_fit" in entry and entry["ir_fit"]["null_ti_ms"] is not None:
-            print(f"inversion-recovery fit of the ROI: null {entry['ir_fit']['null_ti_ms']:.0f} ms, R^2 {entry['ir_fit']['r_squared']:.3f}")
+            fit = entry["ir_fit"]
+            print(f"inversion-recovery fit of the {fit['myocardium_source']} ({fit['myocardium_pixels']} pixels): "
+                  f"null {fit['null_ti_ms']:.0f} ms, R^2 {fit['r_squared']:.3f}")
         if "chosen" in entry:
             chosen = entry["chosen"]
             advice = "keep it" if chosen["in_optimal_range"] else f"change to {chosen['change_to_ms']:.0f} ms ({chosen['change_by_ms']:+.0f} ms)"
@@ -137,7 +155,7 @@ def _print_result(result: dict, quiet: bool) -> None:
               f"(slices differ by up to {combined['slice_spread_ms']:.0f} ms); recommended LGE TI {combined['recommended_lge_ti_ms']:.0f} ms")
 
 
-def _run_batch(model, args: argparse.Namespace) -> int:
+def _run_batch(model, args: argparse.Namespace, myocardium_model=None) -> int:
     import csv
 
     from TINullCorrectionLib.dicom_io import examine_dicom_files, load_scout_from_files
@@ -161,7 +179,7 @@ def _run_batch(model, args: argparse.Namespace) -> int:
                 continue
             for candidate in candidates:
                 try:
-                    entry = analyse(model, [load_scout_from_files(candidate.files)], args)["slices"][0]
+                    entry = analyse(model, [load_scout_from_files(candidate.files)], args, myocardium_model=myocardium_model)["slices"][0]
                 except (ScoutError, ValueError) as error:
                     writer.writerow({"study": study.name, "slice": candidate.slice_index, "error": str(error)})
                     continue
@@ -180,10 +198,11 @@ def run(args: argparse.Namespace) -> int:
     from TINullCorrectionLib.inference import load_model
 
     model = load_model(args.model)
+    myocardium_model = load_myocardium_model(args)
     if args.batch is not None:
-        return _run_batch(model, args)
+        return _run_batch(model, args, myocardium_model)
     pictures = bool(args.inputs) and all(p.suffix.lower() in PICTURE_SUFFIXES for p in args.inputs)
-    result = analyse(model, load_inputs(args), args, pictures=pictures)
+    result = analyse(model, load_inputs(args), args, pictures=pictures, myocardium_model=myocardium_model)
     _print_result(result, args.quiet)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

@@ -1,0 +1,99 @@
+"""Fits of screen-captured TI scouts (screenshots, phone photos of the monitor): magnitude on a display
+baseline, the zero level of a phase-sensitive display, and the choice between the two."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from TINullCorrectionLib.irfit import (
+    MODEL_LL_BASELINE,
+    MODEL_LL_PHASE,
+    display_zero_level,
+    fit_display_roi,
+    fit_inversion_recovery,
+    fit_magnitude_with_baseline,
+    fit_scout_roi,
+)
+from TINullCorrectionLib.types import ScoutError, TIScout
+
+TI = np.arange(90.0, 1000.0, 45.0)  # 21 frames
+
+
+def signed(ti, a=1.0, b=2.2, t1_star=300.0):
+    return a - b * np.exp(-np.asarray(ti) / t1_star)
+
+
+TRUE_NULL = 300.0 * np.log(2.2)
+
+
+def test_baseline_fit_recovers_the_null_that_a_plain_magnitude_fit_misplaces():
+    display = 40.0 + 150.0 * np.abs(signed(TI))  # black level + glare lifts every level by 40
+    baseline = fit_magnitude_with_baseline(TI, display)
+    plain = fit_inversion_recovery(TI, display)
+    assert baseline.model == MODEL_LL_BASELINE
+    assert baseline.null_ti_ms == pytest.approx(TRUE_NULL, abs=0.5)
+    assert baseline.baseline == pytest.approx(40.0, abs=0.5)
+    assert abs(plain.null_ti_ms - TRUE_NULL) > 10.0  # the reason the baseline model exists
+
+
+def test_baseline_fit_with_noise_stays_close_and_reports_uncertainty():
+    rng = np.random.default_rng(3)
+    errors = []
+    for _ in range(20):
+        display = 25.0 + 200.0 * np.abs(signed(TI)) + rng.normal(0, 2.0, TI.size)
+        result = fit_magnitude_with_baseline(TI, display)
+        errors.append(result.null_ti_ms - TRUE_NULL)
+        assert np.isfinite(result.null_uncertainty_ms) and result.null_uncertainty_ms > 0
+    assert np.max(np.abs(errors)) < 10.0
+
+
+def test_baseline_fit_needs_five_frames():
+    with pytest.raises(ScoutError, match="at least 5 frames"):
+        fit_magnitude_with_baseline(TI[:4], np.abs(signed(TI[:4])))
+
+
+def _psir_display_scout(zero_level=90.0, gain=60.0, size=64):
+    """A phase-sensitive scout shown on a screen: air is mid-grey, tissue below it before its null."""
+    frames = np.full((TI.size, size, size), zero_level, np.float32)
+    frames += np.random.default_rng(0).normal(0, 0.5, frames.shape).astype(np.float32)
+    rows, cols = np.mgrid[0:size, 0:size]
+    body = (rows - size / 2) ** 2 + (cols - size / 2) ** 2 <= (0.3 * size) ** 2
+    heart = (rows - size / 2) ** 2 + (cols - size / 2) ** 2 <= (0.1 * size) ** 2
+    for index, ti in enumerate(TI):
+        frames[index][body] = zero_level + gain * signed(ti, 1.0, 1.8, 600.0)  # other tissue
+        frames[index][heart] = zero_level + gain * signed(ti)  # myocardium
+    return TIScout(frames=frames, ti_ms=TI, screen_capture=True), heart
+
+
+def test_zero_level_of_a_phase_sensitive_display_is_the_static_background():
+    scout, heart = _psir_display_scout(zero_level=90.0)
+    assert display_zero_level(scout.frames, near=heart) == pytest.approx(90.0, abs=1.0)
+
+
+def test_phase_sensitive_display_is_recognised_and_fitted_around_its_zero_level():
+    scout, heart = _psir_display_scout()
+    result = fit_scout_roi(scout, heart)
+    assert result.model == MODEL_LL_PHASE
+    assert result.baseline == pytest.approx(90.0, abs=1.0)
+    assert result.null_ti_ms == pytest.approx(TRUE_NULL, abs=2.0)
+    assert any("phase-sensitive display" in w for w in result.warnings)
+
+
+def test_magnitude_display_goes_to_the_baseline_model():
+    frames = np.zeros((TI.size, 32, 32), np.float32) + 10.0
+    heart = np.zeros((32, 32), bool)
+    heart[12:20, 12:20] = True
+    for index, ti in enumerate(TI):
+        frames[index][heart] = 30.0 + 180.0 * abs(signed(ti))
+    scout = TIScout(frames=frames, ti_ms=TI, screen_capture=True)
+    result = fit_display_roi(scout, frames[:, heart].mean(axis=1), heart)
+    assert result.model == MODEL_LL_BASELINE
+    assert result.null_ti_ms == pytest.approx(TRUE_NULL, abs=1.0)
+
+
+def test_scanner_data_keep_the_plain_model():
+    frames = np.zeros((TI.size, 16, 16), np.float32)
+    frames[:] = (200.0 * np.abs(signed(TI)))[:, None, None]
+    result = fit_scout_roi(TIScout(frames=frames, ti_ms=TI), np.ones((16, 16), bool))
+    assert result.baseline == 0.0 and "baseline" not in result.model
+    assert result.null_ti_ms == pytest.approx(TRUE_NULL, abs=0.5)
