@@ -363,13 +363,23 @@ def test_frame_overlay_text_and_colour():
         recommendation=types.SimpleNamespace(final=NullEstimate(230.0, 5.0, "cnn", 230.0), settings=types.SimpleNamespace(optimal_range_ms=(-10, 20))),
     )
     text, colour = presentation.frame_overlay_text(result, 3)  # TI 220: offset -10 -> optimal
-    assert "TI 220 ms" in text and "predicted offset -10 ms" in text and "corrected TI 230 ms" in text
+    assert "TI 220 ms" in text and "-10 ms from the null" in text and "CNN for this frame: -10 ms" in text
     assert "In the optimal range" in text and "series null 230 ms" in text
     assert colour == presentation.COLOUR_OPTIMAL
     text, colour = presentation.frame_overlay_text(result, 2)  # TI 180: offset -50 -> 40 ms early -> far
     assert colour == presentation.COLOUR_FAR and "too early" in text
     text, colour = presentation.frame_overlay_text(result, 5)  # TI 300: offset +70 -> 50 ms late -> far
     assert colour == presentation.COLOUR_FAR and "too late" in text
+    # The verdict follows the series' final null (e.g. the IR fit), not the frame's own CNN offset.
+    refitted = types.SimpleNamespace(
+        prediction=prediction,
+        recommendation=types.SimpleNamespace(final=NullEstimate(260.0, 3.0, "ir-fit", 265.0), settings=types.SimpleNamespace(optimal_range_ms=(-10, 20))),
+    )
+    text, colour = presentation.frame_overlay_text(refitted, 3)  # TI 220: CNN -10 ms, but 40 ms before the 260 ms null
+    assert "-40 ms from the null" in text and "CNN for this frame: -10 ms" in text
+    assert colour == presentation.COLOUR_FAR and "too early" in text
+    text, _ = presentation.frame_overlay_text(prediction, 3)  # a bare prediction: the CNN's own offset
+    assert "predicted offset -10 ms" in text and "corrected TI 230 ms" in text
     _, colour = presentation.frame_overlay_text(prediction, 2, optimal_range_ms=(-40, 20))  # -50: 10 ms early
     assert colour == presentation.COLOUR_NEAR
     text, colour = presentation.frame_overlay_text(prediction, 99)

@@ -232,6 +232,15 @@ def test_without_roi_the_automatic_myocardium_is_fitted_and_shown_as_a_segmentat
     segment_id = segmentation.GetSegmentation().GetNthSegmentID(0)
     np.testing.assert_array_equal(mrml_roi.mask_from_roi_for_scout(scout, segmentation, segment_id), recommendation.myocardium_mask)
 
+    # the table judges every frame on the final (fitted) null, not on the CNN's offsets
+    from TINullCorrectionLib import mrml_results
+
+    ti = mrml_results.table_column(outputs.table_node, "ti_ms")
+    from_null = mrml_results.table_column(outputs.table_node, "offset_from_null_ms")
+    np.testing.assert_allclose(from_null, ti - analysis.null_ti_ms, atol=1e-6)
+    in_range = mrml_results.table_column(outputs.table_node, "in_optimal_range").astype(bool)
+    np.testing.assert_array_equal(in_range, (from_null >= -10.0) & (from_null <= 20.0))
+
     # a second run replaces the segmentation instead of piling up nodes
     count = scene.GetNumberOfNodes()
     _, again = mrml_analysis.analyse_ti_scout_node(

@@ -151,11 +151,11 @@ def format_table(result: EvaluationResult, title: str = "") -> str:
     low, high = result.optimal_range_ms
     lines = [title] if title else []
     lines.append(f"optimal range: null {low:+g}..{high:+g} ms (target {result.target_offset_ms:+g} ms); {result.n_series} series")
-    lines.append(f"{'':42s} {'optimal':>8s} {'above':>8s} {'below':>8s} {'n':>7s}")
+    lines.append(f"{'':62s} {'optimal':>8s} {'above':>8s} {'below':>8s} {'n':>7s}")
 
     def row(label: str, b: Breakdown | None) -> None:
         if b is not None:
-            lines.append(f"{label:42s} {b.optimal_pct:7.1f}% {b.above_pct:7.1f}% {b.below_pct:7.1f}% {b.n:7d}")
+            lines.append(f"{label:62s} {b.optimal_pct:7.1f}% {b.above_pct:7.1f}% {b.below_pct:7.1f}% {b.n:7d}")
 
     final = " (CNN + automatic IR fit)" if result.frames_cnn is not None else ""
     row(f"frames within +/-{result.near_ms:g} ms of the null{final}", result.frames)

@@ -143,7 +143,8 @@ def write_analysis_nodes(
     before = mrml_sequence.scene_node_ids(scene)
     try:
         table = mrml_results.write_prediction_table(
-            scene, analysis.prediction, f"{base_name} predictions", analysis.optimal_range_ms, table_node=table_node
+            scene, analysis.prediction, f"{base_name} predictions", analysis.optimal_range_ms, table_node=table_node,
+            null_ti_ms=analysis.null_ti_ms,
         )
         chart = mrml_results.write_prediction_plot(scene, table, f"{base_name} offsets", chart_node=chart_node)
         text = mrml_results.write_recommendation_text(

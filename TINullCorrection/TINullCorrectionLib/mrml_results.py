@@ -32,6 +32,7 @@ COLUMN_UNITS = {
     "confidence": "",
     "confidence_percent": "%",
     "in_optimal_range": "",
+    "offset_from_null_ms": "ms",
 }
 COLUMN_DESCRIPTIONS = {
     "frame": "Frame number (0 = shortest TI)",
@@ -40,7 +41,8 @@ COLUMN_DESCRIPTIONS = {
     "corrected_ti_ms": "Null TI estimated from this frame alone: TI - predicted offset",
     "confidence": "Probability mass of the predicted class and its two neighbours (0-1)",
     "confidence_percent": "Confidence in percent (for plotting beside the offset)",
-    "in_optimal_range": "1 when the predicted offset lies in the optimal range",
+    "in_optimal_range": "1 when the frame's offset from the series null lies in the optimal range",
+    "offset_from_null_ms": "TI of the frame minus the series' final null TI (CNN and inversion-recovery fit combined)",
 }
 
 
@@ -67,15 +69,18 @@ def write_prediction_table(
     name: str = "TI scout predictions",
     optimal_range_ms=None,
     table_node: slicer.vtkMRMLTableNode | None = None,
+    null_ti_ms: float | None = None,
 ) -> slicer.vtkMRMLTableNode:
     """Per-frame table: frame, ti_ms, predicted_offset_ms, corrected_ti_ms, confidence, in_optimal_range,
-    confidence_percent and one probability column per class (``p_<class name>``).
+    confidence_percent, offset_from_null_ms and one probability column per class (``p_<class name>``).
 
     result: a ScoutPrediction or an object holding one as ``prediction`` (its settings give the range).
+    null_ti_ms: the series' final null; in_optimal_range and offset_from_null_ms are judged on it (on the
+    CNN's per-frame offsets when it is None).
     """
     prediction = prediction_of(result)
     optimal = tuple(optimal_range_ms) if optimal_range_ms is not None else optimal_range_of(result)
-    rows = frame_rows(prediction, optimal)
+    rows = frame_rows(prediction, optimal, null_ti_ms=null_ti_ms)
     table = vtk.vtkTable()
     table.AddColumn(_column(vtk.vtkIntArray, "frame", [r.frame for r in rows]))
     table.AddColumn(_column(vtk.vtkDoubleArray, "ti_ms", [r.ti_ms for r in rows]))
@@ -84,6 +89,7 @@ def write_prediction_table(
     table.AddColumn(_column(vtk.vtkDoubleArray, "confidence", [r.confidence for r in rows]))
     table.AddColumn(_column(vtk.vtkIntArray, "in_optimal_range", [int(r.in_optimal_range) for r in rows]))
     table.AddColumn(_column(vtk.vtkDoubleArray, "confidence_percent", [100.0 * r.confidence for r in rows]))
+    table.AddColumn(_column(vtk.vtkDoubleArray, "offset_from_null_ms", [r.offset_from_null_ms for r in rows]))
     for k, column_name in enumerate(probability_column_names(prediction)):
         table.AddColumn(_column(vtk.vtkDoubleArray, column_name, [r.probabilities[k] for r in rows]))
     node, created = _new_or_reset(scene, "vtkMRMLTableNode", name, table_node)

@@ -78,18 +78,27 @@ class FrameRow:
     in_optimal_range: bool
     status: str
     probabilities: tuple[float, ...]
+    #: TI minus the series' final null (CNN and IR fit combined); the CNN's own offset when no null is known
+    offset_from_null_ms: float = float("nan")
 
 
-def frame_rows(prediction: ScoutPrediction, optimal_range_ms=DEFAULT_OPTIMAL_RANGE_MS, near_margin_ms=DEFAULT_NEAR_MARGIN_MS) -> list[FrameRow]:
-    """One row per frame (TI order) with the values the table, the plot and the overlay show."""
+def frame_rows(prediction: ScoutPrediction, optimal_range_ms=DEFAULT_OPTIMAL_RANGE_MS, near_margin_ms=DEFAULT_NEAR_MARGIN_MS,
+               null_ti_ms: float | None = None) -> list[FrameRow]:
+    """One row per frame (TI order) with the values the table, the plot and the overlay show.
+
+    With the series' final ``null_ti_ms`` the verdict of each frame (status, in_optimal_range) is judged on
+    ``TI - null`` (the tool's answer); without it, on the CNN's per-frame offset.
+    """
     ti = np.asarray(prediction.ti_ms, dtype=float)
     offsets = np.asarray(prediction.offset_ms, dtype=float)
     corrected = np.asarray(prediction.corrected_ti_ms, dtype=float)
     confidence = np.asarray(prediction.confidence, dtype=float)
     probabilities = np.asarray(prediction.probabilities, dtype=float)
     rows = []
+    known = null_ti_ms is not None and np.isfinite(null_ti_ms)
+    from_null = ti - float(null_ti_ms) if known else offsets
     for index in range(ti.size):
-        status = offset_status(offsets[index], optimal_range_ms, near_margin_ms)
+        status = offset_status(from_null[index], optimal_range_ms, near_margin_ms)
         rows.append(
             FrameRow(
                 frame=index,
@@ -100,6 +109,7 @@ def frame_rows(prediction: ScoutPrediction, optimal_range_ms=DEFAULT_OPTIMAL_RAN
                 in_optimal_range=status == "optimal",
                 status=status,
                 probabilities=tuple(float(p) for p in probabilities[index]),
+                offset_from_null_ms=float(from_null[index]),
             )
         )
     return rows
@@ -229,30 +239,38 @@ def frame_overlay_text(result, frame_index: int, optimal_range_ms=None, near_mar
 
     result: a ScoutPrediction, or an object holding one as ``prediction`` (and optionally a
     recommendation with ``final.null_ti_ms`` and settings with ``optimal_range_ms``).
-    Green: predicted offset in the optimal range; amber: within ``near_margin_ms`` of it; red: further.
+    Green: the frame's offset from the series null (the CNN's own offset when no null is known) in the
+    optimal range; amber: within ``near_margin_ms`` of it; red: further.
     """
     prediction = prediction_of(result)
     optimal = tuple(optimal_range_ms) if optimal_range_ms is not None else optimal_range_of(result)
-    rows = frame_rows(prediction, optimal, near_margin_ms)
+    null_ti = _null_of(result)
+    rows = frame_rows(prediction, optimal, near_margin_ms, null_ti)
     if not 0 <= frame_index < len(rows):
         return f"Frame {frame_index}: no prediction", NEUTRAL_COLOUR
     row = rows[frame_index]
     low, high = optimal
-    line1 = (
-        f"Frame {row.frame + 1}/{len(rows)}   TI {row.ti_ms:.0f} ms   predicted offset {row.predicted_offset_ms:+.0f} ms   "
-        f"corrected TI {row.corrected_ti_ms:.0f} ms   confidence {100 * row.confidence:.0f}%"
-    )
+    if null_ti is not None:
+        line1 = (
+            f"Frame {row.frame + 1}/{len(rows)}   TI {row.ti_ms:.0f} ms   {row.offset_from_null_ms:+.0f} ms from the null   "
+            f"(CNN for this frame: {row.predicted_offset_ms:+.0f} ms, confidence {100 * row.confidence:.0f}%)"
+        )
+    else:
+        line1 = (
+            f"Frame {row.frame + 1}/{len(rows)}   TI {row.ti_ms:.0f} ms   predicted offset {row.predicted_offset_ms:+.0f} ms   "
+            f"corrected TI {row.corrected_ti_ms:.0f} ms   confidence {100 * row.confidence:.0f}%"
+        )
+    offset = row.offset_from_null_ms
     if row.status == "optimal":
         verdict = f"In the optimal range (null {low:+.0f}...{high:+.0f} ms)"
     else:
-        side = "before" if row.predicted_offset_ms < low else "after"
-        distance = low - row.predicted_offset_ms if side == "before" else row.predicted_offset_ms - high
+        side = "before" if offset < low else "after"
+        distance = low - offset if side == "before" else offset - high
         verdict = f"{distance:.0f} ms {side} the optimal range"
         if side == "before":
             verdict += " - too early: normal myocardium not yet nulled (contrast may invert)"
         else:
             verdict += " - too late: normal myocardium greyed out"
-    null_ti = _null_of(result)
     if null_ti is not None:
         verdict += f"   |   series null {null_ti:.0f} ms"
     return f"{line1}\n{verdict}", STATUS_COLOURS[row.status]
