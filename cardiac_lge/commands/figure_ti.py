@@ -57,10 +57,13 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
 
     simulated = simulate_known_null_scout(seed)
     scout = simulated.scout
+    from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+
     model = load_model(None if model_path is None else str(model_path))
     prediction = model.predict(scout)
     settings = RecommendationSettings()
-    recommendation = recommend(scout, prediction, settings, myocardium_mask=simulated.myocardium_mask)
+    # What a user without an ROI gets: the U-Net finds the myocardium and its IR fit cross-checks the CNN.
+    recommendation = recommend(scout, prediction, settings, myocardium_model=load_segmentation_model())
     result = type("Result", (), {"prediction": prediction, "recommendation": recommendation, "settings": settings})()
     null_ti = float(recommendation.final.null_ti_ms)
     low, high = optimal_range_of(settings)
@@ -79,38 +82,41 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
     for column, index in enumerate(indices):
         axis = figure.add_subplot(grid[0, column])
         axis.imshow(np.abs(scout.frames[index, r0:r1, c0:c1]), cmap="gray", vmin=0, vmax=scale, interpolation="bilinear")
+        if recommendation.myocardium_mask is not None:
+            axis.contour(recommendation.myocardium_mask[r0:r1, c0:c1].astype(float), levels=[0.5], colors=["#4fc3f7"], linewidths=0.8)
         text, colour = frame_overlay_text(result, index)
         axis.set_xticks([])
         axis.set_yticks([])
         for spine in axis.spines.values():
             spine.set_edgecolor(colour)
             spine.set_linewidth(4)
-        row = frame_rows(prediction, (low, high))[index]
+        row = frame_rows(prediction, (low, high), null_ti_ms=null_ti)[index]
         axis.set_title(f"TI {row.ti_ms:.0f} ms", fontsize=11, color="black")
         verdict = text.split("\n")[1].split("   |")[0]
-        caption = f"offset {row.predicted_offset_ms:+.0f} ms\ncorrected {row.corrected_ti_ms:.0f} ms\n" + "\n".join(
+        caption = f"{row.offset_from_null_ms:+.0f} ms from null\n(CNN: {row.predicted_offset_ms:+.0f} ms)\n" + "\n".join(
             textwrap.wrap(verdict.split(" - ")[0], 22)
         )
         axis.text(0.5, -0.04, caption, transform=axis.transAxes, ha="center", va="top", fontsize=8.5, color=colour,
                   bbox={"facecolor": "#1c2230", "edgecolor": "none", "pad": 3})
 
     axis = figure.add_subplot(grid[1, :])
-    rows = frame_rows(prediction, (low, high))
+    rows = frame_rows(prediction, (low, high), null_ti_ms=null_ti)
     ti = np.array([r.ti_ms for r in rows])
     offsets = np.array([r.predicted_offset_ms for r in rows])
     axis.axhspan(low, high, color=STATUS_COLOURS["optimal"], alpha=0.15, label=f"optimal range (null {low:+.0f}...{high:+.0f} ms)")
-    axis.plot(ti, ti - null_ti, color="0.6", lw=1, ls="--", label="TI - estimated null")
-    axis.scatter(ti, offsets, c=[STATUS_COLOURS[r.status] for r in rows], edgecolors="black", s=46, zorder=3, label="CNN predicted offset per frame")
+    axis.plot(ti, ti - null_ti, color="0.6", lw=1, ls="--", label="offset from the estimated null (colours: verdict)")
+    axis.scatter(ti, ti - null_ti, c=[STATUS_COLOURS[r.status] for r in rows], edgecolors="black", s=46, zorder=3)
+    axis.scatter(ti, offsets, marker="x", color="#1565c0", s=40, zorder=4, label="CNN predicted offset per frame")
     axis.axvline(null_ti, color="navy", lw=1.5, label=f"estimated null {null_ti:.0f} ms ({recommendation.final.method})")
     axis.axvline(simulated.null_ti_ms, color="black", lw=1, ls=":", label=f"true null {simulated.null_ti_ms:.0f} ms (simulator)")
     axis.set_xlabel("Inversion time (ms)")
     axis.set_ylabel("Offset from myocardial null (ms)")
     axis.set_ylim(-130, 130)
     axis.grid(alpha=0.3)
-    axis.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+    axis.legend(loc="lower right", fontsize=8.5, framealpha=0.9)
     figure.suptitle(
         f"TINullCorrection on a simulated TI scout: recommended LGE TI {recommendation.final.recommended_lge_ti_ms:.0f} ms "
-        f"(green: in optimal range, amber: near, red: far)",
+        f"(green: optimal, amber: near, red: far; blue: myocardium fitted)",
         fontsize=12,
         y=0.98,
     )
