@@ -278,6 +278,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         self.ui.modelPathLineEdit.enabled = not pn.useDefaultModel
         self.ui.chosenTiSpinBox.enabled = pn.useChosenTi
+        self.ui.autoMyocardiumCheckBox.enabled = pn.roiNode is None  # a user ROI takes precedence
         isSegmentation = pn.roiNode is not None and pn.roiNode.IsA("vtkMRMLSegmentationNode")
         self.ui.roiSegmentSelector.setVisible(isSegmentation)
         self.ui.roiSegmentLabel.setVisible(isSegmentation)

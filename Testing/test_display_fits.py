@@ -97,3 +97,22 @@ def test_scanner_data_keep_the_plain_model():
     result = fit_scout_roi(TIScout(frames=frames, ti_ms=TI), np.ones((16, 16), bool))
     assert result.baseline == 0.0 and "baseline" not in result.model
     assert result.null_ti_ms == pytest.approx(TRUE_NULL, abs=0.5)
+
+
+def test_pixelwise_view_of_screen_captures_removes_the_display_zero_level():
+    from TINullCorrectionLib.myocardium_segmentation import _pixelwise_view
+
+    scout, heart = _psir_display_scout(zero_level=90.0)
+    view = _pixelwise_view(scout, heart)
+    assert view.phase_sensitive and not view.screen_capture
+    np.testing.assert_allclose(view.frames[:, heart].mean(axis=1), 60.0 * signed(TI), atol=1.5)
+
+    frames = np.zeros((TI.size, 32, 32), np.float32) + 10.0
+    square = np.zeros((32, 32), bool)
+    square[12:20, 12:20] = True
+    for index, ti in enumerate(TI):
+        frames[index][square] = 30.0 + 180.0 * abs(signed(ti))
+    magnitude = _pixelwise_view(TIScout(frames=frames, ti_ms=TI, screen_capture=True), square)
+    assert not magnitude.phase_sensitive and magnitude.frames.min() >= 0.0
+    plain = TIScout(frames=frames, ti_ms=TI)
+    assert _pixelwise_view(plain, square) is plain  # scanner data are fitted as they are

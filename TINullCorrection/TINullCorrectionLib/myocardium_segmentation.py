@@ -156,16 +156,35 @@ def myocardium_mask(probability: np.ndarray, threshold: float = 0.5, min_pixels:
     return mask
 
 
+def _pixelwise_view(scout: TIScout, core: np.ndarray) -> TIScout:
+    """The scout as the pixel-wise fit should see it: scanner data as they are; screen captures with the
+    display level of zero signal subtracted (clipped at 0 for a magnitude display; signed for a
+    phase-sensitive display, recognised as in irfit.fit_display_roi)."""
+    from dataclasses import replace
+
+    from .irfit import display_zero_level, roi_signal
+
+    if not scout.screen_capture:
+        return scout
+    zero = display_zero_level(scout.frames, near=core)
+    curve = roi_signal(scout, core)
+    signed = int(np.argmin(curve)) <= 1 and curve[0] < zero - 0.05 * max(float(curve.max() - zero), 1e-9)
+    frames = scout.frames - np.float32(zero)
+    return replace(scout, frames=frames if signed else np.clip(frames, 0.0, None), phase_sensitive=signed,
+                   screen_capture=False)
+
+
 def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold: float = 0.5, band_ms: float = 20.0):
     """Inversion-recovery fit of the myocardium found by the U-Net; returns (IRFitResult, mask used).
 
     Our procedure (measured on held-out simulated scouts, see models/MODEL_CARD.md): the confident
     myocardium (p >= ``threshold``) is eroded by one pixel (its core: the border pixels mix in blood pool
-    or epicardial fat, whose nulls are earlier); for scanner data every pixel of it is fitted
-    (irfit.fit_pixelwise), the core pixels whose own null lies within ``band_ms`` of the core's median
-    null are kept (scar or partial-volume pixels null earlier), and the mean signal of those is fitted.
-    Screen captures and IR spin-echo series fit the mean of the core directly (their models need a
-    baseline or a TR that the pixel-wise fit does not have). Raises ScoutError when too little is found.
+    or epicardial fat, whose nulls are earlier); every pixel of it is fitted (irfit.fit_pixelwise; screen
+    captures after subtracting the display level of zero signal, see _pixelwise_view), the core pixels
+    whose own null lies within ``band_ms`` of the core's median null are kept (scar or partial-volume
+    pixels null earlier), and the mean signal of those is fitted with the scout's own model
+    (irfit.fit_scout_roi: display baseline for screen captures). IR spin-echo series (a TR per frame)
+    fit the mean of the core directly. Raises ScoutError when too little is found.
     """
     from .irfit import fit_pixelwise, fit_scout_roi
 
@@ -173,8 +192,8 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     core = ndimage.binary_erosion(mask)
     if np.count_nonzero(core) < 8:
         core = mask
-    if not scout.screen_capture and scout.tr_ms is None:
-        nulls = fit_pixelwise(scout, mask)["null_ti_ms"]
+    if scout.tr_ms is None:
+        nulls = fit_pixelwise(_pixelwise_view(scout, core), mask)["null_ti_ms"]
         core_nulls = nulls[core]
         if np.count_nonzero(np.isfinite(core_nulls)) >= 8:
             consistent = core & (np.abs(nulls - np.nanmedian(core_nulls)) <= band_ms)

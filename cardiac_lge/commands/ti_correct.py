@@ -15,7 +15,7 @@ PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 VOLUME_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 PICTURE_WARNING = (
     "Pictures of the monitor: accuracy is lower than on DICOM (measured on simulated 4K-monitor photos: "
-    "82% of frames corrected into the optimal range with the automatic myocardium, 55% by the CNN alone; "
+    "84% of frames corrected into the optimal range with the automatic myocardium, 55% by the CNN alone; "
     "photos of phase-sensitive scouts are the weakest, see the model card); check the frames by eye."
 )
 
