@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .inference import TIModel
-from .recommendation import RecommendationSettings, assess_chosen_ti, combine_frame_offsets
+from .recommendation import RecommendationSettings, assess_chosen_ti, combine_frame_offsets, recommend
 from .types import TIScout
 
 
@@ -88,8 +88,6 @@ def evaluate(
 
     myocardium_model: evaluate the final answer with the automatic inversion-recovery cross-check.
     """
-    from .recommendation import recommend
-
     target = settings.target_ms
     frame_errors, series_errors, nulls_true, nulls_estimated = [], [], [], []
     frame_errors_cnn, series_errors_cnn, nulls_cnn, methods = [], [], [], {}

@@ -88,36 +88,50 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def save_model(model: TIModel, path: str | Path) -> str:
-    """Write the model as a weights-only file; returns its sha256."""
+def write_weights_file(path: str | Path, file_format: str, version: int, network: torch.nn.Module, card: dict, **fields) -> str:
+    """Write ``{format, version, **fields, card, state_dict}`` as a weights-only torch file; returns its sha256.
+
+    Only plain values of ``card`` are kept, so the file loads with ``torch.load(..., weights_only=True)``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "format": FILE_FORMAT,
-        "version": FILE_VERSION,
-        "architecture": model.architecture,
-        "bins": model.bins.as_dict(),
-        "preprocess": model.preprocess.as_dict(),
-        "card": {str(k): v for k, v in model.card.items() if isinstance(v, (str, int, float, bool))},
-        "state_dict": {k: v.detach().cpu() for k, v in model.network.state_dict().items()},
+        "format": file_format,
+        "version": version,
+        **fields,
+        "card": {str(k): v for k, v in card.items() if isinstance(v, (str, int, float, bool))},
+        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
     }
     torch.save(payload, path)
     return file_sha256(path)
 
 
+def read_weights_file(path: Path, file_format: str, version: int, description: str, error: type[ValueError] = ModelLoadError,
+                      device: str = "cpu") -> dict:
+    """Read a file written by :func:`write_weights_file` safely (``weights_only=True``), or raise ``error``."""
+    if not path.is_file():
+        raise error(f"Model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to read is a corrupt file for the user
+        raise error(f"Model file {path.name} is corrupt or not a weights-only PyTorch file ({type(exc).__name__}).") from exc
+    if not isinstance(payload, dict) or payload.get("format") != file_format:
+        raise error(f"{path.name} is not a CardiacLGE {description} file.")
+    if payload.get("version") != version:
+        raise error(f"{path.name} has model-file version {payload.get('version')}; this software reads version {version}.")
+    return payload
+
+
+def save_model(model: TIModel, path: str | Path) -> str:
+    """Write the model as a weights-only file; returns its sha256."""
+    return write_weights_file(path, FILE_FORMAT, FILE_VERSION, model.network, model.card, architecture=model.architecture,
+                              bins=model.bins.as_dict(), preprocess=model.preprocess.as_dict())
+
+
 def load_model(path: str | Path | None = None, device: str = "cpu") -> TIModel:
     """Load a model file (default: the shipped weights) safely, or raise ModelLoadError."""
     path = Path(path) if path is not None else DEFAULT_MODEL_PATH
-    if not path.is_file():
-        raise ModelLoadError(f"Model file not found: {path}")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any failure to read is a corrupt file for the user
-        raise ModelLoadError(f"Model file {path.name} is corrupt or not a weights-only PyTorch file ({type(error).__name__}).") from error
-    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
-        raise ModelLoadError(f"{path.name} is not a CardiacLGE TI-offset model file.")
-    if payload.get("version") != FILE_VERSION:
-        raise ModelLoadError(f"{path.name} has model-file version {payload.get('version')}; this software reads version {FILE_VERSION}.")
+    payload = read_weights_file(path, FILE_FORMAT, FILE_VERSION, "TI-offset model", device=device)
     architecture = payload.get("architecture")
     if architecture not in ARCHITECTURES:
         raise ModelLoadError(f"{path.name} names an unknown architecture '{architecture}'.")

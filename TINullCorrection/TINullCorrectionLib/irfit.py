@@ -476,6 +476,14 @@ def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, n_ne
     return float(np.median(level[static]))
 
 
+def is_phase_sensitive_display(curve: np.ndarray, zero_level: float) -> bool:
+    """A screen-captured curve of a phase-sensitive image: it starts clearly *below* the display level of
+    zero signal (5% of its span above it) and has its minimum in the first two frames."""
+    curve = np.asarray(curve, dtype=float)
+    span = max(float(curve.max() - zero_level), 1e-9)
+    return int(np.argmin(curve)) <= 1 and curve[0] < zero_level - 0.05 * span
+
+
 def fit_display_roi(scout: TIScout, signal: np.ndarray, mask=None) -> IRFitResult:
     """Fit a screen-captured ROI curve: phase-sensitive display or magnitude display, decided from the data.
 
@@ -486,8 +494,7 @@ def fit_display_roi(scout: TIScout, signal: np.ndarray, mask=None) -> IRFitResul
     """
     y = np.asarray(signal, dtype=float)
     zero = display_zero_level(scout.frames, near=mask)
-    span = float(y.max() - zero)
-    if int(np.argmin(y)) <= 1 and y[0] < zero - 0.05 * max(span, 1e-9):
+    if is_phase_sensitive_display(y, zero):
         result = fit_inversion_recovery(scout.ti_ms, y - zero, phase_sensitive=True)
         note = f"screen capture read as a phase-sensitive display (zero signal at display level {zero:.1f})"
         return replace(result, warnings=(*result.warnings, note), baseline=zero)

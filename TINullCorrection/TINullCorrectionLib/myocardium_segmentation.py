@@ -17,7 +17,6 @@ remote myocardium; :func:`myocardium_probability` maps it back onto the scout's 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
+from .inference import ModelLoadError, read_weights_file, write_weights_file
 from .preprocessing import PreprocessConfig, normalise_series, resample_to_working_grid
 from .types import ScoutError, TIScout
 
@@ -39,7 +39,7 @@ N_FEATURES = 7
 SEGMENTATION_PREPROCESS = PreprocessConfig(grid=96, fov_mm=200.0)
 
 
-class SegmentationModelError(ValueError):
+class SegmentationModelError(ModelLoadError):
     """The myocardium model file is missing, unreadable or not a CardiacLGE myocardium U-Net."""
 
 
@@ -162,13 +162,12 @@ def _pixelwise_view(scout: TIScout, core: np.ndarray) -> TIScout:
     phase-sensitive display, recognised as in irfit.fit_display_roi)."""
     from dataclasses import replace
 
-    from .irfit import display_zero_level, roi_signal
+    from .irfit import display_zero_level, is_phase_sensitive_display, roi_signal
 
     if not scout.screen_capture:
         return scout
     zero = display_zero_level(scout.frames, near=core)
-    curve = roi_signal(scout, core)
-    signed = int(np.argmin(curve)) <= 1 and curve[0] < zero - 0.05 * max(float(curve.max() - zero), 1e-9)
+    signed = is_phase_sensitive_display(roi_signal(scout, core), zero)
     frames = scout.frames - np.float32(zero)
     return replace(scout, frames=frames if signed else np.clip(frames, 0.0, None), phase_sensitive=signed,
                    screen_capture=False)
@@ -204,31 +203,14 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
 
 # -------------------------------------------------------------------------------------- file format
 def save_segmentation_model(model: MyocardiumModel, path: str | Path) -> str:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({
-        "format": FILE_FORMAT,
-        "version": FILE_VERSION,
-        "preprocess": model.preprocess.as_dict(),
-        "card": {str(k): v for k, v in model.card.items() if isinstance(v, (str, int, float, bool))},
-        "state_dict": {k: v.detach().cpu() for k, v in model.network.state_dict().items()},
-    }, path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Write the U-Net as a weights-only file (inference.write_weights_file); returns its sha256."""
+    return write_weights_file(path, FILE_FORMAT, FILE_VERSION, model.network, model.card, preprocess=model.preprocess.as_dict())
 
 
 def load_segmentation_model(path: str | Path | None = None, device: str = "cpu") -> MyocardiumModel:
     """Load safely (``weights_only=True``) or raise SegmentationModelError."""
     path = Path(path) if path is not None else DEFAULT_SEGMENTATION_PATH
-    if not path.is_file():
-        raise SegmentationModelError(f"Myocardium model file not found: {path}")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any read failure means a corrupt file for the user
-        raise SegmentationModelError(f"{path.name} is corrupt or not a weights-only PyTorch file ({type(error).__name__}).") from error
-    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
-        raise SegmentationModelError(f"{path.name} is not a CardiacLGE myocardium model file.")
-    if payload.get("version") != FILE_VERSION:
-        raise SegmentationModelError(f"{path.name} has version {payload.get('version')}; this software reads version {FILE_VERSION}.")
+    payload = read_weights_file(path, FILE_FORMAT, FILE_VERSION, "myocardium model", SegmentationModelError, device)
     try:
         preprocess = PreprocessConfig(**payload["preprocess"])
         network = MyocardiumUNet()
