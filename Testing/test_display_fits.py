@@ -116,3 +116,66 @@ def test_pixelwise_view_of_screen_captures_removes_the_display_zero_level():
     assert not magnitude.phase_sensitive and magnitude.frames.min() >= 0.0
     plain = TIScout(frames=frames, ti_ms=TI)
     assert _pixelwise_view(plain, square) is plain  # scanner data are fitted as they are
+
+
+def _glare_psir_scout(size=96, zero_level=90.0, glare=25.0, lung_gain=0.0):
+    """A phase-sensitive display photographed with glare: a Gaussian blob of extra light centred on the
+    heart (so the air around the body is darker than the zero level at the heart), optional lungs whose
+    long T1 makes them recover slowly. Returns (scout, heart, zero level at the heart)."""
+    rows, cols = np.mgrid[0:size, 0:size].astype(float)
+    centre = size / 2.0
+    glare_map = glare * np.exp(-((rows - centre) ** 2 + (cols - centre) ** 2) / (2 * (0.3 * size) ** 2))
+    radius = np.hypot(rows - centre, cols - centre)
+    body, heart = radius <= 0.3 * size, radius <= 0.08 * size
+    lungs = body & ~heart & (np.abs(cols - centre) > 0.12 * size) & (np.abs(rows - centre) < 0.2 * size)
+    frames = np.empty((TI.size, size, size), np.float32)
+    rng = np.random.default_rng(1)
+    for index, ti in enumerate(TI):
+        signal = np.zeros((size, size))
+        signal[body] = 60.0 * signed(ti, 1.0, 1.8, 600.0)
+        signal[lungs] = lung_gain * signed(ti, 1.0, 2.0, 1200.0)
+        signal[heart] = 60.0 * signed(ti)
+        frames[index] = zero_level + glare_map + signal + rng.normal(0.0, 0.5, signal.shape)
+    return TIScout(frames=frames, ti_ms=TI, screen_capture=True), heart, float((zero_level + glare_map)[heart].mean())
+
+
+def test_zero_level_is_interpolated_to_the_roi_under_glare():
+    scout, heart, truth = _glare_psir_scout()
+    static_median = display_zero_level(scout.frames)  # no ROI: one level for the whole picture
+    assert truth - static_median > 8.0  # glare makes the air darker than the heart's zero level
+    # worst case: the blob peaks on the heart, the nearest static pixels lie outside the body
+    assert display_zero_level(scout.frames, near=heart) == pytest.approx(truth, abs=2.0)
+
+
+def test_slowly_recovering_lung_is_not_taken_for_static_background():
+    from TINullCorrectionLib.irfit import _static_pixels
+
+    scout, heart, _ = _glare_psir_scout(glare=0.0, lung_gain=3.0)  # lung moves ~4 levels over the scout
+    frames = scout.frames.astype(np.float64)
+    size = frames.shape[1]
+    rows, cols = np.mgrid[0:size, 0:size]
+    centre = size / 2.0
+    radius = np.hypot(rows - centre, cols - centre)
+    lungs = (radius <= 0.3 * size) & (radius > 0.08 * size) & (np.abs(cols - centre) > 0.12 * size) & (np.abs(rows - centre) < 0.2 * size)
+    static = _static_pixels(frames, margin=0.08)
+    assert static.sum() > 100
+    assert np.mean(static[lungs]) < 0.1
+    assert display_zero_level(scout.frames, near=heart) == pytest.approx(90.0, abs=0.7)
+
+
+def test_null_refined_near_the_crossing_undoes_a_display_tone_curve():
+    from TINullCorrectionLib.irfit import refine_null_near_crossing
+
+    zero = 100.0
+    grey = zero + 80.0 * signed(TI)  # display levels of the signed curve (0..255 scale)
+    display = 255.0 * (np.clip(grey, 0, 255) / 255.0) ** 1.5  # tone curve; zero level moves with it
+    shown_zero = 255.0 * (zero / 255.0) ** 1.5
+    curve = display - shown_zero
+    full = fit_inversion_recovery(TI, curve, phase_sensitive=True)
+    refined = refine_null_near_crossing(TI, curve, full)
+    assert abs(full.null_ti_ms - TRUE_NULL) > 5.0  # the tone curve bends the global fit
+    assert abs(refined.null_ti_ms - TRUE_NULL) < 0.65 * abs(full.null_ti_ms - TRUE_NULL)
+    assert refined.t1_star_ms == full.t1_star_ms and refined.r_squared == full.r_squared
+    assert any("refined" in w for w in refined.warnings)
+    never = refine_null_near_crossing(TI, np.abs(curve) + 1.0, full)  # no zero crossing: unchanged
+    assert never is full

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 import torch
-from TINullCorrectionLib.evaluation import evaluate, format_table, simulated_operator_choices
+from TINullCorrectionLib.evaluation import (
+    evaluate,
+    format_table,
+    series_breakdown,
+    simulated_operator_choices,
+)
 from TINullCorrectionLib.inference import load_model
 from TINullCorrectionLib.training import TrainingConfig, simulate_series_set, train_model
 
@@ -51,6 +56,15 @@ def test_evaluation_table_names_the_optimal_range(tiny_series):
         assert breakdown.optimal_pct + breakdown.above_pct + breakdown.below_pct == pytest.approx(100.0)
     text = format_table(result)
     assert "optimal range: null -10..+20 ms" in text and "MAE" in text
+    errors = np.asarray(result.series_null_error_ms)
+    assert errors.shape == (3,)
+    assert np.mean(np.abs(errors)) == pytest.approx(result.null_mae_ms)
+    whole = series_breakdown(result, [True, True, True])
+    assert whole == result.series
+    part = series_breakdown(result, [True, False, False])
+    assert part.n == 1 and part.optimal_pct in (0.0, 100.0)
+    with pytest.raises(ValueError, match="3 evaluated series"):
+        series_breakdown(result, [True])
     with pytest.raises(ValueError, match="chosen TIs"):
         evaluate(model, cases, chosen_ti_ms=[300.0])
 

@@ -41,12 +41,17 @@ def held_out_cases(n: int, seed: int, photo: str | None = None):
             from TINullCorrectionLib.photo import degrade_scout_as_photo
 
             simulated = degrade_scout_as_photo(simulated, rng, monitor=photo)
-        cases.append((simulated.scout, simulated.null_ti_ms))
+        cases.append((simulated.scout, simulated.null_ti_ms, bool(simulated.parameters["phase_sensitive"])))
     return cases
 
 
 def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=(None, "4k", "3mp")) -> None:
-    from TINullCorrectionLib.evaluation import evaluate, format_table, simulated_operator_choices
+    from TINullCorrectionLib.evaluation import (
+        evaluate,
+        format_table,
+        series_breakdown,
+        simulated_operator_choices,
+    )
 
     for photo in conditions:
         started = time.perf_counter()
@@ -55,10 +60,16 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
         except ImportError as error:
             print(f"\n(photo degradation unavailable: {error})")
             continue
-        chosen = simulated_operator_choices([null for _, null in cases], seed + 1)
-        result = evaluate(model, cases, chosen_ti_ms=chosen, myocardium_model=myocardium_model)
+        chosen = simulated_operator_choices([null for _, null, _ in cases], seed + 1)
+        result = evaluate(model, [(scout, null) for scout, null, _ in cases], chosen_ti_ms=chosen,
+                          myocardium_model=myocardium_model)
         label = "plain" if photo is None else f"phone photo of a {photo} monitor"
         print(f"\n{format_table(result, f'[{label}] {model.name}, {n_series} held-out simulated series, seed {seed}')}")
+        phase_sensitive = np.array([kind for _, _, kind in cases])
+        for name, selected in (("magnitude", ~phase_sensitive), ("phase-sensitive", phase_sensitive)):
+            b = series_breakdown(result, selected)
+            print(f"series estimate, {name} scouts only: {b.optimal_pct:.1f}% optimal "
+                  f"({b.above_pct:.1f}% above, {b.below_pct:.1f}% below; n = {b.n})")
         print(f"({time.perf_counter() - started:.0f} s)")
 
 
@@ -174,7 +185,7 @@ def compare_vgg(n_train: int, epochs: int, n_test: int, seed: int) -> None:
     from TINullCorrectionLib.training import TrainingConfig, simulate_series_set, train_model
 
     series = simulate_series_set(n_train, seed=31337, photo_fraction=0.0)
-    cases = held_out_cases(n_test, seed)
+    cases = [(scout, null) for scout, null, _ in held_out_cases(n_test, seed)]
     for architecture in ("sequence", "vgg16"):
         started = time.perf_counter()
         config = TrainingConfig(architecture=architecture, n_series=n_train, epochs=epochs, seed=31337,

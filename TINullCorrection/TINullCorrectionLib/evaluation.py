@@ -52,6 +52,8 @@ class EvaluationResult:
     null_mae_cnn_ms: float | None = None
     #: How the final series estimates were made: {"cnn": n, "combined": n, "ir-fit": n}.
     methods: dict | None = None
+    #: Estimated minus true null of every series, in the order given (ms).
+    series_null_error_ms: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,7 +143,18 @@ def evaluate(
         series_cnn=_breakdown(np.asarray(series_errors_cnn), settings.optimal_range_ms) if myocardium_model is not None else None,
         null_mae_cnn_ms=float(np.abs(np.asarray(nulls_cnn) - nulls_true).mean()) if myocardium_model is not None else None,
         methods=methods or None,
+        series_null_error_ms=tuple(float(e) for e in nulls_estimated - nulls_true),
     )
+
+
+def series_breakdown(result: EvaluationResult, selected) -> Breakdown:
+    """Series-level breakdown of a subset of the evaluated series (``selected``: booleans in input order),
+    e.g. magnitude versus phase-sensitive scouts, on the same optimal range and target."""
+    errors = np.asarray(result.series_null_error_ms, dtype=float)
+    chosen = np.asarray(selected, dtype=bool)
+    if chosen.shape != errors.shape:
+        raise ValueError(f"selected has {chosen.size} entries for {errors.size} evaluated series.")
+    return _breakdown(errors[chosen] + result.target_offset_ms, result.optimal_range_ms)
 
 
 def format_table(result: EvaluationResult, title: str = "") -> str:

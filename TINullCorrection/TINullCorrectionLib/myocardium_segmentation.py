@@ -173,17 +173,28 @@ def _pixelwise_view(scout: TIScout, core: np.ndarray) -> TIScout:
                    screen_capture=False)
 
 
-def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold: float = 0.5, band_ms: float = 20.0):
+def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold: float = 0.5, band_ms: float = 20.0,
+                             reference_quantile: float = 0.7):
     """Inversion-recovery fit of the myocardium found by the U-Net; returns (IRFitResult, mask used).
 
     Our procedure (measured on held-out simulated scouts, see models/MODEL_CARD.md): the confident
     myocardium (p >= ``threshold``) is eroded by one pixel (its core: the border pixels mix in blood pool
     or epicardial fat, whose nulls are earlier); every pixel of it is fitted (irfit.fit_pixelwise; screen
     captures after subtracting the display level of zero signal, see _pixelwise_view), the core pixels
-    whose own null lies within ``band_ms`` of the core's median null are kept (scar or partial-volume
-    pixels null earlier), and the mean signal of those is fitted with the scout's own model
+    whose own null lies within ``band_ms`` of the ``reference_quantile`` of the core's nulls are kept,
+    and the mean signal of those is fitted with the scout's own model
     (irfit.fit_scout_roi: display baseline for screen captures). IR spin-echo series (a TR per frame)
     fit the mean of the core directly. Raises ScoutError when too little is found.
+
+    Which reference (our rule, measured on held-out simulated series, seeds 998003/998005, and the real
+    native Philips Look-Locker; models/MODEL_CARD.md): post-contrast, blood pool, scar and epicardial fat
+    all null earlier than remote myocardium, so partial volume moves the core's null distribution to the
+    left and the pure myocardium is its upper part: the ``reference_quantile`` (not the maximum: single
+    pixels are noisy; scanner data 95.7% of series in the optimal range with the median, 97.0% with
+    0.7). When there is evidence that contamination pulls *late* (:func:`contamination_side`: the blood
+    pool inside the ring nulls after the myocardium, or a long right tail; native T1, reverse kinetics)
+    the most common pixel null is the reference instead (:func:`null_mode_ms`; reverse-kinetics series
+    98.0% against 96.7% with the upper quantile).
     """
     from .irfit import fit_pixelwise, fit_scout_roi
 
@@ -192,13 +203,62 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     if np.count_nonzero(core) < 8:
         core = mask
     if scout.tr_ms is None:
-        nulls = fit_pixelwise(_pixelwise_view(scout, core), mask)["null_ti_ms"]
+        cavity = blood_pool_of(mask)
+        nulls = fit_pixelwise(_pixelwise_view(scout, core), mask | cavity)["null_ti_ms"]
         core_nulls = nulls[core]
         if np.count_nonzero(np.isfinite(core_nulls)) >= 8:
-            consistent = core & (np.abs(nulls - np.nanmedian(core_nulls)) <= band_ms)
+            if contamination_side(core_nulls, nulls[cavity], tolerance_ms=band_ms / 2.0) != "late":
+                reference = float(np.nanquantile(core_nulls, reference_quantile))
+            else:
+                reference = null_mode_ms(core_nulls, kernel_ms=band_ms / 2.0)
+            consistent = core & (np.abs(nulls - reference) <= band_ms)
             if np.count_nonzero(consistent) >= 8:
                 core = consistent
     return fit_scout_roi(scout, core), core
+
+
+def null_mode_ms(nulls_ms: np.ndarray, kernel_ms: float = 10.0) -> float:
+    """Most common value of pixel nulls: peak of a Gaussian kernel density (sigma ``kernel_ms``) on a 1 ms grid."""
+    values = np.asarray(nulls_ms, dtype=float)
+    values = values[np.isfinite(values)]
+    grid = np.arange(values.min() - 2 * kernel_ms, values.max() + 2 * kernel_ms + 1.0, 1.0)
+    density = np.zeros_like(grid)
+    for start in range(0, values.size, 512):
+        chunk = values[start:start + 512]
+        density += np.exp(-0.5 * ((grid[:, None] - chunk[None, :]) / kernel_ms) ** 2).sum(axis=1)
+    return float(grid[int(np.argmax(density))])
+
+
+def contamination_side(core_nulls_ms: np.ndarray, blood_nulls_ms: np.ndarray, tolerance_ms: float = 10.0) -> str:
+    """Which way partial volume pulls the pixel nulls of a myocardium core: "early", "late" or "unknown".
+
+    Evidence, in order (our rule): the blood pool enclosed by the myocardium (at least 8 fitted pixels)
+    nulls before ("early": post-contrast) or after ("late": native T1, reverse kinetics) the core's
+    median; otherwise the tail of the core's own null distribution, (q90 - q50) - (q50 - q10): a long
+    right tail ("late") or left tail ("early") beyond ``tolerance_ms``; otherwise "unknown".
+    """
+    core = np.asarray(core_nulls_ms, dtype=float)
+    core = core[np.isfinite(core)]
+    blood = np.asarray(blood_nulls_ms, dtype=float)
+    blood = blood[np.isfinite(blood)]
+    median = float(np.median(core))
+    if blood.size >= 8:
+        return "late" if float(np.median(blood)) > median else "early"
+    q10, q90 = np.quantile(core, [0.1, 0.9])
+    asymmetry = float((q90 - median) - (median - q10))
+    if asymmetry > tolerance_ms:
+        return "late"
+    if asymmetry < -tolerance_ms:
+        return "early"
+    return "unknown"
+
+
+def blood_pool_of(myocardium: np.ndarray, margin_px: int = 1) -> np.ndarray:
+    """LV blood pool enclosed by a myocardium mask: the holes of the mask, shrunk by ``margin_px`` pixels
+    (away from the endocardial partial volume); empty when the ring is open (e.g. a gap the U-Net left)."""
+    mask = np.asarray(myocardium, dtype=bool)
+    cavity = ndimage.binary_fill_holes(mask) & ~mask
+    return ndimage.binary_erosion(cavity, iterations=margin_px) if margin_px > 0 else cavity
 
 
 # -------------------------------------------------------------------------------------- file format
