@@ -9,6 +9,7 @@ import torch
 from scipy import ndimage
 from TINullCorrectionLib.myocardium_segmentation import (
     DEFAULT_SEGMENTATION_PATH,
+    LATE_CONTAMINATION_WARNING,
     MyocardiumModel,
     MyocardiumUNet,
     SegmentationModelError,
@@ -153,6 +154,7 @@ def test_pixel_filter_leans_on_the_late_nulling_pixels_when_blood_contaminates_t
     upper, used = fit_automatic_myocardium(scout, probability)
     median, used_median = fit_automatic_myocardium(scout, probability, reference_quantile=0.5)
     assert median.null_ti_ms < upper.null_ti_ms < true_null  # contamination only pulls the null early
+    assert LATE_CONTAMINATION_WARNING not in upper.warnings
     assert upper.null_ti_ms - median.null_ti_ms > 5.0
     assert radius[used].mean() > radius[used_median].mean()  # the kept pixels sit further from the blood
 
@@ -169,6 +171,7 @@ def test_pixel_filter_leans_on_the_early_nulling_pixels_when_blood_nulls_later()
     probability = ring.astype(float)
     chosen, used = fit_automatic_myocardium(scout, probability)
     assert chosen.null_ti_ms == pytest.approx(true_null, abs=3.0)
+    assert LATE_CONTAMINATION_WARNING in chosen.warnings  # native scan or reverse kinetics: say so
     nulls = fit_pixelwise(scout, ring)["null_ti_ms"]
     assert np.nanquantile(nulls[ring], 0.7) - true_null > 10.0  # where the post-contrast rule would look
     rows, cols = np.mgrid[0:48, 0:48]
@@ -212,4 +215,5 @@ def test_native_look_locker_automatic_myocardium_agrees_with_the_septal_fit(ship
     assert contamination_side(nulls, np.array([])) == "late"
     fit, used = fit_automatic_myocardium(scout, probability)
     assert used.sum() >= 50 and fit.r_squared > 0.98
+    assert LATE_CONTAMINATION_WARNING in fit.warnings
     assert abs(fit.null_ti_ms - septal) < 30.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +160,6 @@ def _pixelwise_view(scout: TIScout, core: np.ndarray) -> TIScout:
     """The scout as the pixel-wise fit should see it: scanner data as they are; screen captures with the
     display level of zero signal subtracted (clipped at 0 for a magnitude display; signed for a
     phase-sensitive display, recognised as in irfit.fit_display_roi)."""
-    from dataclasses import replace
 
     from .irfit import display_zero_level, is_phase_sensitive_display, roi_signal
 
@@ -202,19 +201,32 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     core = ndimage.binary_erosion(mask)
     if np.count_nonzero(core) < 8:
         core = mask
+    late = False
     if scout.tr_ms is None:
         cavity = blood_pool_of(mask)
         nulls = fit_pixelwise(_pixelwise_view(scout, core), mask | cavity)["null_ti_ms"]
         core_nulls = nulls[core]
         if np.count_nonzero(np.isfinite(core_nulls)) >= 8:
-            if contamination_side(core_nulls, nulls[cavity], tolerance_ms=band_ms / 2.0) != "late":
-                reference = float(np.nanquantile(core_nulls, reference_quantile))
-            else:
+            late = contamination_side(core_nulls, nulls[cavity], tolerance_ms=band_ms / 2.0) == "late"
+            if late:
                 reference = null_mode_ms(core_nulls, kernel_ms=band_ms / 2.0)
+            else:
+                reference = float(np.nanquantile(core_nulls, reference_quantile))
             consistent = core & (np.abs(nulls - reference) <= band_ms)
             if np.count_nonzero(consistent) >= 8:
                 core = consistent
-    return fit_scout_roi(scout, core), core
+    fit = fit_scout_roi(scout, core)
+    if late:
+        fit = replace(fit, warnings=(*fit.warnings, LATE_CONTAMINATION_WARNING))
+    return fit, core
+
+
+#: Shown when tissue around the automatic myocardium nulls after it (contamination_side == "late").
+LATE_CONTAMINATION_WARNING = (
+    "Blood (or other tissue) next to the myocardium nulls after it: a native (pre-contrast) scout, or "
+    "reverse kinetics (e.g. cardiac amyloidosis). Both networks are trained on post-contrast scouts: "
+    "check the frames by eye."
+)
 
 
 def null_mode_ms(nulls_ms: np.ndarray, kernel_ms: float = 10.0) -> float:
