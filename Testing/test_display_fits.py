@@ -148,7 +148,7 @@ def test_zero_level_is_interpolated_to_the_roi_under_glare():
 
 
 def test_slowly_recovering_lung_is_not_taken_for_static_background():
-    from TINullCorrectionLib.irfit import _static_pixels
+    from TINullCorrectionLib.irfit import static_pixels
 
     scout, heart, _ = _glare_psir_scout(glare=0.0, lung_gain=3.0)  # lung moves ~4 levels over the scout
     frames = scout.frames.astype(np.float64)
@@ -157,7 +157,8 @@ def test_slowly_recovering_lung_is_not_taken_for_static_background():
     centre = size / 2.0
     radius = np.hypot(rows - centre, cols - centre)
     lungs = (radius <= 0.3 * size) & (radius > 0.08 * size) & (np.abs(cols - centre) > 0.12 * size) & (np.abs(rows - centre) < 0.2 * size)
-    static = _static_pixels(frames, margin=0.08)
+    quiet, static = static_pixels(frames, margin=0.08)
+    assert np.mean(quiet[lungs]) > 0.3  # the lung is quiet (it moves by a few levels only) but not steady
     assert static.sum() > 100
     assert np.mean(static[lungs]) < 0.1
     assert display_zero_level(scout.frames, near=heart) == pytest.approx(90.0, abs=0.7)
@@ -179,3 +180,14 @@ def test_null_refined_near_the_crossing_undoes_a_display_tone_curve():
     assert any("refined" in w for w in refined.warnings)
     never = refine_null_near_crossing(TI, np.abs(curve) + 1.0, full)  # no zero crossing: unchanged
     assert never is full
+
+
+def test_a_picture_cropped_to_the_heart_warns_that_the_zero_level_is_uncertain():
+    scout, heart = _psir_display_scout()
+    size = scout.frames.shape[1]
+    crop = slice(int(0.25 * size), int(0.75 * size))
+    cropped = TIScout(frames=np.ascontiguousarray(scout.frames[:, crop, crop]), ti_ms=TI, screen_capture=True)
+    result = fit_scout_roi(cropped, heart[crop, crop])
+    assert any("pixels of air or lung" in w for w in result.warnings)
+    whole = fit_scout_roi(scout, heart)
+    assert not any("pixels of air or lung" in w for w in whole.warnings)

@@ -450,10 +450,15 @@ def fit_magnitude_with_baseline(ti_ms, signal) -> IRFitResult:
 _MIN_STATIC_PIXELS = 30
 
 
-def _static_pixels(frames: np.ndarray, margin: float) -> np.ndarray:
-    """Pixels of a screen capture that show no signal at any TI: away from the picture's edge, temporal SD
-    within 1.5x the 1st percentile of all SDs (noise only) plus 0.5% of the display range, and no trend
-    over the frames (|least-squares slope| <= its standard error: lung, with a long T1, rises slowly)."""
+def static_pixels(frames: np.ndarray, margin: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of a screen capture that show no signal at any TI, as (quiet, steady) boolean maps.
+
+    quiet: away from the picture's edge (``margin`` of each side: a hand-held photo's perspective fills
+    the edges with the monitor's bezel), temporal SD within 1.5x the 1st percentile of all SDs (noise
+    only) plus 0.5% of the display range. steady: quiet and without a trend over the frames
+    (|least-squares slope| <= its standard error: lung, with a long T1, rises slowly). Air and lung are
+    steady; a picture cropped to the heart has (almost) no steady pixels.
+    """
     n, rows, cols = frames.shape
     r0, c0 = int(round(margin * rows)), int(round(margin * cols))
     inner = np.zeros((rows, cols), bool)
@@ -462,13 +467,12 @@ def _static_pixels(frames: np.ndarray, margin: float) -> np.ndarray:
     floor = float(np.quantile(spread[inner], 0.01))
     quiet = inner & (spread <= 1.5 * floor + 0.005 * float(np.ptp(frames)))
     if n < 4:
-        return quiet
+        return quiet, quiet
     t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
     slope = np.tensordot(t, frames, axes=(0, 0)) / float(t @ t)
     residual = frames - frames.mean(axis=0) - slope[np.newaxis] * t[:, np.newaxis, np.newaxis]
     slope_se = np.sqrt((residual**2).sum(axis=0) / (n - 2) / float(t @ t))
-    steady = quiet & (np.abs(slope) <= slope_se)
-    return steady if np.count_nonzero(steady) >= _MIN_STATIC_PIXELS else quiet
+    return quiet, quiet & (np.abs(slope) <= slope_se)
 
 
 
@@ -477,8 +481,8 @@ def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, smoo
     """Display level of zero signal in screen captures, at the ROI ``near``: the level of static pixels.
 
     Air and lung give no (or a slowly recovering) signal, so their display level does not change from
-    frame to frame: black for magnitude images, mid-grey for phase-sensitive ones (:func:`_static_pixels`
-    finds them). Glare and ambient light add a smooth level that varies across a photo, so the level at
+    frame to frame: black for magnitude images, mid-grey for phase-sensitive ones (:func:`static_pixels`
+    finds them; the quiet ones stand in when fewer than 30 are steady). Glare and ambient light add a smooth level that varies across a photo, so the level at
     the ROI is interpolated (our method): the static pixels' time-averaged levels are smoothed among
     themselves (normalised Gaussian convolution, sigma ``smooth_px``), ``n_nodes`` of them (a fixed,
     seeded subset) are interpolated by a thin-plate spline (scipy RBFInterpolator, linear trend, light
@@ -491,7 +495,8 @@ def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, smoo
     from scipy.interpolate import RBFInterpolator
 
     frames = np.asarray(frames, dtype=np.float64)
-    static = _static_pixels(frames, margin)
+    quiet, steady = static_pixels(frames, margin)
+    static = steady if np.count_nonzero(steady) >= _MIN_STATIC_PIXELS else quiet
     level = frames.mean(axis=0)
     values = level[static]
     if near is None or not np.any(near) or values.size < _MIN_STATIC_PIXELS:
@@ -565,8 +570,14 @@ def fit_display_roi(scout: TIScout, signal: np.ndarray, mask=None) -> IRFitResul
     if is_phase_sensitive_display(y, zero):
         result = fit_inversion_recovery(scout.ti_ms, y - zero, phase_sensitive=True)
         result = refine_null_near_crossing(scout.ti_ms, y - zero, result)
-        note = f"screen capture read as a phase-sensitive display (zero signal at display level {zero:.1f})"
-        return replace(result, warnings=(*result.warnings, note), baseline=zero)
+        notes = [f"screen capture read as a phase-sensitive display (zero signal at display level {zero:.1f})"]
+        n_steady = int(np.count_nonzero(static_pixels(np.asarray(scout.frames, dtype=np.float64))[1]))
+        if n_steady < _MIN_STATIC_PIXELS:
+            notes.append(
+                f"only {n_steady} pixels of air or lung in the picture: the display level of zero signal, and "
+                "so the null, is uncertain; capture the background around the body too"
+            )
+        return replace(result, warnings=(*result.warnings, *notes), baseline=zero)
     return fit_magnitude_with_baseline(scout.ti_ms, y)
 
 
