@@ -111,6 +111,27 @@ def test_reverse_kinetics_myocardium_nulls_before_blood():
     assert ti[np.argmax(myo > 0)] < ti[np.argmax(blood > 0)]
 
 
+def test_native_scouts_are_opt_in_and_have_native_t1():
+    """Native (pre-contrast) scouts: only when asked (the default stream and test sets stay post-contrast);
+    myocardium T1 in the native range, blood nulling after it, the null within the sampled TIs."""
+    default = simulate_scout(np.random.default_rng(6), **CLEAN)
+    assert default.parameters["native"] is False
+    ranges = SimulationRanges(p_native=1.0)
+    rng = np.random.default_rng(8)
+    for _ in range(6):
+        sim = simulate_scout(rng, ranges, **CLEAN)
+        t1 = sim.tissue_t1_ms
+        high = sim.field_strength_t >= 2.25
+        low_t1, high_t1 = ranges.native_myocardium_t1_ms_3t if high else ranges.native_myocardium_t1_ms_1p5t
+        assert sim.parameters["native"] is True and low_t1 <= t1["myocardium"] <= high_t1
+        assert t1["blood"] > 1.3 * t1["myocardium"] and t1["scar"] > t1["myocardium"]
+        assert 450.0 < sim.null_ti_ms < 1000.0
+    forced = simulate_scout(np.random.default_rng(6), native=True, **CLEAN)
+    assert forced.parameters["native"] is True and forced.null_ti_ms > default.null_ti_ms + 200.0
+    with pytest.raises(ValueError, match="p_native"):
+        SimulationRanges(p_native=1.5)
+
+
 def test_scar_nulls_earlier_than_remote_myocardium():
     ti = np.arange(50.0, 900.0, 5.0)
     sim = simulate_scout(np.random.default_rng(7), scar=True, ti_ms=ti, phase_sensitive=True,

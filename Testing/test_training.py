@@ -84,3 +84,16 @@ def test_evaluation_with_the_automatic_myocardium_reports_final_and_cnn_alone():
     assert result.null_mae_ms < 15.0
     text = format_table(result)
     assert "CNN alone" in text and "automatic IR fit" in text
+
+
+def test_native_fraction_of_the_simulated_training_set():
+    from TINullCorrectionLib.training import simulate_series_set
+
+    native = simulate_series_set(4, seed=3, native_fraction=1.0, matrix=64, n_frames=15)
+    post = simulate_series_set(4, seed=3, native_fraction=0.0, matrix=64, n_frames=15)
+    # label = TI - null, so every series' null is ti - offset
+    native_nulls = np.array([ti[0] - offset[0] for ti, offset in zip(native.ti_ms, native.offset_ms, strict=True)])
+    post_nulls = np.array([ti[0] - offset[0] for ti, offset in zip(post.ti_ms, post.offset_ms, strict=True)])
+    assert native_nulls.min() > 450.0 and np.median(native_nulls) > np.median(post_nulls) + 200.0
+    with pytest.raises(ValueError, match="native_fraction"):
+        simulate_series_set(1, seed=3, native_fraction=1.5)

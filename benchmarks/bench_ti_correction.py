@@ -5,7 +5,8 @@
 1. Accuracy of the shipped models (the CNN, and the CNN with the inversion-recovery fit of the myocardium
    found by the U-Net: the answer `ti-correct` gives without an ROI) on held-out simulated series (seed 777001, never a training seed;
    both field strengths, magnitude + phase-sensitive, with/without scar, as the simulator draws them),
-   plain and as phone photos of a 4K and a 3 MP monitor, in the layout of the published table.
+   plain and as phone photos of a 4K and a 3 MP monitor, in the layout of the published table; with
+   ``--conditions ... native`` also on native (pre-contrast) scouts, outside the post-contrast test set.
 2. Speed of `ti-correct` on a 30-frame DICOM series (load + inference + recommendation, after warm-up),
    and per-frame inference time of the default (sequence), the compact per-frame and the VGG-16
    configurations on the same 30-frame input in the same run.
@@ -30,13 +31,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 
-def held_out_cases(n: int, seed: int, photo: str | None = None):
-    from TINullCorrectionLib.simulator import simulate_scout
+def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = False):
+    from TINullCorrectionLib.simulator import SimulationRanges, simulate_scout
 
     rng = np.random.default_rng(seed)
+    ranges = SimulationRanges(p_native=1.0 if native else 0.0)
     cases = []
     for _ in range(n):
-        simulated = simulate_scout(rng)
+        simulated = simulate_scout(rng, ranges)
         if photo is not None:
             from TINullCorrectionLib.photo import degrade_scout_as_photo
 
@@ -53,17 +55,19 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
         simulated_operator_choices,
     )
 
-    for photo in conditions:
+    for condition in conditions:
         started = time.perf_counter()
+        native = condition == "native"
+        photo = None if native else condition
         try:
-            cases = held_out_cases(n_series, seed, photo)
+            cases = held_out_cases(n_series, seed, photo, native=native)
         except ImportError as error:
             print(f"\n(photo degradation unavailable: {error})")
             continue
         chosen = simulated_operator_choices([null for _, null, _ in cases], seed + 1)
         result = evaluate(model, [(scout, null) for scout, null, _ in cases], chosen_ti_ms=chosen,
                           myocardium_model=myocardium_model)
-        label = "plain" if photo is None else f"phone photo of a {photo} monitor"
+        label = "native (pre-contrast)" if native else ("plain" if photo is None else f"phone photo of a {photo} monitor")
         print(f"\n{format_table(result, f'[{label}] {model.name}, {n_series} held-out simulated series, seed {seed}')}")
         phase_sensitive = np.array([kind for _, _, kind in cases])
         for name, selected in (("magnitude", ~phase_sensitive), ("phase-sensitive", phase_sensitive)):
@@ -206,7 +210,8 @@ def main() -> int:
     parser.add_argument("--compare-epochs", type=int, default=2)
     parser.add_argument("--compare-test-series", type=int, default=150)
     parser.add_argument("--skip-accuracy", action="store_true")
-    parser.add_argument("--conditions", nargs="+", default=["plain", "4k", "3mp"], choices=["plain", "4k", "3mp"])
+    parser.add_argument("--conditions", nargs="+", default=["plain", "4k", "3mp"], choices=["plain", "4k", "3mp", "native"],
+                        help="test sets: post-contrast DICOM-quality (plain), photos of a 4K / 3 MP monitor, native scouts")
     parser.add_argument("--cnn-only", action="store_true", help="without the automatic myocardium + IR fit")
     args = parser.parse_args()
     from TINullCorrectionLib.inference import load_model

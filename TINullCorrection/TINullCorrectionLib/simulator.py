@@ -110,6 +110,20 @@ class SimulationRanges:
     other_texture: tuple[float, float] = (0.0, 0.25)
     #: Lung parenchyma (low proton density, long T1), our choice.
     lung_t1_ms: tuple[float, float] = (900.0, 1400.0)
+    #: Native (pre-contrast) scouts, e.g. a Look-Locker before contrast like the real Philips one in
+    #: ../shared/data (septal T1 ~1000 ms at 1.5 T). Default 0: the test sets stay post-contrast; training
+    #: mixes some in (``cardiac-lge train --native-fraction``). Native T1 at 1.5 / 3 T: myocardium
+    #: ~950-1050 / 1150-1300 ms, blood ~1550-1650 / 1850-1950 ms, chronic infarct longer than remote,
+    #: skeletal muscle ~900-1100 / 1000-1400 ms, liver ~550-650 / 750-850 ms (typical published MOLLI /
+    #: Look-Locker values, e.g. the T1 mapping consensus JCMR 2017;19:75; SCIENCE.md has post-contrast
+    #: values only; the real septum in ../shared/data fits to 1001 ms); our ranges are a little wider.
+    p_native: float = 0.0
+    native_myocardium_t1_ms_1p5t: tuple[float, float] = (900.0, 1120.0)
+    native_myocardium_t1_ms_3t: tuple[float, float] = (1100.0, 1350.0)
+    native_blood_to_myocardium_t1: tuple[float, float] = (1.35, 1.75)
+    native_scar_to_myocardium_t1: tuple[float, float] = (1.05, 1.35)
+    native_other_t1_ms: tuple[float, float] = (800.0, 1400.0)
+    native_liver_t1_ms: tuple[float, float] = (500.0, 900.0)
     #: Relative proton densities (myocardium = 1), our choice.
     blood_pd: tuple[float, float] = (1.0, 1.4)
     fat_pd: tuple[float, float] = (0.9, 1.5)
@@ -207,7 +221,7 @@ def recovery_curves(ti_ms: np.ndarray, t1_ms: np.ndarray, b_over_a: float) -> np
 _OVERRIDES = (
     "field_strength_t", "n_frames", "ti_step_ms", "first_ti_ms", "ti_jitter_fraction", "null_position",
     "matrix", "pixel_spacing_mm", "snr", "slice_thickness_mm", "phase_sensitive", "scar", "reverse_kinetics",
-    "b_over_a", "myocardium_t1_ms", "null_ti_ms", "blood_t1_ms", "scar_t1_ms", "fat_t1_ms", "other_t1_ms",
+    "b_over_a", "native", "myocardium_t1_ms", "null_ti_ms", "blood_t1_ms", "scar_t1_ms", "fat_t1_ms", "other_t1_ms",
     "lung_t1_ms", "liver_pd", "liver_t1_ms", "liver", "other_texture", "aorta", "blood_pd", "fat_pd", "other_pd", "lung_pd", "scar_pd", "lv_radius_mm", "lv_ellipticity",
     "wall_thickness_mm", "wall_thickness_variation", "rv_width_mm", "rv_wall_mm", "epicardial_fat_mm",
     "subcutaneous_fat_mm", "heart_offset_mm", "rotation_deg", "papillary", "scar_sector_deg",
@@ -329,29 +343,40 @@ def simulate_scout(
     b_over_a = d.uniform("b_over_a", r.b_over_a)
     if b_over_a <= 1.0:
         raise ValueError(f"b_over_a must be > 1; got {b_over_a}.")
+    # the native flag is drawn only when native scouts are possible: the default stream stays as it was
+    native = d.flag("native", r.p_native) if (r.p_native > 0 or "native" in overrides) else False
+    d.values["native"] = native
+    if native:
+        myocardium_range = r.native_myocardium_t1_ms_3t if high_field else r.native_myocardium_t1_ms_1p5t
+    else:
+        myocardium_range = r.myocardium_t1_ms_3t if high_field else r.myocardium_t1_ms_1p5t
     if "null_ti_ms" in overrides:
         t1_myo = t1_for_null_ms(float(overrides["null_ti_ms"]), b_over_a)
         d.values["myocardium_t1_ms"] = t1_myo
     else:
-        t1_myo = d.uniform("myocardium_t1_ms", r.myocardium_t1_ms_3t if high_field else r.myocardium_t1_ms_1p5t)
+        t1_myo = d.uniform("myocardium_t1_ms", myocardium_range)
     if t1_myo <= 0:
         raise ValueError(f"myocardium_t1_ms must be positive; got {t1_myo}.")
     reverse = d.flag("reverse_kinetics", r.p_reverse_kinetics)
     if "blood_t1_ms" in overrides:
         t1_blood = d.uniform("blood_t1_ms", (0, 0))
     else:
-        ratio = rng.uniform(*(r.blood_to_myocardium_t1_reverse if reverse else r.blood_to_myocardium_t1))
+        if native:
+            blood_ratio = r.native_blood_to_myocardium_t1
+        else:
+            blood_ratio = r.blood_to_myocardium_t1_reverse if reverse else r.blood_to_myocardium_t1
+        ratio = rng.uniform(*blood_ratio)
         t1_blood = d.uniform("blood_t1_ms", (t1_myo * ratio, t1_myo * ratio))
     has_scar = d.flag("scar", r.p_scar)
     if "scar_t1_ms" in overrides:
         t1_scar = d.uniform("scar_t1_ms", (0, 0))
     else:
-        ratio = rng.uniform(*r.scar_to_myocardium_t1)
+        ratio = rng.uniform(*(r.native_scar_to_myocardium_t1 if native else r.scar_to_myocardium_t1))
         t1_scar = d.uniform("scar_t1_ms", (t1_myo * ratio, t1_myo * ratio))
     t1_fat = d.uniform("fat_t1_ms", r.fat_t1_ms_3t if high_field else r.fat_t1_ms_1p5t)
-    t1_other = d.uniform("other_t1_ms", r.other_t1_ms)
+    t1_other = d.uniform("other_t1_ms", r.native_other_t1_ms if native else r.other_t1_ms)
     t1_lung = d.uniform("lung_t1_ms", r.lung_t1_ms)
-    t1_liver = d.uniform("liver_t1_ms", r.liver_t1_ms)
+    t1_liver = d.uniform("liver_t1_ms", r.native_liver_t1_ms if native else r.liver_t1_ms)
     t1 = np.array([t1_myo, t1_blood, t1_scar, t1_fat, t1_other, t1_lung, t1_liver])
     if np.any(t1 <= 0):
         raise ValueError(f"Tissue T1 values must be positive (ms); got {dict(zip(TISSUES, t1.tolist(), strict=True))}.")

@@ -39,6 +39,7 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     label_sigma_ms: float = 6.0
     photo_fraction: float = 0.15
+    native_fraction: float = 0.0
     validation_fraction: float = 0.1
     seed: int = 20261124
     bins: OffsetBins = field(default_factory=OffsetBins)
@@ -89,15 +90,19 @@ def _progress(iterable, total: int, description: str, enabled: bool):
 
 def simulate_series_set(
     n_series: int, seed: int, preprocess: PreprocessConfig = PreprocessConfig(), photo_fraction: float = 0.0,
-    show_progress: bool = False, **overrides,
+    show_progress: bool = False, native_fraction: float = 0.0, **overrides,
 ) -> SeriesSet:
-    """Simulate and prepare ``n_series`` TI scouts (a fraction degraded as monitor photos)."""
-    from .simulator import simulate_scout
+    """Simulate and prepare ``n_series`` TI scouts (a fraction degraded as monitor photos, a fraction
+    native, i.e. pre-contrast: simulator.SimulationRanges.p_native)."""
+    from .simulator import SimulationRanges, simulate_scout
 
+    if not 0.0 <= native_fraction <= 1.0:
+        raise ValueError(f"native_fraction must be in [0, 1]; got {native_fraction}.")
+    ranges = SimulationRanges(p_native=native_fraction)
     rng = np.random.default_rng(seed)
     series = SeriesSet()
     for _ in _progress(range(n_series), n_series, "simulating", show_progress):
-        simulated = simulate_scout(rng, **overrides)
+        simulated = simulate_scout(rng, ranges, **overrides)
         if photo_fraction > 0 and rng.random() < photo_fraction:
             from .photo import degrade_scout_as_photo
 
@@ -156,7 +161,8 @@ def train_model(
     generator = torch.Generator().manual_seed(config.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if series is None:
-        series = simulate_series_set(config.n_series, config.seed, config.preprocess, config.photo_fraction, show_progress)
+        series = simulate_series_set(config.n_series, config.seed, config.preprocess, config.photo_fraction, show_progress,
+                                     native_fraction=config.native_fraction)
     if len(series) < 2:
         raise ValueError("Training needs at least two series (one for validation).")
     order = np.random.default_rng(config.seed).permutation(len(series))
@@ -211,7 +217,8 @@ def train_model(
     network.load_state_dict(best_state)
     network.to("cpu").eval()
     card = {"architecture": config.architecture, "n_series": len(series), "epochs": config.epochs, "seed": config.seed,
-            "photo_fraction": config.photo_fraction, "best_validation_loss": float(best_loss)}
+            "photo_fraction": config.photo_fraction, "native_fraction": config.native_fraction,
+            "best_validation_loss": float(best_loss)}
     return TIModel(network, config.architecture, config.bins, config.preprocess, card, name=f"ti-offset-{config.architecture}"), history
 
 

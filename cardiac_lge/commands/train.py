@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--photo-fraction", type=float, default=0.15,
                         help="fraction of simulated series degraded as phone photos of the monitor (default 0.15)")
+    parser.add_argument("--native-fraction", type=float, default=0.0,
+                        help="fraction of simulated series that are native (pre-contrast) scouts (default 0: the "
+                             "shipped weights; 0.15 fixes native scouts at a cost in post-contrast accuracy, see the model card)")
     parser.add_argument("--seed", type=int, default=20261124, help="seed of every random draw (default 20261124)")
     parser.add_argument("--dicom-dir", type=Path, help="folder of a site's labelled TI scout series (fine-tuning data)")
     parser.add_argument("--labels", type=Path, help="CSV with columns series_dir,null_ti_ms for --dicom-dir")
@@ -52,10 +55,12 @@ def run(args: argparse.Namespace) -> int:
     if args.n_series <= 0 and args.dicom_dir is None:
         raise ValueError("Nothing to train on: give --n-series > 0 and/or --dicom-dir with --labels.")
     config = TrainingConfig(architecture=args.arch, n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
-                            learning_rate=args.learning_rate, photo_fraction=args.photo_fraction, seed=args.seed)
+                            learning_rate=args.learning_rate, photo_fraction=args.photo_fraction,
+                            native_fraction=args.native_fraction, seed=args.seed)
     series = SeriesSet()
     if args.n_series > 0:
-        series = simulate_series_set(args.n_series, args.seed, config.preprocess, args.photo_fraction, show_progress=True)
+        series = simulate_series_set(args.n_series, args.seed, config.preprocess, args.photo_fraction, show_progress=True,
+                                     native_fraction=args.native_fraction)
     if args.dicom_dir is not None:
         site = labelled_dicom_series_set(args.dicom_dir, args.labels, config.preprocess)
         print(f"loaded {len(site)} labelled series from {args.dicom_dir}")
@@ -71,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _argv_of(args: argparse.Namespace) -> list[str]:
     out = []
-    for key in ("out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "seed", "dicom_dir", "labels", "init"):
+    for key in ("out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "native_fraction", "seed", "dicom_dir", "labels", "init"):
         value = getattr(args, key)
         if value is not None:
             out += [f"--{key.replace('_', '-')}", str(value)]
