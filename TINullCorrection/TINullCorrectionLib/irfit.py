@@ -475,15 +475,14 @@ def static_pixels(frames: np.ndarray, margin: float = 0.08) -> tuple[np.ndarray,
     return quiet, quiet & (np.abs(slope) <= slope_se)
 
 
-
 def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, smooth_px: float = 2.0,
                        n_nodes: int = 400) -> float:
     """Display level of zero signal in screen captures, at the ROI ``near``: the level of static pixels.
 
     Air and lung give no (or a slowly recovering) signal, so their display level does not change from
     frame to frame: black for magnitude images, mid-grey for phase-sensitive ones (:func:`static_pixels`
-    finds them; the quiet ones stand in when fewer than 30 are steady). Glare and ambient light add a smooth level that varies across a photo, so the level at
-    the ROI is interpolated (our method): the static pixels' time-averaged levels are smoothed among
+    finds them; the quiet ones stand in when fewer than 30 are steady). Glare and ambient light add a
+    smooth level that varies across a photo, so the level at the ROI is interpolated (our method): the static pixels' time-averaged levels are smoothed among
     themselves (normalised Gaussian convolution, sigma ``smooth_px``), ``n_nodes`` of them (a fixed,
     seeded subset) are interpolated by a thin-plate spline (scipy RBFInterpolator, linear trend, light
     smoothing), and the spline is averaged over the ROI, kept within the static levels' range. Without
@@ -491,16 +490,22 @@ def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, smoo
     phase-sensitive scouts (60 series, see models/MODEL_CARD.md): mean absolute error 1.4 display
     levels at the ROI, against 3.2 for the median of the 200 nearest static pixels.
     """
+    return _display_zero(frames, near, margin, smooth_px, n_nodes)[0]
+
+
+def _display_zero(frames, near, margin: float = 0.08, smooth_px: float = 2.0, n_nodes: int = 400) -> tuple[float, int]:
+    """:func:`display_zero_level` and the number of steady static pixels it could use."""
     from scipy import ndimage
     from scipy.interpolate import RBFInterpolator
 
     frames = np.asarray(frames, dtype=np.float64)
     quiet, steady = static_pixels(frames, margin)
-    static = steady if np.count_nonzero(steady) >= _MIN_STATIC_PIXELS else quiet
+    n_steady = int(np.count_nonzero(steady))
+    static = steady if n_steady >= _MIN_STATIC_PIXELS else quiet
     level = frames.mean(axis=0)
     values = level[static]
     if near is None or not np.any(near) or values.size < _MIN_STATIC_PIXELS:
-        return float(np.median(values)) if values.size else float(np.min(level))
+        return (float(np.median(values)) if values.size else float(np.min(level))), n_steady
     near = np.asarray(near, dtype=bool)
     weight = ndimage.gaussian_filter(static.astype(np.float64), smooth_px)
     smoothed = ndimage.gaussian_filter(np.where(static, level, 0.0), smooth_px) / np.maximum(weight, 1e-6)
@@ -511,7 +516,7 @@ def display_zero_level(frames: np.ndarray, near=None, margin: float = 0.08, smoo
     spline = RBFInterpolator(points / size, smoothed[points[:, 0], points[:, 1]], kernel="thin_plate_spline",
                              smoothing=1e-3, degree=1)
     at_roi = float(spline(np.argwhere(near) / size).mean())
-    return float(np.clip(at_roi, values.min(), values.max()))
+    return float(np.clip(at_roi, values.min(), values.max())), n_steady
 
 
 def is_phase_sensitive_display(curve: np.ndarray, zero_level: float) -> bool:
@@ -566,12 +571,11 @@ def fit_display_roi(scout: TIScout, signal: np.ndarray, mask=None) -> IRFitResul
     a free baseline (:func:`fit_magnitude_with_baseline`).
     """
     y = np.asarray(signal, dtype=float)
-    zero = display_zero_level(scout.frames, near=mask)
+    zero, n_steady = _display_zero(scout.frames, mask)
     if is_phase_sensitive_display(y, zero):
         result = fit_inversion_recovery(scout.ti_ms, y - zero, phase_sensitive=True)
         result = refine_null_near_crossing(scout.ti_ms, y - zero, result)
         notes = [f"screen capture read as a phase-sensitive display (zero signal at display level {zero:.1f})"]
-        n_steady = int(np.count_nonzero(static_pixels(np.asarray(scout.frames, dtype=np.float64))[1]))
         if n_steady < _MIN_STATIC_PIXELS:
             notes.append(
                 f"only {n_steady} pixels of air or lung in the picture: the display level of zero signal, and "
