@@ -159,6 +159,20 @@ def test_pixel_filter_leans_on_the_late_nulling_pixels_when_blood_contaminates_t
     assert radius[used].mean() > radius[used_median].mean()  # the kept pixels sit further from the blood
 
 
+def test_narrow_band_around_the_reference_keeps_the_fit_closer_to_the_pure_wall():
+    """The mean curve of the kept pixels nulls where most of them lie; below the reference most do, so
+    a wider band pulls the null early (default: 10 ms, 20 ms only when 10 ms keeps too few pixels)."""
+    scout, ring, _, true_null = _ring_scout_with_blood(blood_t1_star_ms=200.0)
+    probability = ring.astype(float)
+    default, used = fit_automatic_myocardium(scout, probability)
+    wide, used_wide = fit_automatic_myocardium(scout, probability, band_ms=(20.0,))
+    assert wide.null_ti_ms < default.null_ti_ms < true_null
+    assert default.null_ti_ms - wide.null_ti_ms > 3.0
+    assert used.sum() < used_wide.sum() and not (used & ~used_wide).any()
+    tiny, used_tiny = fit_automatic_myocardium(scout, probability, band_ms=(0.01, 20.0))
+    assert np.array_equal(used_tiny, used_wide)  # a band that keeps < 8 pixels falls through to the next
+
+
 def test_pixel_filter_leans_on_the_early_nulling_pixels_when_blood_nulls_later():
     """Native scans and reverse kinetics: blood nulls after the myocardium, contamination pulls late; the
     blood pool inside the ring tells the filter, and the most common pixel null (the pure wall) is used."""

@@ -130,6 +130,35 @@ def test_physics_fit_cross_check_combines_or_warns():
     assert poor.final.method == "cnn"
 
 
+def test_cnn_uncertainty_is_calibrated_and_sets_its_weight_against_the_fit():
+    """The CNN's posterior SD is too narrow; its reported uncertainty is scaled (scanner data 1.8x,
+    screen captures 2.3x by default) and that calibrated figure weighs it against the fit."""
+    from dataclasses import replace
+
+    ti = np.arange(100.0, 900.0, 40.0)
+    prediction = _prediction(ti, 330.0)
+    _, posterior_sd = combine_frame_offsets(prediction)
+    scout = _scout(ti, null_ms=300.0)
+    scanner = recommend(scout, prediction)
+    assert scanner.cnn.uncertainty_ms == pytest.approx(1.8 * posterior_sd)
+    photo = recommend(replace(scout, screen_capture=True), prediction)
+    assert photo.cnn.uncertainty_ms == pytest.approx(2.3 * posterior_sd)
+    raw = RecommendationSettings(cnn_uncertainty_scale=1.0)
+    assert recommend(scout, prediction, raw).cnn.uncertainty_ms == pytest.approx(posterior_sd)
+    # A noisy ROI gives the fit an uncertainty of a few ms: the calibrated (wider) CNN weighs less.
+    frames = scout.frames + np.random.default_rng(3).normal(0.0, 0.03, scout.frames.shape).astype(np.float32)
+    noisy = TIScout(frames=np.abs(frames), ti_ms=ti, pixel_spacing_mm=(2.0, 2.0))
+    roi = np.zeros((16, 16), bool)
+    roi[6:8, 6:8] = True
+    calibrated = recommend(noisy, prediction, myocardium_mask=roi)
+    uncalibrated = recommend(noisy, prediction, raw, myocardium_mask=roi)
+    assert calibrated.final.method == uncalibrated.final.method == "combined"
+    fit_null = calibrated.ir_fit.null_ti_ms
+    assert abs(calibrated.final.null_ti_ms - fit_null) < abs(uncalibrated.final.null_ti_ms - fit_null)
+    with pytest.raises(ValueError, match="positive"):
+        RecommendationSettings(cnn_uncertainty_scale_screen_capture=0.0)
+
+
 def test_prediction_of_another_scout_is_rejected():
     ti = np.arange(100.0, 900.0, 40.0)
     with pytest.raises(ValueError, match="does not belong"):
