@@ -366,7 +366,7 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
         return getattr(pn, field) or None
 
     def runProfiles(self, pn):
-        from LGEResolutionQALib import mrml_qa
+        from LGEResolutionQALib.mrml import qa as mrml_qa
 
         outputs = mrml_qa.compare_profiles(slicer.mrmlScene, self.volumes(pn), pn.profileLine, step_mm=pn.stepMm,
                                            interpolation=pn.interpolation, kind=pn.profileKind, dark_band=pn.darkBand)
@@ -375,7 +375,7 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
             n=len(outputs.rows), line=pn.profileLine.GetName())
 
     def runRegions(self, pn):
-        from LGEResolutionQALib import mrml_qa
+        from LGEResolutionQALib.mrml import qa as mrml_qa
 
         sources = self.regionSources(pn)
         segmentIds = [value for kind, value in sources.values() if kind == "segment"]
@@ -390,7 +390,7 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
             n=len(sources), v=len(outputs.results), method=pn.noiseMethod)
 
     def runLGE(self, pn):
-        from LGEResolutionQALib import mrml_qa
+        from LGEResolutionQALib.mrml import qa as mrml_qa
 
         sources = self.regionSources(pn)
         myocardium = sources.get(pn.myocardiumRegion)
@@ -407,7 +407,7 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
             percent=result.lge_percent_of_lv, lge=result.lge_ml, myo=result.myocardium_ml, method=result.method)
 
     def runResolution(self, pn):
-        from LGEResolutionQALib import mrml_qa
+        from LGEResolutionQALib.mrml import qa as mrml_qa
 
         outputs = mrml_qa.resolution_check(slicer.mrmlScene, self.volumes(pn), pn.barLine, pn.expectedBars,
                                            pn.barPitchMm, modulation_threshold=pn.modulationThreshold,
@@ -443,7 +443,7 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
 
 
 class LGEResolutionQATest(ScriptedLoadableModuleTest):
-    """Self-test: the scenarios that pytest runs under slicer-core (Testing/test_lge_scenario.py)."""
+    """Self-test: the scenarios that pytest runs under slicer-core (Testing/lge/mrml/test_scenario.py)."""
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -481,7 +481,7 @@ class LGEResolutionQATest(ScriptedLoadableModuleTest):
 
     def test_bad_input_leaves_scene_unchanged(self):
         import numpy as np
-        from CardiacLGECommonLib.mrml_volumes import add_volume_from_array
+        from CardiacLGECommonLib.mrml.volumes import add_volume_from_array
         from LGEResolutionQALib.scenarios import add_line_node
 
         volume = add_volume_from_array(slicer.mrmlScene, np.ones((1, 16, 16), np.float32), np.eye(4), "LGE")

@@ -317,7 +317,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not ensurePythonDependencies():
             pn.statusText = _("Not run: the required Python packages (PyTorch) are not installed.")
             return
-        from TINullCorrectionLib.mrml_analysis import AnalysisCancelled
+        from TINullCorrectionLib.mrml.analysis import AnalysisCancelled
 
         self._running = True
         self._cancelRequested = False
@@ -348,7 +348,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.progressBar.setValue(int(100 * done / total))
         slicer.app.processEvents()  # keeps the GUI (and the Cancel button) responsive between frames
         if self._cancelRequested:
-            from TINullCorrectionLib.mrml_analysis import AnalysisCancelled
+            from TINullCorrectionLib.mrml.analysis import AnalysisCancelled
 
             raise AnalysisCancelled()
 
@@ -405,7 +405,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         text, colour = self.logic.overlayForCurrentFrame(pn.predictionTable, pn.analysedBrowser)
         if self._overlay is None:
-            from TINullCorrectionLib.mrml_overlay import SliceViewTextOverlay
+            from TINullCorrectionLib.mrml.overlay import SliceViewTextOverlay
 
             self._overlay = SliceViewTextOverlay()
         views = self._sliceViews()
@@ -442,7 +442,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def defaultInputNode(scene):
         """The most recently added sequence browser of a TI scout (loaded by the DICOM plugin), if any."""
-        from TINullCorrectionLib.mrml_sequence import SCOUT_MARKER_ATTRIBUTE
+        from TINullCorrectionLib.mrml.sequence import SCOUT_MARKER_ATTRIBUTE
 
         browsers = [scene.GetNthNodeByClass(i, "vtkMRMLSequenceBrowserNode") for i in range(scene.GetNumberOfNodesByClass("vtkMRMLSequenceBrowserNode"))]
         for browser in reversed(browsers):
@@ -455,8 +455,8 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
     def numberOfSlices(scene, node) -> int:
         if node is None:
             return 0
-        from TINullCorrectionLib.mrml_sequence import resolve_input_node
-        from TINullCorrectionLib.types import ScoutError
+        from TINullCorrectionLib.core.types import ScoutError
+        from TINullCorrectionLib.mrml.sequence import resolve_input_node
 
         try:
             return resolve_input_node(scene, node).n_slices
@@ -465,7 +465,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
 
     def loadModel(self, path=None):
         """Load (and cache) the CNN; the default weights when ``path`` is None."""
-        from TINullCorrectionLib.mrml_analysis import load_model_checked
+        from TINullCorrectionLib.mrml.analysis import load_model_checked
 
         key = None
         if path is not None:
@@ -478,7 +478,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
 
     def loadMyocardiumModel(self):
         """Load (and cache) the shipped myocardium U-Net used when no ROI is selected."""
-        from TINullCorrectionLib.mrml_analysis import load_myocardium_model_checked
+        from TINullCorrectionLib.mrml.analysis import load_myocardium_model_checked
 
         if self._myocardiumModel is None:
             self._myocardiumModel = load_myocardium_model_checked()
@@ -490,8 +490,9 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         Raises ScoutError / ModelLoadError (ValueError) with a user-facing message on bad input; the
         scene is then unchanged.
         """
-        from TINullCorrectionLib import mrml_analysis, presentation
-        from TINullCorrectionLib.mrml_sequence import resolve_input_node, scout_from_node
+        from TINullCorrectionLib.core import presentation
+        from TINullCorrectionLib.mrml import analysis as mrml_analysis
+        from TINullCorrectionLib.mrml.sequence import resolve_input_node, scout_from_node
 
         scene = slicer.mrmlScene
         resolved = resolve_input_node(scene, pn.inputNode)
@@ -543,7 +544,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def jumpToTi(browser, tiMs) -> None:
-        from TINullCorrectionLib.mrml_sequence import item_number_for_ti
+        from TINullCorrectionLib.mrml.sequence import item_number_for_ti
 
         sequence = browser.GetMasterSequenceNode()
         if sequence is not None:
@@ -552,9 +553,9 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def overlayForCurrentFrame(tableNode, browser):
         """(text, colour) of the browser's current frame, from the saved prediction table."""
-        from TINullCorrectionLib.mrml_results import saved_result_from_table
-        from TINullCorrectionLib.mrml_sequence import frame_index_for_item
-        from TINullCorrectionLib.presentation import NEUTRAL_COLOUR, frame_overlay_text
+        from TINullCorrectionLib.core.presentation import NEUTRAL_COLOUR, frame_overlay_text
+        from TINullCorrectionLib.mrml.results import saved_result_from_table
+        from TINullCorrectionLib.mrml.sequence import frame_index_for_item
 
         try:
             saved = saved_result_from_table(tableNode)
@@ -572,7 +573,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
 
 
 class TINullCorrectionTest(ScriptedLoadableModuleTest):
-    """Self-test: the same scenario that pytest runs under slicer-core (Testing/test_ti_scenario.py)."""
+    """Self-test: the same scenario that pytest runs under slicer-core (Testing/ti/mrml/test_scenario.py)."""
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -587,7 +588,7 @@ class TINullCorrectionTest(ScriptedLoadableModuleTest):
 
     def test_automatic_myocardium_scenario(self):
         self.delayDisplay("Same scout without an ROI: the U-Net finds the myocardium for the IR-fit cross-check")
-        from TINullCorrectionLib.mrml_analysis import load_myocardium_model_checked
+        from TINullCorrectionLib.mrml.analysis import load_myocardium_model_checked
         from TINullCorrectionLib.scenarios import NULL_TOLERANCE_MS, run_simulated_scout_scenario
 
         result = run_simulated_scout_scenario(slicer.mrmlScene, seed=0, sequences_logic=slicer.modules.sequences.logic(),
@@ -614,8 +615,8 @@ class TINullCorrectionTest(ScriptedLoadableModuleTest):
 
     def test_bad_input_leaves_scene_unchanged(self):
         import numpy as np
-        from CardiacLGECommonLib.mrml_volumes import add_volume_from_array
-        from TINullCorrectionLib.types import ScoutError
+        from CardiacLGECommonLib.mrml.volumes import add_volume_from_array
+        from TINullCorrectionLib.core.types import ScoutError
 
         volume = add_volume_from_array(slicer.mrmlScene, np.zeros((1, 8, 8), np.float32), np.eye(4), "LGE image")
         logic = TINullCorrectionLogic()

@@ -33,7 +33,7 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
         key = self.hashFiles([f for files in fileLists for f in files] + [str(len(fileLists))])
         if key in self.loadableCache:
             return self.loadableCache[key]
-        from TINullCorrectionLib.mrml_dicom import examine_file_lists
+        from TINullCorrectionLib.mrml.dicom import examine_file_lists
 
         loadables = []
         try:
@@ -57,8 +57,8 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
         return self.examineForImport([files])
 
     def load(self, loadable):
-        from TINullCorrectionLib.mrml_dicom import load_files_as_sequence
-        from TINullCorrectionLib.types import ScoutError
+        from TINullCorrectionLib.core.types import ScoutError
+        from TINullCorrectionLib.mrml.dicom import load_files_as_sequence
 
         sequencesLogic = slicer.modules.sequences.logic() if hasattr(slicer.modules, "sequences") else None
         for attempt in range(2):

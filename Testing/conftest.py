@@ -3,14 +3,11 @@ path of the real DICOM data beside the project (../shared/data; tests needing it
 
 from __future__ import annotations
 
-import os
 import types
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CARDIACLGE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+from support.paths import REPO_ROOT, SHARED_DATA  # noqa: F401 - re-exported for tests
 
 _MODULE_LOGIC_CLASSES = {
     "Volumes": "vtkSlicerVolumesLogic",

@@ -11,10 +11,16 @@ import argparse
 import time
 
 import numpy as np
-from LGEResolutionQALib.lge_segmentation import segment_lge
-from LGEResolutionQALib.phantom import make_lge_ring_phantom
-from LGEResolutionQALib.roi_stats import roi_statistics
-from LGEResolutionQALib.snr import cnr, noise_from_background, noise_from_difference, noise_from_tissue, snr
+from LGEResolutionQALib.core.lge_segmentation import segment_lge
+from LGEResolutionQALib.core.roi_stats import roi_statistics
+from LGEResolutionQALib.core.snr import (
+    cnr,
+    noise_from_background,
+    noise_from_difference,
+    noise_from_tissue,
+    snr,
+)
+from LGEResolutionQALib.sim.phantom import make_lge_ring_phantom
 
 
 def _median_seconds(function, repeats: int) -> tuple[float, object]:
@@ -56,9 +62,9 @@ def bench_roi_snr(phantom, repeat_image, repeats: int = 5) -> float:
 
 def bench_lines(phantom, repeats: int = 5) -> float:
     """3 lines from the LV centre across blood -> remote myocardium (cubic, 0.1 mm steps) + edge metrics."""
-    from CardiacLGECommonLib.geometry import ijk_to_ras_points
-    from LGEResolutionQALib.edges import edge_metrics
-    from LGEResolutionQALib.profiles import sample_line
+    from CardiacLGECommonLib.core.geometry import ijk_to_ras_points
+    from LGEResolutionQALib.core.edges import edge_metrics
+    from LGEResolutionQALib.core.profiles import sample_line
 
     k = phantom.image.shape[0] // 2
     rows, cols = np.nonzero(phantom.myocardium_mask[k])
@@ -122,8 +128,8 @@ def bench_mrml(phantom, repeats: int = 3) -> None:
     except ImportError:
         print("mrml: slicer-core not installed, skipped")
         return
-    from CardiacLGECommonLib.mrml_volumes import add_volume_from_array
-    from LGEResolutionQALib import mrml_segments
+    from CardiacLGECommonLib.mrml.volumes import add_volume_from_array
+    from LGEResolutionQALib.mrml import segments as mrml_segments
 
     factory = slicer.vtkSegmentationConverterFactory.GetInstance()
     for rule in ("vtkBinaryLabelmapToClosedSurfaceConversionRule", "vtkClosedSurfaceToBinaryLabelmapConversionRule"):

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = False):
-    from TINullCorrectionLib.simulator import SimulationRanges, simulate_scout
+    from TINullCorrectionLib.sim.simulator import SimulationRanges, simulate_scout
 
     rng = np.random.default_rng(seed)
     ranges = SimulationRanges(p_native=1.0 if native else 0.0)
@@ -40,7 +40,7 @@ def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = F
     for _ in range(n):
         simulated = simulate_scout(rng, ranges)
         if photo is not None:
-            from TINullCorrectionLib.photo import degrade_scout_as_photo
+            from TINullCorrectionLib.sim.photo import degrade_scout_as_photo
 
             simulated = degrade_scout_as_photo(simulated, rng, monitor=photo)
         cases.append((simulated.scout, simulated.null_ti_ms, bool(simulated.parameters["phase_sensitive"])))
@@ -48,7 +48,7 @@ def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = F
 
 
 def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=(None, "4k", "3mp")) -> None:
-    from TINullCorrectionLib.evaluation import (
+    from cardiac_lge.training.evaluation import (
         evaluate,
         format_table,
         series_breakdown,
@@ -78,10 +78,10 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
 
 
 def ti_correct_speed(model, myocardium_model=None) -> float:
-    from TINullCorrectionLib.dicom_io import load_ti_scouts
-    from TINullCorrectionLib.dicom_writer import write_scout_dicom
-    from TINullCorrectionLib.recommendation import recommend
-    from TINullCorrectionLib.simulator import simulate_scout
+    from TINullCorrectionLib.core.recommendation import recommend
+    from TINullCorrectionLib.io.dicom import load_ti_scouts
+    from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
+    from TINullCorrectionLib.sim.simulator import simulate_scout
 
     simulated = simulate_scout(np.random.default_rng(4), n_frames=30, matrix=192)
     with tempfile.TemporaryDirectory() as folder:
@@ -104,8 +104,8 @@ def ti_correct_speed(model, myocardium_model=None) -> float:
 
 
 def per_frame_speed() -> None:
-    from TINullCorrectionLib.model import OffsetBins, build_network
-    from TINullCorrectionLib.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig
+    from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig
+    from TINullCorrectionLib.networks.architectures import OffsetBins, build_network
 
     grid = PreprocessConfig().grid
     images, scalars = torch.randn(1, 30, N_CHANNELS, grid, grid), torch.randn(1, 30, N_SCALARS)
@@ -128,8 +128,8 @@ def per_frame_speed() -> None:
 def cli_peak_memory() -> None:
     """Peak RSS of the command, read from /proc/<pid>/status VmHWM while it runs (the high-water mark of
     the command's own address space; rusage of children would include the forked benchmark's pages)."""
-    from TINullCorrectionLib.dicom_writer import write_scout_dicom
-    from TINullCorrectionLib.simulator import simulate_scout
+    from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
+    from TINullCorrectionLib.sim.simulator import simulate_scout
 
     simulated = simulate_scout(np.random.default_rng(8), n_frames=30, matrix=256)
     with tempfile.TemporaryDirectory() as folder:
@@ -153,9 +153,9 @@ def real_philips_look_locker(model, myocardium_model=None) -> None:
     """The real native Philips Look-Locker in ../shared/data: CNN null vs inversion-recovery fit of the septum."""
     import os
 
-    from TINullCorrectionLib.dicom_io import load_ti_scouts
-    from TINullCorrectionLib.irfit import fit_scout_roi
-    from TINullCorrectionLib.recommendation import recommend
+    from TINullCorrectionLib.core.irfit import fit_scout_roi
+    from TINullCorrectionLib.core.recommendation import recommend
+    from TINullCorrectionLib.io.dicom import load_ti_scouts
 
     folder = Path(os.environ.get("CARDIACLGE_SHARED_DATA", REPO.parent / "shared" / "data")) / "look_locker_native_philips"
     if not folder.is_dir():
@@ -185,8 +185,8 @@ def real_philips_look_locker(model, myocardium_model=None) -> None:
 
 
 def compare_vgg(n_train: int, epochs: int, n_test: int, seed: int) -> None:
-    from TINullCorrectionLib.evaluation import evaluate, format_table
-    from TINullCorrectionLib.training import TrainingConfig, simulate_series_set, train_model
+    from cardiac_lge.training.evaluation import evaluate, format_table
+    from cardiac_lge.training.ti_offset import TrainingConfig, simulate_series_set, train_model
 
     series = simulate_series_set(n_train, seed=31337, photo_fraction=0.0)
     cases = [(scout, null) for scout, null, _ in held_out_cases(n_test, seed)]
@@ -214,13 +214,13 @@ def main() -> int:
                         help="test sets: post-contrast DICOM-quality (plain), photos of a 4K / 3 MP monitor, native scouts")
     parser.add_argument("--cnn-only", action="store_true", help="without the automatic myocardium + IR fit")
     args = parser.parse_args()
-    from TINullCorrectionLib.inference import load_model
+    from TINullCorrectionLib.networks.ti_offset import load_model
 
     model = load_model(args.model)
     print(f"model {model.name}: {model.card}")
     myocardium_model = None
     if not args.cnn_only:
-        from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+        from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
         myocardium_model = load_segmentation_model()
         print(f"myocardium model {myocardium_model.name}: {myocardium_model.card}")

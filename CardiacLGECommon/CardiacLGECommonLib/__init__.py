@@ -1,5 +1,5 @@
 """CardiacLGECommonLib: pieces shared by the TINullCorrection and LGEResolutionQA modules.
 
-``geometry`` is core (numpy only); ``mrml_volumes`` is the MRML adapter for scalar volumes
-(imports ``slicer``/``vtk``/``numpy`` only and takes the scene as an argument).
+``core`` is numpy only (image geometry); ``mrml`` is the MRML adapter for scalar volumes (imports
+``slicer``/``vtk``/``numpy`` only and takes the scene as an argument).
 """

@@ -27,9 +27,9 @@ PHANTOM_SETTINGS = {"shape_kji": (8, 100, 100), "spacing_mm": (1.0, 1.0, 8.0), "
 
 def add_phantom_nodes(scene, phantom, name: str = "LGE phantom"):
     """Volume node + segmentation node (myocardium, remote, blood, air) of an ``LGEPhantom``."""
-    from CardiacLGECommonLib.mrml_volumes import add_volume_from_array
+    from CardiacLGECommonLib.mrml.volumes import add_volume_from_array
 
-    from .mrml_segments import add_lge_segment
+    from LGEResolutionQALib.mrml.segments import add_lge_segment
 
     volume = add_volume_from_array(scene, phantom.image, phantom.ijk_to_ras, name)
     segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(f"{name} segments"))
@@ -51,8 +51,8 @@ def run_lge_phantom_scenario(scene, seed: int = 0, n_sd: float = 5.0, **override
     sigma_true, sigma_estimate, noise_method, snr_blood_truth, snr_blood, snr_relative_error,
     cnr_lge_remote (scar region = the LGE segment found), table / segment IDs, node counts.
     """
-    from . import mrml_qa
-    from .phantom import make_lge_ring_phantom
+    from LGEResolutionQALib.mrml import qa as mrml_qa
+    from LGEResolutionQALib.sim.phantom import make_lge_ring_phantom
 
     settings = {**PHANTOM_SETTINGS, **overrides}
     phantom = make_lge_ring_phantom(settings["shape_kji"], settings["spacing_mm"], settings["scar_fraction"],
@@ -111,10 +111,10 @@ def add_line_node(scene, name: str, start_ras, end_ras):
 
 def run_septum_comparison_scenario(scene, seed: int = 0, interpolation: str = "linear") -> dict:
     """HR vs NR simulated septum, one line, compare-volumes mode; returns the per-volume metric rows."""
-    from CardiacLGECommonLib.mrml_volumes import add_volume_from_array
+    from CardiacLGECommonLib.mrml.volumes import add_volume_from_array
 
-    from . import mrml_qa
-    from .phantom import make_septum_pair
+    from LGEResolutionQALib.mrml import qa as mrml_qa
+    from LGEResolutionQALib.sim.phantom import make_septum_pair
 
     pair = make_septum_pair(np.random.default_rng(seed))
     nodes = [add_volume_from_array(scene, pair[key].image, pair[key].ijk_to_ras, f"{key.upper()} septum")

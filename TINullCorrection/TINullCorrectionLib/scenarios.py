@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from . import presentation
+from TINullCorrectionLib.core import presentation
 
 #: Acceptance of the self-test (issue): estimated null within this many ms of the simulator's truth.
 NULL_TOLERANCE_MS = 15.0
@@ -33,7 +33,7 @@ SCENARIO_OVERRIDES = {
 
 def simulate_known_null_scout(seed: int = 0, **overrides):
     """A simulated scout (SimulatedScout from the core simulator) with fixed, typical settings."""
-    from .simulator import simulate_scout
+    from TINullCorrectionLib.sim.simulator import simulate_scout
 
     options = dict(SCENARIO_OVERRIDES)
     options.update(overrides)
@@ -57,7 +57,10 @@ def run_simulated_scout_scenario(
     text and automatic-myocardium nodes. ``use_roi=False`` with a ``myocardium_model`` runs the path a
     user without an ROI takes: the U-Net finds the myocardium and the IR fit cross-checks the CNN.
     """
-    from . import mrml_analysis, mrml_results, mrml_roi, mrml_sequence  # MRML adapters: need slicer
+    from TINullCorrectionLib.mrml import analysis as mrml_analysis  # MRML adapters: need slicer
+    from TINullCorrectionLib.mrml import results as mrml_results
+    from TINullCorrectionLib.mrml import roi as mrml_roi
+    from TINullCorrectionLib.mrml import sequence as mrml_sequence
 
     start = time.perf_counter()
     simulated = simulate_known_null_scout(seed)

@@ -62,7 +62,7 @@ def _pydicom() -> str:
 def _slicer_scene() -> str:
     import numpy as np
     import slicer
-    from CardiacLGECommonLib.mrml_volumes import add_volume_from_array, array_from_volume
+    from CardiacLGECommonLib.mrml.volumes import add_volume_from_array, array_from_volume
 
     scene = slicer.vtkMRMLScene()
     array = np.arange(24, dtype=np.float32).reshape(2, 3, 4)

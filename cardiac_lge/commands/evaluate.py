@@ -34,13 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _simulated_cases(n: int, seed: int, photo: str | None):
     import numpy as np
-    from TINullCorrectionLib.simulator import simulate_scout
+    from TINullCorrectionLib.sim.simulator import simulate_scout
 
     rng = np.random.default_rng(seed)
     for _ in range(n):
         simulated = simulate_scout(rng)
         if photo is not None:
-            from TINullCorrectionLib.photo import degrade_scout_as_photo
+            from TINullCorrectionLib.sim.photo import degrade_scout_as_photo
 
             simulated = degrade_scout_as_photo(simulated, rng, monitor=photo)
         yield simulated.scout, simulated.null_ti_ms
@@ -59,16 +59,17 @@ def _read_csv(path: Path, value_column: str) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from TINullCorrectionLib.dicom_io import load_ti_scouts
-    from TINullCorrectionLib.evaluation import evaluate, format_table, simulated_operator_choices
-    from TINullCorrectionLib.inference import load_model
-    from TINullCorrectionLib.recommendation import RecommendationSettings
+    from TINullCorrectionLib.core.recommendation import RecommendationSettings
+    from TINullCorrectionLib.io.dicom import load_ti_scouts
+    from TINullCorrectionLib.networks.ti_offset import load_model
     from tqdm import tqdm
+
+    from cardiac_lge.training.evaluation import evaluate, format_table, simulated_operator_choices
 
     model = load_model(args.model)
     myocardium_model = None
     if not args.cnn_only:
-        from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+        from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
         myocardium_model = load_segmentation_model(args.myocardium_model)
     settings = RecommendationSettings(optimal_range_ms=tuple(args.optimal_range))

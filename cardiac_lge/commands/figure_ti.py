@@ -45,19 +45,19 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
     import matplotlib.pyplot as plt
     import numpy as np
     from PIL import Image
-    from TINullCorrectionLib.inference import load_model
-    from TINullCorrectionLib.presentation import (
+    from TINullCorrectionLib.core.presentation import (
         STATUS_COLOURS,
         frame_overlay_text,
         frame_rows,
         optimal_range_of,
     )
-    from TINullCorrectionLib.recommendation import RecommendationSettings, recommend
+    from TINullCorrectionLib.core.recommendation import RecommendationSettings, recommend
+    from TINullCorrectionLib.networks.ti_offset import load_model
     from TINullCorrectionLib.scenarios import simulate_known_null_scout
 
     simulated = simulate_known_null_scout(seed)
     scout = simulated.scout
-    from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
     model = load_model(None if model_path is None else str(model_path))
     prediction = model.predict(scout)

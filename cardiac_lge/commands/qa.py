@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _named(text: str, what: str):
-    from LGEResolutionQALib.io_definitions import parse_named_path
+    from LGEResolutionQALib.io.definitions import parse_named_path
 
     name, path = parse_named_path(text)
     if not path:
@@ -90,8 +90,8 @@ def _named(text: str, what: str):
 
 
 def _study(args):
-    from LGEResolutionQALib import io_definitions as io
-    from LGEResolutionQALib.report import LGESettings, NoiseSettings, StudyDefinition
+    from LGEResolutionQALib.io import definitions as io
+    from LGEResolutionQALib.study.report import LGESettings, NoiseSettings, StudyDefinition
 
     volumes = []
     repeats = {}
@@ -169,7 +169,7 @@ def _print_summary(report, paths) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from LGEResolutionQALib.report import study_report
+    from LGEResolutionQALib.study.report import study_report
 
     volumes, definition = _study(args)
     if len(volumes) < 1:
@@ -183,8 +183,8 @@ def run(args: argparse.Namespace) -> int:
 def write_demo_inputs(out_dir, seed: int = 0) -> dict:
     """Render the simulated septum pair and write NR/HR NRRD + lines and ROIs as markups JSON (LPS)."""
     import numpy as np
-    from LGEResolutionQALib import io_definitions as io
-    from LGEResolutionQALib.phantom import make_septum_pair
+    from LGEResolutionQALib.io import definitions as io
+    from LGEResolutionQALib.sim.phantom import make_septum_pair
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)

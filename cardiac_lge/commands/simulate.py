@@ -41,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     from pydicom.uid import generate_uid
-    from TINullCorrectionLib.dicom_writer import write_scout_dicom
-    from TINullCorrectionLib.simulator import simulate_scout
+    from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
+    from TINullCorrectionLib.sim.simulator import simulate_scout
 
     if args.n_series < 1:
         raise ValueError(f"--n-series must be at least 1; got {args.n_series}.")
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         rng = np.random.default_rng(np.random.SeedSequence([args.seed, index]))
         simulated = simulate_scout(rng, **overrides)
         if args.photo:
-            from TINullCorrectionLib.photo import degrade_scout_as_photo
+            from TINullCorrectionLib.sim.photo import degrade_scout_as_photo
 
             simulated = degrade_scout_as_photo(simulated, rng, args.photo)
         name = f"series_{index + 1:0{width}d}"

@@ -49,8 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def load_inputs(args: argparse.Namespace) -> list:
     """TIScouts from the command-line inputs (raises ScoutError / ValueError with a clear message)."""
-    from TINullCorrectionLib.dicom_io import load_ti_scouts
-    from TINullCorrectionLib.image_io import load_scout_from_images, load_scout_from_volume_file, read_ti_csv
+    from TINullCorrectionLib.io.dicom import load_ti_scouts
+    from TINullCorrectionLib.io.images import load_scout_from_images, load_scout_from_volume_file, read_ti_csv
 
     inputs = list(args.inputs)
     if not inputs:
@@ -84,7 +84,7 @@ def load_myocardium_model(args: argparse.Namespace):
     """The myocardium U-Net for the automatic cross-check, or None with --no-auto-myocardium."""
     if getattr(args, "no_auto_myocardium", False):
         return None
-    from TINullCorrectionLib.myocardium_segmentation import load_segmentation_model
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
     return load_segmentation_model(getattr(args, "myocardium_model", None))
 
@@ -92,7 +92,7 @@ def load_myocardium_model(args: argparse.Namespace):
 def analyse(model, scouts: list, args: argparse.Namespace, pictures: bool = False, myocardium_model=None) -> dict:
     """Recommendation per slice and, for several slices, a combined one (inverse-variance weighted)."""
     import numpy as np
-    from TINullCorrectionLib.recommendation import RecommendationSettings, assess_chosen_ti, recommend
+    from TINullCorrectionLib.core.recommendation import RecommendationSettings, assess_chosen_ti, recommend
 
     settings = RecommendationSettings(optimal_range_ms=tuple(args.optimal_range), lge_offset_ms=args.lge_offset_ms,
                                       drift_ms_per_min=args.drift_ms_per_min, minutes_since_scout=args.minutes_since_scout)
@@ -159,8 +159,8 @@ def _print_result(result: dict, quiet: bool) -> None:
 def _run_batch(model, args: argparse.Namespace, myocardium_model=None) -> int:
     import csv
 
-    from TINullCorrectionLib.dicom_io import examine_dicom_files, load_scout_from_files
-    from TINullCorrectionLib.types import ScoutError
+    from TINullCorrectionLib.core.types import ScoutError
+    from TINullCorrectionLib.io.dicom import examine_dicom_files, load_scout_from_files
     from tqdm import tqdm
 
     studies = sorted(p for p in args.batch.iterdir() if p.is_dir())
@@ -196,7 +196,7 @@ def _run_batch(model, args: argparse.Namespace, myocardium_model=None) -> int:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from TINullCorrectionLib.inference import load_model
+    from TINullCorrectionLib.networks.ti_offset import load_model
 
     model = load_model(args.model)
     myocardium_model = load_myocardium_model(args)

@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     import torch
-    from TINullCorrectionLib.inference import load_model, save_model
-    from TINullCorrectionLib.training import (
+    from TINullCorrectionLib.networks.ti_offset import load_model, save_model
+
+    from cardiac_lge.training.ti_offset import (
         SeriesSet,
         TrainingConfig,
         labelled_dicom_series_set,

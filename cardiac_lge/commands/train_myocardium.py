@@ -31,11 +31,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     import torch
-    from TINullCorrectionLib.myocardium_segmentation import (
-        SegmentationTrainingConfig,
-        save_segmentation_model,
-        train_segmentation,
-    )
+    from TINullCorrectionLib.networks.myocardium_unet import save_segmentation_model
+
+    from cardiac_lge.training.myocardium import SegmentationTrainingConfig, train_segmentation
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -1,0 +1,94 @@
+"""Turn a TI scout into network input: per-series normalisation, a fixed physical working grid, and
+per-frame context channels.
+
+Choices (ours, documented in the model card):
+- Working grid: the central ``fov_mm`` x ``fov_mm`` square of the slice (the heart sits near the
+  centre of a cardiac scout), resampled to ``grid`` x ``grid`` pixels with anti-aliasing
+  (Gaussian pre-filter, sigma = 0.4 x the downsampling factor). Outside the image -> 0.
+- Intensities divided by the 99th percentile of |signal| over the last 20% of frames (at least two),
+  i.e. relative to the recovered signal of the series, not per frame (SCIENCE.md "Hints").
+- Channels of frame n: [frame n, frame n-1, frame n+1, first frame, last frame] (neighbours clamped
+  at the ends), so the network sees whether each tissue is falling or recovering around frame n.
+- Scalars of frame n: TI gaps to the previous / next frame (/100 ms; 0 at the ends), whether the
+  series is phase-sensitive, and the frame's TI (/1000 ms): recovery S = A - B exp(-TI/T1*) depends
+  on the time since the inversion, so the TI itself is physics, not only a prior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from TINullCorrectionLib.core.types import ScoutError, TIScout
+
+N_CHANNELS = 5
+N_SCALARS = 4
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    grid: int = 48
+    fov_mm: float = 180.0
+    reference_percentile: float = 99.0
+
+    def as_dict(self) -> dict:
+        return {"grid": self.grid, "fov_mm": self.fov_mm, "reference_percentile": self.reference_percentile}
+
+
+def resample_to_working_grid(frames: np.ndarray, pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> np.ndarray:
+    """Frames [N, H, W] -> [N, grid, grid] covering the central fov_mm square (mm-true, anti-aliased)."""
+    frames = np.asarray(frames, dtype=np.float32)
+    n_frames, height, width = frames.shape
+    row_mm, col_mm = float(pixel_spacing_mm[0]), float(pixel_spacing_mm[1])
+    out_mm = config.fov_mm / config.grid
+    sigma = (max(0.0, 0.4 * (out_mm / row_mm - 1.0)), max(0.0, 0.4 * (out_mm / col_mm - 1.0)))
+    offsets_mm = (np.arange(config.grid) - (config.grid - 1) / 2.0) * out_mm
+    rows = (height - 1) / 2.0 + offsets_mm / row_mm
+    cols = (width - 1) / 2.0 + offsets_mm / col_mm
+    grid_rows, grid_cols = np.meshgrid(rows, cols, indexing="ij")
+    out = np.empty((n_frames, config.grid, config.grid), dtype=np.float32)
+    for index in range(n_frames):
+        frame = ndimage.gaussian_filter(frames[index], sigma) if max(sigma) > 0 else frames[index]
+        out[index] = ndimage.map_coordinates(frame, [grid_rows, grid_cols], order=1, mode="constant", cval=0.0)
+    return out
+
+
+def normalise_series(frames: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Divide by the high percentile of |signal| of the latest frames (the recovered signal)."""
+    n_late = max(2, int(round(0.2 * frames.shape[0])))
+    reference = float(np.percentile(np.abs(frames[-n_late:]), config.reference_percentile))
+    if not np.isfinite(reference) or reference <= 0:
+        raise ScoutError("The TI scout's latest frames are empty (no signal): cannot normalise the series.")
+    return (frames / reference).astype(np.float32)
+
+
+def prepare_series(scout: TIScout, config: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """Normalised frames on the working grid, [N, grid, grid] float32."""
+    return normalise_series(resample_to_working_grid(scout.frames, scout.pixel_spacing_mm, config), config)
+
+
+def context_indices(n_frames: int) -> np.ndarray:
+    """[N, 5] frame indices of each frame's channels: itself, previous, next, first, last (clamped)."""
+    index = np.arange(n_frames)
+    return np.stack(
+        [index, np.clip(index - 1, 0, n_frames - 1), np.clip(index + 1, 0, n_frames - 1),
+         np.zeros(n_frames, int), np.full(n_frames, n_frames - 1)],
+        axis=1,
+    )
+
+
+def frame_scalars(ti_ms: np.ndarray, phase_sensitive: bool) -> np.ndarray:
+    """[N, 4]: TI gap to the previous and next frame (/100 ms, 0 at the ends), the PSIR flag, TI/1000 ms."""
+    ti = np.asarray(ti_ms, dtype=np.float64)
+    gaps = np.diff(ti) / 100.0
+    gap_previous = np.concatenate([[0.0], gaps])
+    gap_next = np.concatenate([gaps, [0.0]])
+    flag = np.full(ti.size, float(phase_sensitive))
+    return np.stack([gap_previous, gap_next, flag, ti / 1000.0], axis=1).astype(np.float32)
+
+
+def frame_inputs(series: np.ndarray, ti_ms: np.ndarray, phase_sensitive: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Channels [N, 5, g, g] and scalars [N, 4] for every frame of one prepared series."""
+    return series[context_indices(series.shape[0])].astype(np.float32), frame_scalars(ti_ms, phase_sensitive)

@@ -1,0 +1,785 @@
+"""Load TI scouts (Look-Locker / TI scout / IR series) from DICOM files with pydicom.
+
+Steps (see ../shared/SCIENCE.md section 1, "Where vendors put the per-frame TI in DICOM"):
+1. Read headers only (``stop_before_pixels``); files that are not DICOM are skipped quietly.
+2. Group frames by series (SeriesInstanceUID) and slice position: ImagePositionPatient projected on the
+   slice normal ``n = row_cosine x column_cosine`` (fallback: SliceLocation).
+3. Per group, take the TI from the first field, in this order, that is present on every frame and
+   VARIES across the frames: InversionTime (0018,0082); InversionTimes (0018,9079) in the functional
+   groups (0 and ~1.8e308 count as missing); TriggerTime (0018,1060); NominalCardiacTriggerDelayTime
+   (0020,9153); Philips Prepulse Delay (2001,101B); Siemens ImageComments "TI 300" / "TI=300".
+4. Sort frames by TI, read pixels (float32, modality rescale applied), build a :class:`TIScout`.
+
+Documented policies (our choices):
+- Single-TI series: IR spin-echo relaxometry is often acquired as one series per TI (one image each).
+  Series that are no scout on their own but share study, image size, orientation and slice position
+  are merged into one group when their TIs then vary (warning "assembled from N series").
+- Philips scaling: Philips stores display values whose scale differs between separately scaled images.
+  When every frame carries the private scale slope (2005,100E) and it differs between frames, pixels are
+  converted to Philips floating-point values ``FP = (PV*RS + RI) / (RS*SS)`` (Chenevert et al.,
+  Transl Oncol 2014;7:65) so that frames are comparable; otherwise RescaleSlope/Intercept are applied.
+- The same SOP instance found twice (copied file) is kept once (warning); any other duplicate TI within
+  one slice is an error (mixed series?).
+
+No patient identifiers are read into the results: series are keyed by SeriesInstanceUID.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.tag import Tag
+
+from TINullCorrectionLib.core.types import ScoutError, TIScout
+
+SRC_INVERSION_TIME = "InversionTime (0018,0082)"
+SRC_INVERSION_TIMES = "InversionTimes (0018,9079)"
+SRC_TRIGGER_TIME = "TriggerTime (0018,1060)"
+SRC_NOMINAL_TRIGGER_DELAY = "NominalCardiacTriggerDelayTime (0020,9153)"
+SRC_PHILIPS_PREPULSE = "Philips Prepulse Delay (2001,101B)"
+SRC_IMAGE_COMMENTS = "ImageComments (0020,4000)"
+TI_SOURCE_ORDER = (
+    SRC_INVERSION_TIME,
+    SRC_INVERSION_TIMES,
+    SRC_TRIGGER_TIME,
+    SRC_NOMINAL_TRIGGER_DELAY,
+    SRC_PHILIPS_PREPULSE,
+    SRC_IMAGE_COMMENTS,
+)
+MIN_FRAMES = 3
+_MISSING_ABOVE = 1e30  # Philips writes 1.797e308 (DBL_MAX) for "no value"
+_POSITION_TOL_MM = 0.05
+_ORIENTATION_TOL = 1e-3
+_TI_COMMENT_RE = re.compile(r"\bTI\s*[=:]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+_PHASE_IMAGE_TYPES = {"P", "PHASE", "REAL", "R", "R_IR", "PSIR"}
+
+_TAG_INVERSION_TIMES = Tag(0x0018, 0x9079)
+_TAG_NOMINAL_TRIGGER_DELAY = Tag(0x0020, 0x9153)
+_TAG_TRIGGER_TIME = Tag(0x0018, 0x1060)
+_TAG_REPETITION_TIME = Tag(0x0018, 0x0080)
+_TAG_IPP = Tag(0x0020, 0x0032)
+_TAG_IOP = Tag(0x0020, 0x0037)
+_TAG_PIXEL_SPACING = Tag(0x0028, 0x0030)
+_TAG_SLICE_THICKNESS = Tag(0x0018, 0x0050)
+_TAG_RESCALE_SLOPE = Tag(0x0028, 0x1053)
+_TAG_RESCALE_INTERCEPT = Tag(0x0028, 0x1052)
+
+
+@dataclass(frozen=True)
+class ScoutCandidate:
+    """One (series, slice) group of frames whose TI varies: a TI scout that can be loaded.
+
+    files[n] / frame_numbers[n]: file and frame (0 for single-frame files) of the n-th frame, sorted by TI.
+    ti_ms[n]: the TI of each frame from ``ti_source``; tr_ms[n]: RepetitionTime (None where absent).
+    unique_ti: False when two frames share a TI (loading then fails with a clear message).
+    """
+
+    series_key: str
+    slice_index: int
+    slice_position_mm: float
+    files: tuple[str, ...]
+    ti_ms: tuple[float, ...]
+    ti_source: str
+    series_description: str
+    vendor: str
+    n_frames: int
+    unique_ti: bool
+    phase_sensitive: bool
+    warnings: tuple[str, ...] = ()
+    frame_numbers: tuple[int, ...] = ()
+    tr_ms: tuple[float | None, ...] = ()
+    series_numbers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class _FrameHeader:
+    """Header facts of one frame (one single-frame file, or one frame of an enhanced file)."""
+
+    path: str
+    frame_number: int
+    sop_uid: str
+    series_uid: str
+    series_number: int | None
+    study_uid: str
+    description: str
+    vendor: str
+    rows: int
+    columns: int
+    orientation: tuple[float, ...] | None
+    position: tuple[float, float, float] | None
+    slice_location: float | None
+    pixel_spacing: tuple[float, float] | None
+    slice_thickness: float | None
+    image_type: tuple[str, ...]
+    ti_values: dict
+    tr_ms: float | None
+
+
+@dataclass(frozen=True)
+class _Group:
+    frames: tuple[_FrameHeader, ...]
+    position_mm: float
+    warnings: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------------------------- file discovery
+def _iter_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand folders (recursively) and files into a sorted, de-duplicated list of files."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    found: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ScoutError(f"Path not found: {path}")
+    seen: set[Path] = set()
+    unique = []
+    for p in found:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+# ------------------------------------------------------------------------------------------ header parsing
+def _float_or_none(value) -> float | None:
+    """A finite float from a DICOM value (first element of a multi-value), else None."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, MultiValue)):
+        if len(value) == 0:
+            return None
+        value = value[0]
+    if isinstance(value, bytes):
+        try:
+            value = np.frombuffer(value[:4], dtype="<f4")[0] if len(value) >= 4 else None
+        except ValueError:
+            return None
+        if value is None:
+            return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _valid_ti(value, allow_zero: bool = False) -> float | None:
+    """TI in ms, or None for missing / placeholder values (0, negative, ~1.8e308)."""
+    number = _float_or_none(value)
+    if number is None or abs(number) > _MISSING_ABOVE:
+        return None
+    if number < 0 or (number == 0 and not allow_zero):
+        return None
+    return number
+
+
+def _is_empty(value) -> bool:
+    return value is None or (isinstance(value, (str, bytes)) and len(value) == 0)
+
+
+def _find_nested(items: Sequence[Dataset], tag: Tag, depth: int = 3):
+    """First value of ``tag`` inside the given datasets or their nested sequences (functional groups)."""
+    for item in items:
+        if item is None:
+            continue
+        if tag in item:
+            value = item[tag].value
+            if not _is_empty(value):
+                return value
+    if depth <= 0:
+        return None
+    for item in items:
+        if item is None:
+            continue
+        for element in item:
+            if element.VR == "SQ" and element.value:
+                found = _find_nested(list(element.value), tag, depth - 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _lookup(ds: Dataset, groups: Sequence[Dataset], tag: Tag):
+    """Value of ``tag`` from the frame's functional groups (searched inside), else from the top level."""
+    found = _find_nested([g for g in groups if g is not None], tag, depth=2) if groups else None
+    if found is None and tag in ds:
+        value = ds[tag].value
+        found = None if _is_empty(value) else value
+    return found
+
+
+def _philips_private(ds: Dataset, group: int, offset: int, creator: str):
+    """Value of a Philips private element, found through its private creator (any block position)."""
+    try:
+        return ds.private_block(group, creator)[offset].value
+    except KeyError:
+        return None
+
+
+def _philips_prepulse(ds: Dataset):
+    """Philips Prepulse Delay (2001,xx1B) of the "Philips Imaging DD 001" block (usually (2001,101B))."""
+    return _philips_private(ds, 0x2001, 0x1B, "Philips Imaging DD 001")
+
+
+def _ti_values(ds: Dataset, groups: Sequence[Dataset]) -> dict:
+    """All TI candidates of one frame, keyed by source name (missing sources absent)."""
+    values = {}
+    inversion_time = _valid_ti(_lookup(ds, groups, Tag(0x0018, 0x0082)))
+    if inversion_time is not None:
+        values[SRC_INVERSION_TIME] = inversion_time
+    inversion_times = _valid_ti(_lookup(ds, groups, _TAG_INVERSION_TIMES))
+    if inversion_times is not None:
+        values[SRC_INVERSION_TIMES] = inversion_times
+    trigger = _valid_ti(ds.get(_TAG_TRIGGER_TIME).value if _TAG_TRIGGER_TIME in ds else None, allow_zero=True)
+    if trigger is not None:
+        values[SRC_TRIGGER_TIME] = trigger
+    nominal = _valid_ti(_lookup(ds, groups, _TAG_NOMINAL_TRIGGER_DELAY), allow_zero=True)
+    if nominal is not None:
+        values[SRC_NOMINAL_TRIGGER_DELAY] = nominal
+    prepulse = _valid_ti(_philips_prepulse(ds))
+    if prepulse is not None:
+        values[SRC_PHILIPS_PREPULSE] = prepulse
+    comments = ds.get("ImageComments")
+    if comments:
+        match = _TI_COMMENT_RE.search(str(comments))
+        if match:
+            values[SRC_IMAGE_COMMENTS] = float(match.group(1))
+    return values
+
+
+def _tuple_of_floats(value, length: int) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    if len(numbers) != length or not all(math.isfinite(v) for v in numbers):
+        return None
+    return numbers
+
+
+def _frame_headers(path: Path, ds: Dataset) -> list[_FrameHeader]:
+    """One header per frame: single-frame files give one, enhanced multi-frame files one per frame."""
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    shared_item = shared[0] if shared else None
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    common = {
+        "path": str(path),
+        "sop_uid": str(ds.get("SOPInstanceUID", "")),
+        "series_uid": str(ds.get("SeriesInstanceUID", "")),
+        "series_number": int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
+        "study_uid": str(ds.get("StudyInstanceUID", "")),
+        "description": str(ds.get("SeriesDescription", "") or ""),
+        "vendor": str(ds.get("Manufacturer", "") or ""),
+        "rows": int(ds.get("Rows", 0) or 0),
+        "columns": int(ds.get("Columns", 0) or 0),
+        "image_type": tuple(str(v).upper() for v in (ds.get("ImageType") or ())),
+    }
+    headers = []
+    for index in range(n_frames):
+        frame_item = per_frame[index] if per_frame is not None and index < len(per_frame) else None
+        groups = [g for g in (frame_item, shared_item) if g is not None]
+        spacing = _tuple_of_floats(_lookup(ds, groups, _TAG_PIXEL_SPACING), 2)
+        tr_ms = _valid_ti(_lookup(ds, groups, _TAG_REPETITION_TIME))
+        headers.append(
+            _FrameHeader(
+                frame_number=index,
+                orientation=_tuple_of_floats(_lookup(ds, groups, _TAG_IOP), 6),
+                position=_tuple_of_floats(_lookup(ds, groups, _TAG_IPP), 3),
+                slice_location=_float_or_none(ds.get("SliceLocation")),
+                pixel_spacing=spacing,
+                slice_thickness=_float_or_none(_lookup(ds, groups, _TAG_SLICE_THICKNESS)),
+                ti_values=_ti_values(ds, groups),
+                tr_ms=tr_ms,
+                **common,
+            )
+        )
+    return headers
+
+
+def _read_headers(paths) -> tuple[list[_FrameHeader], int]:
+    """Headers of all DICOM image frames among ``paths``; returns (headers, number of files looked at)."""
+    files = _iter_paths(paths)
+    headers: list[_FrameHeader] = []
+    for path in files:
+        if path.name.upper() == "DICOMDIR":
+            continue
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True, force=False)
+        except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # not DICOM (or unreadable header): skipped quietly, as documented
+        if "Rows" not in ds or "Columns" not in ds:
+            continue  # no image (structured report, presentation state, ...)
+        headers.extend(_frame_headers(path, ds))
+    return headers, len(files)
+
+
+# ---------------------------------------------------------------------------------------------- grouping
+def _normal(orientation: Sequence[float]) -> np.ndarray:
+    row = np.asarray(orientation[:3], dtype=float)
+    col = np.asarray(orientation[3:6], dtype=float)
+    normal = np.cross(row, col)
+    norm = np.linalg.norm(normal)
+    return normal / norm if norm > 0 else np.array([0.0, 0.0, 1.0])
+
+
+def _slice_position(frame: _FrameHeader, normal: np.ndarray | None) -> float | None:
+    """Position of the frame's plane along the slice normal (mm); SliceLocation as a fallback."""
+    if frame.position is not None and normal is not None:
+        return float(np.dot(np.asarray(frame.position), normal))
+    return frame.slice_location
+
+
+def _cluster_positions(frames: Sequence[_FrameHeader]) -> list[tuple[float, list[_FrameHeader]]]:
+    """Split frames into slices by their position along the (first frame's) slice normal."""
+    reference = next((f.orientation for f in frames if f.orientation is not None), None)
+    normal = _normal(reference) if reference is not None else None
+    keyed = []
+    for frame in frames:
+        position = _slice_position(frame, normal)
+        keyed.append((0.0 if position is None else position, frame))
+    keyed.sort(key=lambda item: item[0])
+    clusters: list[tuple[float, list[_FrameHeader]]] = []
+    for position, frame in keyed:
+        if clusters and abs(position - clusters[-1][0]) <= _POSITION_TOL_MM:
+            clusters[-1][1].append(frame)
+        else:
+            clusters.append((position, [frame]))
+    return clusters
+
+
+def _choose_ti_source(frames: Sequence[_FrameHeader]) -> tuple[str | None, list[float] | None, str]:
+    """First source (SCIENCE.md order) present on all frames whose value varies; else (None, None, why)."""
+    constant_sources = []
+    for source in TI_SOURCE_ORDER:
+        values = [f.ti_values.get(source) for f in frames]
+        if any(v is None for v in values):
+            continue
+        if len(set(values)) > 1:
+            return source, [float(v) for v in values], ""
+        constant_sources.append(f"{source} = {values[0]:g} on every frame")
+    if constant_sources:
+        return None, None, "the TI does not vary across the frames (" + "; ".join(constant_sources) + ")"
+    return None, None, "no TI found in any field (" + ", ".join(TI_SOURCE_ORDER) + ")"
+
+
+def _phase_sensitive(frames: Sequence[_FrameHeader]) -> bool:
+    frame = frames[0]
+    if any(part in _PHASE_IMAGE_TYPES for part in frame.image_type):
+        return True
+    description = frame.description.upper()
+    return "PSIR" in description and "MAG" not in description
+
+
+def _drop_copies(frames: list[_FrameHeader]) -> tuple[list[_FrameHeader], list[str]]:
+    """Keep one frame per (SOPInstanceUID, frame number): the same image copied twice is not a new frame."""
+    seen = set()
+    kept = []
+    for frame in frames:
+        key = (frame.sop_uid, frame.frame_number) if frame.sop_uid else (frame.path, frame.frame_number)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(frame)
+    warnings = []
+    if len(kept) < len(frames):
+        warnings.append(f"{len(frames) - len(kept)} duplicate copies of the same image were ignored.")
+    return kept, warnings
+
+
+def _geometry_key(frame: _FrameHeader, position: float) -> tuple:
+    orientation = tuple(round(v, 3) for v in frame.orientation) if frame.orientation else None
+    spacing = tuple(round(v, 4) for v in frame.pixel_spacing) if frame.pixel_spacing else None
+    return (frame.study_uid, frame.rows, frame.columns, orientation, spacing, round(position, 1))
+
+
+def _group_frames(headers: Sequence[_FrameHeader]) -> list[_Group]:
+    """(series, slice) groups; single-TI series with identical geometry are merged (documented policy)."""
+    by_series: dict[str, list[_FrameHeader]] = {}
+    for frame in headers:
+        by_series.setdefault(frame.series_uid, []).append(frame)
+    groups: list[_Group] = []
+    leftovers: dict[tuple, list[_FrameHeader]] = {}
+    for series_uid in sorted(by_series):
+        frames, warnings = _drop_copies(by_series[series_uid])
+        for position, cluster in _cluster_positions(frames):
+            source, _, _ = _choose_ti_source(cluster)
+            if source is not None and len(cluster) >= MIN_FRAMES:
+                groups.append(_Group(tuple(cluster), position, tuple(warnings)))
+            else:
+                for frame in cluster:
+                    leftovers.setdefault(_geometry_key(frame, position), []).append(frame)
+    for key, frames in leftovers.items():
+        n_series = len({f.series_uid for f in frames})
+        warnings = ()
+        if n_series > 1:
+            warnings = (
+                f"Assembled from {n_series} series (one per TI) with the same geometry: the frames are separate "
+                "acquisitions, so scanner scaling or position may differ between them.",
+            )
+        groups.append(_Group(tuple(frames), float(key[-1]), warnings))
+    return groups
+
+
+def _describe_group(group: _Group) -> tuple[ScoutCandidate | None, str]:
+    """Candidate for a group (sorted by TI), or (None, reason it is no TI scout)."""
+    frames = list(group.frames)
+    source, ti_values, why = _choose_ti_source(frames)
+    first = frames[0]
+    name = first.description or "unnamed series"
+    if source is None:
+        return None, f"'{name}': {why}"
+    if len(frames) < MIN_FRAMES:
+        return (
+            None,
+            f"'{name}': only {len(frames)} frame(s) with a varying TI; a TI scout needs at least {MIN_FRAMES}",
+        )
+    order = np.argsort(np.asarray(ti_values), kind="stable")
+    frames = [frames[i] for i in order]
+    ti_sorted = tuple(float(ti_values[i]) for i in order)
+    warnings = list(group.warnings)
+    unique = len(set(ti_sorted)) == len(ti_sorted)
+    if not unique:
+        dup = sorted({t for t in ti_sorted if ti_sorted.count(t) > 1})
+        warnings.append(f"Duplicate TIs {dup} ms within one slice (mixed series or repeated frames?).")
+    orientations = {tuple(round(v, 3) for v in f.orientation) for f in frames if f.orientation is not None}
+    if len(orientations) > 1:
+        warnings.append("Frames of this slice have different orientations (ImageOrientationPatient).")
+    sizes = {(f.rows, f.columns) for f in frames}
+    if len(sizes) > 1:
+        warnings.append(f"Frames of this slice have different sizes {sorted(sizes)}.")
+    series_uids = sorted({f.series_uid for f in frames})
+    numbers = tuple(sorted({f.series_number for f in frames if f.series_number is not None}))
+    candidate = ScoutCandidate(
+        series_key="+".join(series_uids),
+        slice_index=0,
+        slice_position_mm=float(group.position_mm),
+        files=tuple(f.path for f in frames),
+        ti_ms=ti_sorted,
+        ti_source=source,
+        series_description=first.description,
+        vendor=first.vendor,
+        n_frames=len(frames),
+        unique_ti=unique,
+        phase_sensitive=_phase_sensitive(frames),
+        warnings=tuple(warnings),
+        frame_numbers=tuple(f.frame_number for f in frames),
+        tr_ms=tuple(f.tr_ms for f in frames),
+        series_numbers=numbers,
+    )
+    return candidate, ""
+
+
+def _number_slices(candidates: list[ScoutCandidate]) -> list[ScoutCandidate]:
+    """Sort by series then position; slice_index counts the slices of each series from 0."""
+    from dataclasses import replace
+
+    candidates = sorted(
+        candidates, key=lambda c: (c.series_numbers or (1 << 30,), c.series_key, c.slice_position_mm)
+    )
+    counters: dict[str, int] = {}
+    numbered = []
+    for candidate in candidates:
+        index = counters.get(candidate.series_key, 0)
+        counters[candidate.series_key] = index + 1
+        numbered.append(replace(candidate, slice_index=index))
+    return numbered
+
+
+def _examine(paths) -> tuple[list[ScoutCandidate], list[str], int, int]:
+    headers, n_files = _read_headers(paths)
+    candidates, reasons = [], []
+    for group in _group_frames(headers):
+        candidate, why = _describe_group(group)
+        if candidate is None:
+            reasons.append(why)
+        else:
+            candidates.append(candidate)
+    return _number_slices(candidates), reasons, len(headers), n_files
+
+
+def examine_dicom_files(paths) -> list[ScoutCandidate]:
+    """TI-scout candidates among DICOM files/folders (headers only; non-DICOM files skipped quietly).
+
+    Only (series, slice) groups with >= 3 frames and a varying TI are returned, sorted by series number
+    and slice position. Candidates with ``unique_ti`` False or warnings about sizes/orientations will fail
+    to load with a clear :class:`ScoutError`.
+    """
+    candidates, _, _, _ = _examine(paths)
+    return candidates
+
+
+# -------------------------------------------------------------------------------------------- pixel data
+def _rescale(ds: Dataset, frame_item: Dataset | None, shared_item: Dataset | None) -> tuple[float, float]:
+    groups = [g for g in (frame_item, shared_item) if g is not None]
+    slope = _float_or_none(_lookup(ds, groups, _TAG_RESCALE_SLOPE))
+    intercept = _float_or_none(_lookup(ds, groups, _TAG_RESCALE_INTERCEPT))
+    return (1.0 if slope in (None, 0.0) else slope), (0.0 if intercept is None else intercept)
+
+
+def _philips_scale(ds: Dataset) -> tuple[float, float] | None:
+    """Philips private (scale slope SS (2005,xx0E), scale intercept SI (2005,xx0D)) of the
+    "Philips MR Imaging DD 001" block, or None when absent/invalid."""
+    slope = _float_or_none(_philips_private(ds, 0x2005, 0x0E, "Philips MR Imaging DD 001"))
+    intercept = _float_or_none(_philips_private(ds, 0x2005, 0x0D, "Philips MR Imaging DD 001"))
+    if slope is None or slope <= 0:
+        return None
+    return slope, (intercept or 0.0)
+
+
+def _to_gray(pixels: np.ndarray, ds: Dataset, n_frames: int) -> np.ndarray:
+    """Pixel array as [F, H, W] float64 luminance (RGB secondary captures converted, MONOCHROME1 inverted)."""
+    array = np.asarray(pixels)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if samples == 3:
+        if array.ndim == 3:
+            array = array[np.newaxis]
+        array = 0.299 * array[..., 0] + 0.587 * array[..., 1] + 0.114 * array[..., 2]
+    elif array.ndim == 2:
+        array = array[np.newaxis]
+    array = array.astype(np.float64)
+    if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+        array = array.max() - array
+    if array.shape[0] != n_frames:
+        raise ScoutError(f"Expected {n_frames} frame(s) but the pixel data hold {array.shape[0]}.")
+    return array
+
+
+@dataclass(frozen=True)
+class _LoadedFrame:
+    pixels: np.ndarray  # float64 [H, W], modality rescale applied
+    philips: tuple[float, float] | None
+    rescale: tuple[float, float]
+
+
+def _load_pixels(candidate: ScoutCandidate) -> list[_LoadedFrame]:
+    cache: dict[str, tuple[Dataset, np.ndarray]] = {}
+    loaded = []
+    for path, frame_number in zip(candidate.files, candidate.frame_numbers, strict=True):
+        if path not in cache:
+            name = Path(path).name
+            try:
+                ds = pydicom.dcmread(path, force=False)
+                n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+                pixels = _to_gray(ds.pixel_array, ds, n_frames)
+            except ScoutError as error:
+                raise ScoutError(f"Unreadable pixel data in {name}: {error}") from error
+            except Exception as error:  # pydicom/pylibjpeg raise many types for corrupt data
+                raise ScoutError(
+                    f"Cannot read the pixel data of {name} ({type(error).__name__}: {error}). The file may be "
+                    "corrupt or compressed with a codec that is not installed (pylibjpeg, pylibjpeg-libjpeg)."
+                ) from error
+            cache[path] = (ds, pixels)
+        ds, pixels = cache[path]
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+        shared = ds.get("SharedFunctionalGroupsSequence")
+        frame_item = (
+            per_frame[frame_number] if per_frame is not None and frame_number < len(per_frame) else None
+        )
+        slope, intercept = _rescale(ds, frame_item, shared[0] if shared else None)
+        loaded.append(
+            _LoadedFrame(
+                pixels=pixels[frame_number] * slope + intercept,
+                philips=_philips_scale(ds),
+                rescale=(slope, intercept),
+            )
+        )
+    return loaded
+
+
+def _apply_philips_policy(frames: list[_LoadedFrame]) -> tuple[list[np.ndarray], list[str]]:
+    """Philips floating-point values when the private scale slope differs between frames (module doc)."""
+    scales = [f.philips for f in frames]
+    if all(s is not None for s in scales) and len({s for s in scales}) > 1:
+        converted = [f.pixels / (f.rescale[0] * f.philips[0]) for f in frames]
+        return converted, [
+            "Philips frames were scaled differently; converted to floating-point values FP = DV / (RS * SS) "
+            "with the private scale slope (2005,100E)."
+        ]
+    return [f.pixels for f in frames], []
+
+
+# ---------------------------------------------------------------------------------------------- geometry
+def _ijk_to_ras(orientation, position, spacing_rc, thickness_mm) -> np.ndarray:
+    """4x4 IJK->RAS: columns = row cosine * column spacing, column cosine * row spacing, normal * thickness.
+
+    DICOM is LPS; RAS = diag(-1, -1, 1) * LPS.
+    """
+    row_spacing, col_spacing = spacing_rc
+    matrix = np.eye(4)
+    if orientation is None:
+        matrix[:3, :3] = np.diag([col_spacing, row_spacing, thickness_mm])
+    else:
+        row_cos = np.asarray(orientation[:3], dtype=float)
+        col_cos = np.asarray(orientation[3:6], dtype=float)
+        matrix[:3, 0] = row_cos * col_spacing
+        matrix[:3, 1] = col_cos * row_spacing
+        matrix[:3, 2] = _normal(orientation) * thickness_mm
+    if position is not None:
+        matrix[:3, 3] = position
+    lps_to_ras = np.diag([-1.0, -1.0, 1.0, 1.0])
+    return lps_to_ras @ matrix
+
+
+def _slice_label(candidate: ScoutCandidate) -> str:
+    numbers = candidate.series_numbers
+    if not numbers:
+        series = "series ?"
+    elif len(numbers) == 1:
+        series = f"series {numbers[0]}"
+    else:
+        series = f"series {numbers[0]}-{numbers[-1]}"
+    return f"{series} slice {candidate.slice_index} (z={candidate.slice_position_mm:.1f} mm)"
+
+
+def _recovery_tr(headers: Sequence[_FrameHeader], ti_ms: Sequence[float]) -> np.ndarray | None:
+    """Per-frame TR when it is the inversion-to-inversion recovery time (TR > TI on every frame, IR-SE).
+
+    Look-Locker frames carry the readout TR (a few ms) instead, which must not enter an IR fit: None then.
+    """
+    values = [h.tr_ms for h in headers]
+    if any(v is None for v in values):
+        return None
+    tr_ms = np.asarray(values, dtype=float)
+    return tr_ms if np.all(tr_ms > np.asarray(ti_ms, dtype=float)) else None
+
+
+def _check_loadable(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> None:
+    name = candidate.series_description or "unnamed series"
+    where = f"'{name}' ({_slice_label(candidate)})"
+    if candidate.n_frames < MIN_FRAMES:
+        raise ScoutError(f"{where}: a TI scout needs at least {MIN_FRAMES} frames; got {candidate.n_frames}.")
+    if not candidate.unique_ti:
+        dup = sorted({t for t in candidate.ti_ms if candidate.ti_ms.count(t) > 1})
+        raise ScoutError(
+            f"{where}: duplicate inversion times {dup} ms from {candidate.ti_source} within one slice "
+            "(mixed series or repeated frames?). Select the files of one acquisition."
+        )
+    sizes = {(h.rows, h.columns) for h in headers}
+    if len(sizes) > 1:
+        raise ScoutError(f"{where}: frames have different sizes {sorted(sizes)}; they cannot form one scout.")
+    orientations = [h.orientation for h in headers if h.orientation is not None]
+    if orientations and any(not np.allclose(o, orientations[0], atol=_ORIENTATION_TOL) for o in orientations):
+        raise ScoutError(
+            f"{where}: frames have different orientations (ImageOrientationPatient); mixed slices?"
+        )
+    if 0 < len(orientations) < len(headers):
+        raise ScoutError(f"{where}: some frames lack ImageOrientationPatient; mixed series?")
+
+
+def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> TIScout:
+    _check_loadable(candidate, headers)
+    loaded = _load_pixels(candidate)
+    shapes = {f.pixels.shape for f in loaded}
+    if len(shapes) > 1:
+        raise ScoutError(f"{_slice_label(candidate)}: decoded frames have different sizes {sorted(shapes)}.")
+    pixels, warnings = _apply_philips_policy(loaded)
+    frames = np.stack(pixels).astype(np.float32)
+    if not np.all(np.isfinite(frames)):
+        raise ScoutError(f"{_slice_label(candidate)}: pixel data contain non-finite values.")
+    first = headers[0]
+    spacing = first.pixel_spacing or (1.0, 1.0)
+    if first.pixel_spacing is None:
+        warnings.append("No PixelSpacing in the header: 1 mm pixels assumed.")
+    thickness = first.slice_thickness if first.slice_thickness and first.slice_thickness > 0 else 8.0
+    tr_ms = _recovery_tr(headers, candidate.ti_ms)
+    phase_sensitive = candidate.phase_sensitive or bool(np.any(frames < 0))
+    label = _slice_label(candidate)
+    return TIScout(
+        frames=frames,
+        ti_ms=np.asarray(candidate.ti_ms, dtype=float),
+        pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
+        slice_thickness_mm=float(thickness),
+        ijk_to_ras=_ijk_to_ras(first.orientation, first.position, spacing, float(thickness)),
+        ti_source=candidate.ti_source,
+        phase_sensitive=phase_sensitive,
+        vendor=candidate.vendor,
+        series_description=candidate.series_description,
+        slice_label=label,
+        tr_ms=tr_ms,
+        warnings=tuple(candidate.warnings) + tuple(warnings),
+    )
+
+
+def _headers_of(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> list[_FrameHeader]:
+    index = {(h.path, h.frame_number): h for h in headers}
+    return [index[(p, n)] for p, n in zip(candidate.files, candidate.frame_numbers, strict=True)]
+
+
+def _no_scout_error(paths, reasons: list[str], n_frames: int, n_files: int) -> ScoutError:
+    shown = [str(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else list(paths))][:3]
+    if n_files == 0:
+        return ScoutError(f"No files found in {', '.join(shown)}.")
+    if n_frames == 0:
+        return ScoutError(f"No DICOM image files found among {n_files} file(s) in {', '.join(shown)}.")
+    detail = "; ".join(sorted(set(reasons))[:5])
+    return ScoutError(f"No TI scout found in {n_frames} DICOM image(s): {detail}.")
+
+
+def load_ti_scouts(paths) -> list[TIScout]:
+    """Load every TI scout (one :class:`TIScout` per series and slice) from DICOM folders and/or files.
+
+    All-or-nothing: any candidate that cannot be loaded (duplicate TIs, mixed sizes/orientations, corrupt
+    pixel data) raises a :class:`ScoutError` naming it; nothing is returned half-loaded.
+    """
+    headers, n_files = _read_headers(paths)
+    candidates, reasons = [], []
+    for group in _group_frames(headers):
+        candidate, why = _describe_group(group)
+        (candidates.append(candidate) if candidate is not None else reasons.append(why))
+    if not candidates:
+        raise _no_scout_error(paths, reasons, len(headers), n_files)
+    return [_scout_from_candidate(c, _headers_of(c, headers)) for c in _number_slices(candidates)]
+
+
+def load_scout_from_files(files) -> TIScout:
+    """Load the given DICOM files (or one enhanced file) as ONE TI scout slice.
+
+    The files may come from several series (e.g. one series per TI); they must share size, orientation and
+    slice position, and their TI must vary (clear :class:`ScoutError` otherwise).
+    """
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    paths = [Path(f) for f in files]
+    for path in paths:
+        if not path.is_file():
+            raise ScoutError(f"Not a file: {path}")
+    headers, n_files = _read_headers(paths)
+    if not headers:
+        raise _no_scout_error(paths, [], 0, n_files)
+    headers, warnings = _drop_copies(headers)
+    orientations = [h.orientation for h in headers if h.orientation is not None]
+    if any(not np.allclose(o, orientations[0], atol=_ORIENTATION_TOL) for o in orientations):
+        raise ScoutError(
+            "The files have different orientations (ImageOrientationPatient): mixed slices or series."
+        )
+    clusters = _cluster_positions(headers)
+    if len(clusters) > 1:
+        positions = ", ".join(f"{p:.1f}" for p, _ in clusters[:6])
+        raise ScoutError(
+            f"The files hold {len(clusters)} slice positions ({positions} mm); pass the frames of one slice "
+            "or use load_ti_scouts for a folder."
+        )
+    group = _Group(tuple(headers), clusters[0][0], tuple(warnings))
+    candidate, why = _describe_group(group)
+    if candidate is None:
+        raise ScoutError(f"These files are no TI scout: {why}.")
+    return _scout_from_candidate(_number_slices([candidate])[0], _headers_of(candidate, headers))

@@ -1,0 +1,240 @@
+"""TI scouts from ordinary images (PNG/JPEG screenshots, phone photos of the scanner monitor) and from
+NRRD/NIfTI volumes, with the TIs given by the user (argument or a small CSV) or stored in the file.
+
+Frames are always returned sorted by TI (images and TIs sorted together). Images carry no patient
+geometry: their IJK->RAS matrix is diag(-col spacing, -row spacing, thickness) so that Slicer shows them
+upright in the axial view. Colour pictures become luminance ``Y = 0.299 R + 0.587 G + 0.114 B``
+(ITU-R BT.601). Volume geometry comes from the file (ITK's LPS converted to RAS by negating x and y).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from TINullCorrectionLib.core.types import ScoutError, TIScout
+
+_LUMA_BT601 = np.array([0.299, 0.587, 0.114])
+_TI_KEYS = ("ti_ms", "ti", "inversion_times", "inversion_times_ms")
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+DEFAULT_SLICE_THICKNESS_MM = 8.0
+
+
+# ------------------------------------------------------------------------------------------------ TIs
+def _parse_number(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value
+
+
+def read_ti_table(path) -> tuple[tuple[str, ...] | None, np.ndarray]:
+    """Read a TI CSV: one column of numbers, a ``ti_ms`` (or ``ti``) column, or ``file,ti_ms`` rows.
+
+    A header row is optional for a single column. Returns (file names or None, TIs in file order).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScoutError(f"Cannot read the TI list {path.name}: {error}") from error
+    rows = [row for row in csv.reader(text.splitlines()) if row and any(cell.strip() for cell in row)]
+    if not rows:
+        raise ScoutError(f"The TI list {path.name} is empty.")
+    header = [cell.strip().lower() for cell in rows[0]]
+    has_header = all(_parse_number(cell) is None for cell in rows[0])
+    body = rows[1:] if has_header else rows
+    if has_header and len(header) > 1:
+        ti_col = next((header.index(k) for k in _TI_KEYS if k in header), None)
+        if ti_col is None:
+            raise ScoutError(f"{path.name}: no 'ti_ms' column among {header}.")
+        file_col = next((header.index(k) for k in ("file", "filename", "path", "image") if k in header), None)
+    elif not has_header and len(rows[0]) == 2 and _parse_number(rows[0][0]) is None:
+        ti_col, file_col = 1, 0
+    elif not has_header and len(rows[0]) > 1:
+        ti_col, file_col = (1, 0) if _parse_number(rows[0][0]) is None else (0, None)
+    else:
+        ti_col, file_col = 0, None
+    values, files = [], []
+    for number, row in enumerate(body, start=2 if has_header else 1):
+        if ti_col >= len(row):
+            raise ScoutError(f"{path.name} line {number}: missing TI value.")
+        value = _parse_number(row[ti_col])
+        if value is None or not np.isfinite(value) or value < 0:
+            raise ScoutError(f"{path.name} line {number}: {row[ti_col]!r} is not a valid TI in ms.")
+        values.append(value)
+        if file_col is not None:
+            files.append(row[file_col].strip())
+    if not values:
+        raise ScoutError(f"The TI list {path.name} has no values.")
+    return (tuple(files) if file_col is not None else None), np.asarray(values, dtype=float)
+
+
+def read_ti_csv(path) -> np.ndarray:
+    """TIs (ms, float64, file order) from a CSV (see :func:`read_ti_table` for the accepted layouts)."""
+    return read_ti_table(path)[1]
+
+
+def _checked_ti(ti_ms, n_frames: int) -> np.ndarray:
+    ti = np.asarray(ti_ms, dtype=float).ravel()
+    if ti.size != n_frames:
+        raise ScoutError(f"Got {ti.size} TI values for {n_frames} frames: give one TI per frame.")
+    if not np.all(np.isfinite(ti)) or np.any(ti < 0):
+        raise ScoutError("TI values must be finite, non-negative numbers (ms).")
+    if np.unique(ti).size != ti.size:
+        dup = sorted({float(t) for t in ti if np.count_nonzero(ti == t) > 1})
+        raise ScoutError(f"Duplicate TI values {dup} ms: each frame needs its own TI.")
+    return ti
+
+
+# --------------------------------------------------------------------------------------------- images
+def _read_picture(path: Path) -> np.ndarray:
+    """Luminance float32 [H, W] of a PNG/JPEG/TIFF/BMP (EXIF rotation of phone photos applied)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                return np.asarray(image, dtype=np.float32)
+            if image.mode == "L":
+                return np.asarray(image, dtype=np.float32)
+            rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise ScoutError(f"Cannot read the image {path.name}: {error}") from error
+    return (rgb @ _LUMA_BT601).astype(np.float32)
+
+
+def load_scout_from_images(
+    paths, ti_ms, pixel_spacing_mm=(1.0, 1.0), slice_thickness_mm=DEFAULT_SLICE_THICKNESS_MM
+) -> TIScout:
+    """A TI scout from 2D pictures (one per frame) and their TIs (same order as ``paths``).
+
+    pixel_spacing_mm: (row, column) spacing; pictures carry none, so the default 1 mm is a placeholder.
+    All pictures must have the same size; frames are sorted by TI.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ScoutError("No image files given.")
+    for path in paths:
+        if not path.is_file():
+            raise ScoutError(f"Image file not found: {path}")
+    ti = _checked_ti(ti_ms, len(paths))
+    frames = [_read_picture(p) for p in paths]
+    sizes = sorted({f.shape for f in frames})
+    if len(sizes) > 1:
+        raise ScoutError(f"The images have different sizes {sizes}: all frames must share one size.")
+    spacing = tuple(float(s) for s in pixel_spacing_mm)
+    if len(spacing) != 2 or not all(np.isfinite(spacing)) or min(spacing) <= 0:
+        raise ScoutError(f"Pixel spacing must be two positive numbers (mm); got {pixel_spacing_mm}.")
+    order = np.argsort(ti, kind="stable")
+    ijk_to_ras = np.diag([-spacing[1], -spacing[0], float(slice_thickness_mm), 1.0])
+    return TIScout(
+        frames=np.stack([frames[i] for i in order]),
+        ti_ms=ti[order],
+        pixel_spacing_mm=spacing,
+        slice_thickness_mm=float(slice_thickness_mm),
+        ijk_to_ras=ijk_to_ras,
+        ti_source="user",
+        phase_sensitive=False,
+        screen_capture=True,
+        slice_label=f"{len(paths)} images",
+        warnings=("Pictures carry no scanner geometry or intensity scale: pixel spacing is as given.",),
+    )
+
+
+# -------------------------------------------------------------------------------------------- volumes
+def _ti_from_metadata(image: sitk.Image) -> np.ndarray | None:
+    """TIs stored in the file: a NRRD 'axis N index values' key (Slicer sequences) or a 'ti_ms' key."""
+    for key in image.GetMetaDataKeys():
+        name = key.lower()
+        if "index values" in name or name.strip() in _TI_KEYS:
+            numbers = [float(v) for v in re.split(r"[\s,;]+", image.GetMetaData(key).strip()) if v]
+            if numbers:
+                return np.asarray(numbers, dtype=float)
+    return None
+
+
+def _geometry(image: sitk.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(spacing[3], origin[3], direction 3x3) in LPS of the first three axes (2-D images padded)."""
+    dim = image.GetDimension()
+    n = min(dim, 3)
+    spacing = np.ones(3)
+    spacing[:n] = np.asarray(image.GetSpacing(), dtype=float)[:n]
+    origin = np.zeros(3)
+    origin[:n] = np.asarray(image.GetOrigin(), dtype=float)[:n]
+    direction = np.eye(3)
+    direction[:n, :n] = np.asarray(image.GetDirection(), dtype=float).reshape(dim, dim)[:n, :n]
+    return spacing, origin, direction
+
+
+def load_scout_from_volume_file(path, ti_ms=None) -> TIScout:
+    """A TI scout from a NRRD/NIfTI file: 4D [t, 1, H, W], 3D whose third axis holds the frames, or a
+    Slicer sequence (.seq.nrrd, frames as the list axis). TIs from ``ti_ms`` or from the file's metadata.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScoutError(f"Volume file not found: {path}")
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError as error:
+        raise ScoutError(
+            f"Cannot read {path.name} as an image volume: {str(error).strip().splitlines()[-1]}"
+        ) from error
+    array = sitk.GetArrayFromImage(image).astype(np.float64)
+    dim = image.GetDimension()
+    components = image.GetNumberOfComponentsPerPixel()
+    if components > 1:  # list axis read as vector components: [(z,) y, x, C]
+        if dim == 3:
+            if array.shape[0] != 1:
+                raise ScoutError(f"{path.name} holds {array.shape[0]} slices; a TI scout is one slice.")
+            array = array[0]
+        array = np.moveaxis(array, -1, 0)
+    elif dim == 4:
+        if array.shape[1] != 1:
+            raise ScoutError(f"{path.name} holds {array.shape[1]} slices per frame; a TI scout is one slice.")
+        array = array[:, 0]
+    elif dim != 3:
+        raise ScoutError(
+            f"{path.name} is {dim}-D; a TI scout needs 3-D (frames as the 3rd axis) or 4-D data."
+        )
+    n_frames = array.shape[0]
+    if n_frames < 3:
+        raise ScoutError(f"{path.name} holds {n_frames} frame(s); a TI scout needs at least 3.")
+    if ti_ms is None:
+        ti_ms = _ti_from_metadata(image)
+        source = "file metadata"
+        if ti_ms is None:
+            raise ScoutError(
+                f"{path.name} stores no TI values: give them (one per frame) with ti_ms or a CSV."
+            )
+    else:
+        source = "user"
+    ti = _checked_ti(ti_ms, n_frames)
+    if not np.all(np.isfinite(array)):
+        raise ScoutError(f"{path.name} contains NaN or infinite pixel values.")
+    spacing, origin, direction = _geometry(image)
+    matrix = np.eye(4)
+    matrix[:3, 0] = direction[:, 0] * spacing[0]
+    matrix[:3, 1] = direction[:, 1] * spacing[1]
+    matrix[:3, 2] = np.cross(direction[:, 0], direction[:, 1]) * DEFAULT_SLICE_THICKNESS_MM
+    matrix[:3, 3] = origin
+    order = np.argsort(ti, kind="stable")
+    return TIScout(
+        frames=array[order].astype(np.float32),
+        ti_ms=ti[order],
+        pixel_spacing_mm=(float(spacing[1]), float(spacing[0])),
+        slice_thickness_mm=DEFAULT_SLICE_THICKNESS_MM,
+        ijk_to_ras=_LPS_TO_RAS @ matrix,
+        ti_source=source,
+        phase_sensitive=bool(np.any(array < 0)),
+        slice_label=path.name,
+    )
