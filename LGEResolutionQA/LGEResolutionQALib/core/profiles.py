@@ -75,7 +75,7 @@ def _point3(value, what: str) -> np.ndarray:
 
 
 def _outside_message(what: str, point_ras: np.ndarray, ijk: np.ndarray, shape_ijk: tuple[int, int, int]) -> str:
-    bounds = ", ".join(f"{axis} in [-0.5, {n - 0.5:g}]" for axis, n in zip("ijk", shape_ijk, strict=True))
+    bounds = ", ".join(f"{axis} in [-0.5, {n - 0.5:g}]" for axis, n in zip("ijk", shape_ijk))
     return (
         f"The {what} of the line, RAS ({point_ras[0]:.2f}, {point_ras[1]:.2f}, {point_ras[2]:.2f}) mm, is outside "
         f"the image: voxel index (i, j, k) = ({ijk[0]:.2f}, {ijk[1]:.2f}, {ijk[2]:.2f}); valid {bounds}."

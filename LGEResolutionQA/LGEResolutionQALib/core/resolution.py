@@ -158,7 +158,7 @@ def analyse_bar_group(profile, expected_bars: int, pitch_mm: float, modulation_t
     window = max(windows, key=lambda i: s[peaks[i:i + n_bars]].mean())
     selected = peaks[window:window + n_bars]
     modulations, dips = [], 0
-    for left, right in zip(selected[:-1], selected[1:], strict=True):
+    for left, right in zip(selected[:-1], selected[1:]):
         between = s[left:right + 1]
         gap = left + int(np.argmin(between))
         if left < gap < right and s[gap] < min(s[left], s[right]):

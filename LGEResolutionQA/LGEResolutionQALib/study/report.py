@@ -486,7 +486,7 @@ def plot_profiles(report: StudyReport, path) -> Path:
     lines = [line for line in report.definition.lines if line.name in report.profiles]
     fig, axes = plt.subplots(len(lines), 1, figsize=(7.5, 3.2 * len(lines)), squeeze=False, dpi=110)
     by_name = {v.name: v for v in report.volumes}
-    for ax, line in zip(axes[:, 0], lines, strict=True):
+    for ax, line in zip(axes[:, 0], lines):
         for volume_name, profile in report.profiles[line.name].items():
             metrics = report.line_results[line.name][volume_name]
             ax.plot(profile.distance_mm, profile.intensity, lw=1.6,

@@ -147,7 +147,7 @@ def series_null_likelihood(prediction: ScoutPrediction, candidates_ms: np.ndarra
     density[:, 1:-1] /= widths
     density[:, [0, -1]] /= TAIL_WIDTH_MS
     total = np.zeros(len(candidates_ms))
-    for ti, frame_density in zip(prediction.ti_ms, density, strict=True):
+    for ti, frame_density in zip(prediction.ti_ms, density):
         total += np.log(np.interp(ti - candidates_ms, centers, frame_density) + 1e-9)
     return total
 
@@ -282,7 +282,7 @@ def recommend(
     low, high = settings.optimal_range_ms
     reach = float(prediction.bin_centers_ms[-2] + (prediction.bin_centers_ms[-2] - prediction.bin_centers_ms[-3]) / 2)
     rows = []
-    for index, (frame_ti, offset, confidence) in enumerate(zip(ti, prediction.offset_ms, prediction.confidence, strict=True)):
+    for index, (frame_ti, offset, confidence) in enumerate(zip(ti, prediction.offset_ms, prediction.confidence)):
         # Frames classified into a tail class only say "earlier/later than the trained range": their
         # offset and corrected TI are bounds, flagged so that no one reads them as measurements.
         beyond = "earlier" if offset < -reach else ("later" if offset > reach else "")

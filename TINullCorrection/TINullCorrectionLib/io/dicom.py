@@ -573,7 +573,7 @@ class _LoadedFrame:
 def _load_pixels(candidate: ScoutCandidate) -> list[_LoadedFrame]:
     cache: dict[str, tuple[Dataset, np.ndarray]] = {}
     loaded = []
-    for path, frame_number in zip(candidate.files, candidate.frame_numbers, strict=True):
+    for path, frame_number in zip(candidate.files, candidate.frame_numbers):
         if path not in cache:
             name = Path(path).name
             try:
@@ -721,7 +721,7 @@ def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHea
 
 def _headers_of(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> list[_FrameHeader]:
     index = {(h.path, h.frame_number): h for h in headers}
-    return [index[(p, n)] for p, n in zip(candidate.files, candidate.frame_numbers, strict=True)]
+    return [index[(p, n)] for p, n in zip(candidate.files, candidate.frame_numbers)]
 
 
 def _no_scout_error(paths, reasons: list[str], n_frames: int, n_files: int) -> ScoutError:

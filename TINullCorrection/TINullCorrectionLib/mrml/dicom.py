@@ -114,7 +114,7 @@ def examine_file_lists(file_lists) -> list[LoadableSpec]:
         candidates.extend(dicom_io.examine_dicom_files([f for files in file_lists for f in files]))
     unique: dict[frozenset, dicom_io.ScoutCandidate] = {}
     for candidate in candidates:
-        unique.setdefault(frozenset(zip(candidate.files, candidate.frame_numbers or (0,) * len(candidate.files), strict=False)), candidate)
+        unique.setdefault(frozenset(zip(candidate.files, candidate.frame_numbers or (0,) * len(candidate.files))), candidate)
     slices_per_series: dict[str, int] = {}
     for candidate in unique.values():
         slices_per_series[candidate.series_key] = slices_per_series.get(candidate.series_key, 0) + 1

@@ -99,7 +99,7 @@ def write_prediction_table(
         for column_name, unit in COLUMN_UNITS.items():
             node.SetColumnUnitLabel(column_name, unit)
             node.SetColumnDescription(column_name, COLUMN_DESCRIPTIONS[column_name])
-        for column_name, class_name in zip(probability_column_names(prediction), prediction.class_names, strict=True):
+        for column_name, class_name in zip(probability_column_names(prediction), prediction.class_names):
             node.SetColumnDescription(column_name, f"Probability of class '{class_name}'")
         node.SetAttribute("TINullCorrection.OptimalRange_ms", f"{optimal[0]:g},{optimal[1]:g}")
         if prediction.model_name:

@@ -141,7 +141,7 @@ def sequence_from_scout(
         tr_ms = scout.tr_ms
 
         frame_node = slicer.vtkMRMLScalarVolumeNode()  # template, never added to the scene
-        for index, (frame, ti_ms) in enumerate(zip(scout.frames, scout.ti_ms, strict=True)):
+        for index, (frame, ti_ms) in enumerate(zip(scout.frames, scout.ti_ms)):
             set_volume_array(frame_node, frame[np.newaxis].astype(np.float32), scout.ijk_to_ras)
             frame_node.SetName(f"{base_name} TI {labels[index]} ms")
             frame_node.SetAttribute(FRAME_TI_ATTRIBUTE, repr(float(ti_ms)))

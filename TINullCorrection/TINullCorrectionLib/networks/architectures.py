@@ -65,7 +65,7 @@ class OffsetBins:
     def class_names(self) -> tuple[str, ...]:
         names = [f"< {-self.range_ms:g} ms"]
         edges = -self.range_ms + self.bin_width_ms * np.arange(self.n_inner + 1)
-        names += [f"{lo:+g}..{hi:+g} ms" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        names += [f"{lo:+g}..{hi:+g} ms" for lo, hi in zip(edges[:-1], edges[1:])]
         names.append(f"> {self.range_ms:+g} ms")
         return tuple(names)
 
@@ -106,7 +106,7 @@ class CompactTINet(nn.Module):
     def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64), convs: tuple[int, ...] = (1, 1, 2, 1)):
         super().__init__()
         blocks, c_in = [], N_CHANNELS
-        for width, n_convs in zip(widths, convs, strict=True):
+        for width, n_convs in zip(widths, convs):
             blocks.append(_conv_block(c_in, width, n_convs))
             c_in = width
         self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(4))
@@ -158,7 +158,7 @@ class SequenceTINet(nn.Module):
                  embedding: int = 96, hidden: int = 96):
         super().__init__()
         blocks, c_in = [], N_CHANNELS
-        for width, n_convs in zip(widths, convs, strict=True):
+        for width, n_convs in zip(widths, convs):
             blocks.append(_conv_block(c_in, width, n_convs))
             c_in = width
         self.encoder = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(c_in * 9, embedding), nn.ReLU(inplace=True))

@@ -122,7 +122,7 @@ class MyocardiumUNet(nn.Module):
             if index < len(self.down) - 1:
                 skips.append(x)
                 x = nn.functional.max_pool2d(x, 2)
-        for up, merge in zip(self.up, self.merge, strict=True):
+        for up, merge in zip(self.up, self.merge):
             x = up(x)
             x = merge(torch.cat([x, skips.pop()], dim=1))
         return self.out(x)
@@ -164,7 +164,7 @@ def load_segmentation_model(path: str | Path | None = None, device: str = "cpu")
     try:
         preprocess = PreprocessConfig(**payload["preprocess"])
         network = MyocardiumUNet()
-        network.load_state_dict(payload["state_dict"], strict=True)
+        network.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise SegmentationModelError(f"{path.name} does not match the myocardium U-Net: {error}") from error
     network.to(device).eval()

@@ -101,7 +101,7 @@ def load_model(path: str | Path | None = None, device: str = "cpu") -> TIModel:
         bins = OffsetBins(**payload["bins"])
         preprocess = PreprocessConfig(**payload["preprocess"])
         network = build_network(architecture, bins.n_classes)
-        network.load_state_dict(payload["state_dict"], strict=True)
+        network.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ModelLoadError(f"{path.name} does not match the {architecture} architecture: {error}") from error
     network.to(device).eval()

@@ -90,7 +90,7 @@ def perspective_coefficients(source_corners: np.ndarray, size: tuple[int, int]) 
     w, h = size
     target = np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
     matrix, rhs = [], []
-    for (x, y), (xs, ys) in zip(target, np.asarray(source_corners, dtype=float), strict=True):
+    for (x, y), (xs, ys) in zip(target, np.asarray(source_corners, dtype=float)):
         matrix.append([x, y, 1, 0, 0, 0, -xs * x, -xs * y])
         matrix.append([0, 0, 0, x, y, 1, -ys * x, -ys * y])
         rhs.extend([xs, ys])

@@ -379,7 +379,7 @@ def simulate_scout(
     t1_liver = d.uniform("liver_t1_ms", r.native_liver_t1_ms if native else r.liver_t1_ms)
     t1 = np.array([t1_myo, t1_blood, t1_scar, t1_fat, t1_other, t1_lung, t1_liver])
     if np.any(t1 <= 0):
-        raise ValueError(f"Tissue T1 values must be positive (ms); got {dict(zip(TISSUES, t1.tolist(), strict=True))}.")
+        raise ValueError(f"Tissue T1 values must be positive (ms); got {dict(zip(TISSUES, t1.tolist()))}.")
     null_ti = apparent_null_ti_ms(t1_myo, b_over_a)
 
     # --- TI sampling --------------------------------------------------------------------------------
@@ -640,7 +640,7 @@ def simulate_scout(
         vendor="simulated",
         series_description=f"Simulated TI scout {field_t:g} T" + (" PSIR" if phase_sensitive else ""),
     )
-    tissue_t1 = {name: float(value) for name, value in zip(TISSUES, t1, strict=True)}
+    tissue_t1 = {name: float(value) for name, value in zip(TISSUES, t1)}
     d.values["t1_star_myocardium_ms"] = float(t1_star_ms(t1_myo, b_over_a))
     return SimulatedScout(
         scout=scout,
