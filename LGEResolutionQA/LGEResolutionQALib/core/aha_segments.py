@@ -25,7 +25,8 @@ Model (Cerqueira et al., Circulation 2002, the AHA standardised myocardial segme
 Per segment: myocardial and LGE volume (mL; voxel volume from the IJK->RAS matrix) and LGE % of the
 segment. Transmurality (SCIENCE.md §2): along radial lines from the LV centre every ``ray_step_deg``
 in the plane, sampled every quarter of the smallest pixel spacing (nearest voxel), the scar chord
-is the length inside the LGE, the wall chord the length inside the myocardium; a line's
+is the length inside the LGE, the wall chord the length inside the myocardium (both counting only
+the voxels of the line's own segment); a line's
 transmurality = scar / wall × 100, and a segment's the mean over its lines on all its slices. The
 apex (17) has no radial wall: its transmurality is its LGE % of area. Classes: "0%", "1-25%",
 "26-50%", "51-75%", "76-100%" (the viability classes; 0 < t ≤ 25 is "1-25%").
@@ -261,8 +262,8 @@ def aha_segments(
         for n in np.unique(numbers):
             segment_slices[int(n)].add(k)
         if lge is not None:
-            for n, value in _ray_transmurality(myo[k], lge[k], k, matrix, ras_to_ijk, centres[k], u, v, level,
-                                               ray_step_deg, step_mm):
+            for n, value in _ray_transmurality(segment_map[k], lge[k], k, matrix, ras_to_ijk, centres[k], u, v,
+                                               level, ray_step_deg, step_mm):
                 rays[n].append(value)
 
     numbers = [n for n in range(1, 18) if n <= 16 or model == 17]
@@ -328,9 +329,10 @@ def _sector_numbers(level: str, angle_deg: np.ndarray) -> np.ndarray:
     return np.asarray(numbers)[index]
 
 
-def _ray_transmurality(myo2d, lge2d, k, matrix, ras_to_ijk, centre, u, v, level, step_deg, step_mm):
-    """(segment number, transmurality %) of every radial line with wall on slice k."""
-    jj, ii = np.nonzero(myo2d)
+def _ray_transmurality(segments2d, lge2d, k, matrix, ras_to_ijk, centre, u, v, level, step_deg, step_mm):
+    """(segment number, transmurality %) of every radial line with wall on slice k; a line counts only
+    the voxels of its own segment (a line along a border does not borrow its neighbour's scar)."""
+    jj, ii = np.nonzero(segments2d)
     corners = _to_ras(matrix, k, [jj.min(), jj.min(), jj.max(), jj.max()], [ii.min(), ii.max(), ii.min(), ii.max()])
     reach = float(np.max(np.linalg.norm(corners - centre, axis=1))) + 2.0 * step_mm * 4
     distances = np.arange(0.0, reach, step_mm)
@@ -341,12 +343,12 @@ def _ray_transmurality(myo2d, lge2d, k, matrix, ras_to_ijk, centre, u, v, level,
     ijk = points @ ras_to_ijk[:3, :3].T + ras_to_ijk[:3, 3]
     i = np.rint(ijk[..., 0]).astype(int)
     j = np.rint(ijk[..., 1]).astype(int)
-    inside = (i >= 0) & (i < myo2d.shape[1]) & (j >= 0) & (j < myo2d.shape[0])
-    i, j = np.clip(i, 0, myo2d.shape[1] - 1), np.clip(j, 0, myo2d.shape[0] - 1)
-    wall = myo2d[j, i] & inside
+    inside = (i >= 0) & (i < segments2d.shape[1]) & (j >= 0) & (j < segments2d.shape[0])
+    i, j = np.clip(i, 0, segments2d.shape[1] - 1), np.clip(j, 0, segments2d.shape[0] - 1)
+    numbers = _sector_numbers(level, angles)
+    wall = (segments2d[j, i] == numbers[:, None]) & inside
     scar = lge2d[j, i] & wall
     wall_count = wall.sum(axis=1)
     scar_count = scar.sum(axis=1)
-    numbers = _sector_numbers(level, angles)
     keep = wall_count > 0
     return [(int(n), 100.0 * float(s) / float(w)) for n, s, w in zip(numbers[keep], scar_count[keep], wall_count[keep])]
