@@ -19,6 +19,10 @@ Methods (``method``), each applied to the myocardial voxels of one slice k:
   or no distinct bright core) the method does not apply: ``LGEMethodNotApplicable`` is raised
   naming the slices — never the whole myocardium.
 * ``otsu``: T_k = Otsu's threshold (256 bins) of the slice's myocardial intensities.
+  For ``otsu`` and ``gmm`` a threshold that is not above the slice's remote mean does not separate
+  enhanced from normal myocardium (the "bright" class is the normal myocardium, e.g. a mixture
+  that split off a small dark tail): that slice has no LGE (status "threshold-not-above-remote",
+  listed in a warning) instead of nearly all of it.
 * ``gmm``: a two-Gaussian mixture fitted by EM to the slice's myocardial intensities
   (``intensity_models.fit_two_gaussians``); T_k = where the weighted densities of the two components
   are equal. When the modes are not separated (Ashman's D < 2) the slice has no separate bright
@@ -74,7 +78,7 @@ __all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAUL
 
 PUBLISHED_N_SD = (2, 3, 5, 6)
 METHODS = ("nsd", "fwhm", "otsu", "gmm")
-DEFAULT_METHOD = "nsd"
+DEFAULT_METHOD = "gmm"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
 SECTOR_DEG = 60.0
 STEP_DEG = 10.0
@@ -318,6 +322,9 @@ def _gmm_outcome(fit) -> _SliceThreshold:
 def _slice_threshold(method: str, image2d, myo2d, mean: float, sd: float, n_sd: float | None,
                      precomputed: _SliceThreshold | None) -> _SliceThreshold:
     if precomputed is not None:
+        if precomputed.threshold is not None and not precomputed.threshold > mean:
+            # the split is not normal vs enhanced myocardium: the "bright" class is the normal myocardium
+            return _SliceThreshold(None, "threshold-not-above-remote", precomputed.reference)
         return precomputed
     if method == "nsd":
         return _SliceThreshold(mean + n_sd * sd, "measured")
@@ -526,6 +533,10 @@ def segment_lge(
     myo_ml = float(myo.sum() * voxel_ml)
     lge_ml = float(scar.sum() * voxel_ml)
     percent = 100.0 * lge_ml / myo_ml
+    below = [r.slice_index for r in rows if r.status == "threshold-not-above-remote"]
+    if below:
+        warnings.append(f"On slice(s) {', '.join(map(str, below))} the {method} threshold is not above the remote mean "
+                        "(no separate enhanced class): no LGE counted there")
     if lge_ml == 0.0:
         warnings.append(_no_lge_reason(method, rows))
     elif percent >= 90.0:

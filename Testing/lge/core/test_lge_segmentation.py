@@ -69,7 +69,7 @@ def test_thresholds_are_per_slice_with_exact_values():
     image[:, ~myo] = 1000.0  # outside the myocardium: never LGE
     sd0 = np.std(np.tile([10.0, 12.0], 6), ddof=1)
     for n in (2, 3, 5, 6):
-        result = segment_lge(image, np.stack([myo, myo]), (1.0, 2.0, 8.0), n_sd=n, remote_mask=np.stack([remote, remote]))
+        result = segment_lge(image, np.stack([myo, myo]), (1.0, 2.0, 8.0), n_sd=n, remote_mask=np.stack([remote, remote]), method="nsd")
         first, second = result.per_slice
         assert first.threshold_au == pytest.approx(11.0 + n * sd0)
         assert second.remote_mean_au == pytest.approx(72.0) and second.remote_sd_au == pytest.approx(2 * sd0)
@@ -83,7 +83,7 @@ def test_thresholds_are_per_slice_with_exact_values():
     pooled = image[np.stack([remote, remote])]
     pooled_threshold = pooled.mean() + 5 * pooled.std(ddof=1)
     assert (image[0][scar] < pooled_threshold).all()
-    odd = segment_lge(image, np.stack([myo, myo]), (1.0, 2.0, 8.0), n_sd=4, remote_mask=np.stack([remote, remote]))
+    odd = segment_lge(image, np.stack([myo, myo]), (1.0, 2.0, 8.0), n_sd=4, remote_mask=np.stack([remote, remote]), method="nsd")
     assert "published" in odd.warnings[0] and odd.as_row()["method"] == "nsd-4"
 
 
@@ -91,7 +91,7 @@ def test_user_remote_on_one_slice_falls_back_to_the_nearest_slice():
     p = _phantom(3, shape=(4, 96, 96))
     remote = p.remote_mask.copy()
     remote[1:] = False
-    result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, remote_mask=remote)
+    result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, remote_mask=remote, method="nsd")
     assert result.remote_fallback_slices == (1, 2, 3)
     assert [r.remote_slice_index for r in result.per_slice] == [0, 0, 0, 0]
     assert result.per_slice[3].remote_mean_au == result.per_slice[0].remote_mean_au
@@ -104,7 +104,7 @@ def test_automatic_remote_falls_back_where_a_slice_is_too_small():
     myo = p.myocardium_mask.copy()
     myo[2] = False
     myo[2, 40:42, 20:24] = True  # 8 voxels: no usable remote on this slice
-    result = segment_lge(p.image, myo, p.spacing_mm)
+    result = segment_lge(p.image, myo, p.spacing_mm, method="nsd")
     assert result.remote_fallback_slices == (2,)
     assert result.per_slice[2].remote_slice_index == 1 and not result.remote_mask[2].any()
     assert "fewer than 10 remote voxels" in result.warnings[0]
@@ -128,7 +128,7 @@ def test_automatic_remote_cannot_sit_on_a_dark_mvo_core():
     image, myo, infarct, core = _mvo_slice()
     unguarded = automatic_remote_mask(image, myo, (1.5, 1.5, 8.0))
     assert (unguarded & core).sum() > 0.5 * unguarded.sum()  # the plain darkest sector is on the core
-    result = segment_lge(image, myo, (1.5, 1.5, 8.0), include_mvo=True)
+    result = segment_lge(image, myo, (1.5, 1.5, 8.0), include_mvo=True, method="nsd")
     assert result.remote_mask.any() and not (result.remote_mask & infarct).any()
     assert result.remote_fallback_slices == ()
     truth = 100 * infarct.sum() / myo.sum()
@@ -177,8 +177,8 @@ def test_gmm_and_otsu_per_slice():
 def test_mvo_enclosed_against_the_blood_pool_is_filled_only_when_asked():
     p = _phantom(4, snr=12.0, mvo=True, shape=(3, 96, 96))
     mvo_percent = 100 * p.mvo_ml_truth / p.myocardium_ml_truth
-    without = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, remote_mask=p.remote_mask)
-    with_mvo = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, remote_mask=p.remote_mask, include_mvo=True)
+    without = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, remote_mask=p.remote_mask, method="nsd")
+    with_mvo = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, remote_mask=p.remote_mask, include_mvo=True, method="nsd")
     assert without.mvo_included_ml == 0.0
     assert without.lge_percent_of_lv == pytest.approx(p.scar_percent_truth - mvo_percent, abs=1.0)
     assert with_mvo.lge_percent_of_lv == pytest.approx(p.scar_percent_truth, abs=1.0)
@@ -191,13 +191,13 @@ def test_mvo_enclosed_against_the_blood_pool_is_filled_only_when_asked():
     image = np.where(myo, 0.1, 0.7) + np.where(lge, 0.9, 0.0)
     image[core] = 0.05
     image += np.random.default_rng(0).normal(0, 0.01, image.shape)
-    result = segment_lge(image, myo, (1.5, 1.5, 8.0), include_mvo=True)
+    result = segment_lge(image, myo, (1.5, 1.5, 8.0), include_mvo=True, method="nsd")
     assert np.array_equal(result.scar_mask, lge)
     # a thin bright rim along the epicardium does not turn the wall inside it into "MVO"
     rim = myo & (radius >= 21.0)
     image = np.where(myo, 0.1, 0.7) + np.where(rim, 0.9, 0.0)
     image += np.random.default_rng(1).normal(0, 0.01, image.shape)
-    rimmed = segment_lge(image, myo, (1.5, 1.5, 8.0), include_mvo=True)
+    rimmed = segment_lge(image, myo, (1.5, 1.5, 8.0), include_mvo=True, method="nsd")
     assert rimmed.mvo_included_ml == 0.0 and np.array_equal(rimmed.scar_mask, rim)
 
 
@@ -227,7 +227,7 @@ def test_2d_input_and_input_not_modified():
     p = _phantom(1, shape=(1, 96, 96))
     image = p.image[0].copy()
     myo = p.myocardium_mask[0].copy()
-    result = segment_lge(image, myo, p.spacing_mm, remote_mask=p.remote_mask[0])
+    result = segment_lge(image, myo, p.spacing_mm, remote_mask=p.remote_mask[0], method="nsd")
     assert result.scar_mask.shape == (96, 96) and result.remote_mask.shape == (96, 96)
     assert np.array_equal(image, p.image[0]) and np.array_equal(myo, p.myocardium_mask[0])
     assert result.lge_percent_of_lv == pytest.approx(p.scar_percent_truth, abs=1.5)
@@ -235,7 +235,7 @@ def test_2d_input_and_input_not_modified():
 
 def test_no_lge_and_near_total_lge_carry_a_warning():
     p = _phantom(6, fraction=0.0, shape=(2, 96, 96))
-    none = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, n_sd=6, remote_mask=p.remote_mask)
+    none = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, n_sd=6, remote_mask=p.remote_mask, method="nsd")
     if none.lge_ml == 0.0:
         assert any(w.startswith("No LGE found") for w in none.warnings)
     myo, _, _ = _ring()
@@ -243,7 +243,7 @@ def test_no_lge_and_near_total_lge_carry_a_warning():
     remote = np.zeros_like(myo)
     remote[32:34, 12:14] = True
     image[remote] = np.array([0.1, 0.12, 0.1, 0.12])
-    result = segment_lge(image, myo, (1.5, 1.5, 8.0), remote_mask=remote)
+    result = segment_lge(image, myo, (1.5, 1.5, 8.0), remote_mask=remote, method="nsd")
     assert result.lge_percent_of_lv >= 90.0
     assert any("covers" in w and "check the remote reference" in w for w in result.warnings)
 
@@ -258,7 +258,7 @@ def test_bad_input_is_a_clear_error():
         ((image, myo, p.spacing_mm), {"remote_mask": p.scar_mask_truth}, "inside the LGE"),
         ((image, myo, p.spacing_mm), {"remote_mask": np.zeros_like(myo)}, "empty"),
         ((image, myo, p.spacing_mm), {"remote_mask": p.air_mask}, "does not overlap"),
-        ((image, myo, p.spacing_mm), {"n_sd": 0}, "n_sd"),
+        ((image, myo, p.spacing_mm), {"n_sd": 0, "method": "nsd"}, "n_sd"),
         ((image, myo, p.spacing_mm), {"method": "ewa"}, "Unknown LGE method"),
         ((image, myo, (1.5, 1.5, 0.0)), {}, "spacing"),
         ((image, myo, p.spacing_mm), {"min_island_ml": -1.0}, "min_island_ml"),
@@ -269,10 +269,33 @@ def test_bad_input_is_a_clear_error():
     bad = image.copy()
     bad[myo] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        segment_lge(bad, myo, p.spacing_mm)
+        segment_lge(bad, myo, p.spacing_mm, method="nsd")
     flat = np.where(myo, 5.0, 0.0)
     with pytest.raises(ValueError, match="No slice has usable remote myocardium.*zero SD"):
-        segment_lge(flat, myo, p.spacing_mm, remote_mask=remote)
+        segment_lge(flat, myo, p.spacing_mm, remote_mask=remote, method="nsd")
     partly_outside = remote | p.air_mask
-    result = segment_lge(image, myo, p.spacing_mm, remote_mask=partly_outside)
+    result = segment_lge(image, myo, p.spacing_mm, remote_mask=partly_outside, method="nsd")
     assert "outside the myocardium" in result.warnings[0]
+
+
+def test_default_method_is_the_benchmark_choice():
+    from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD
+
+    p = _phantom(7, snr=12.0, shape=(3, 96, 96))
+    assert DEFAULT_METHOD == "gmm"  # chosen by benchmarks/bench_lge_emidec.py; change README and notes with it
+    result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm)
+    assert result.method == "gmm-per-slice"
+    assert result.lge_percent_of_lv == pytest.approx(p.scar_percent_truth, abs=1.5)
+
+
+def test_mixture_that_splits_off_a_dark_tail_counts_no_lge():
+    """Normal myocardium with scattered dark voxels (10%): the mixture's "bright" class is the normal
+    myocardium and its threshold lies below the remote mean -> no LGE there, not 90% of the slice."""
+    rng = np.random.default_rng(0)
+    myo, _, _ = _ring((72, 72), (36, 36), 14.0, 23.0)
+    image = np.where(myo, rng.normal(100.0, 2.0, myo.shape), 150.0)
+    dark = myo & (rng.random(myo.shape) < 0.1)
+    image[dark] = rng.normal(80.0, 2.0, dark.sum())
+    result = segment_lge(image[None], myo[None], (1.5, 1.5, 8.0), method="gmm")
+    assert result.per_slice[0].status == "threshold-not-above-remote" and result.lge_percent_of_lv == 0.0
+    assert any("threshold is not above the remote mean" in w for w in result.warnings)
