@@ -139,7 +139,7 @@ def bland_altman_figure(results: dict, path: Path, default: str) -> Path:
     columns = min(3, len(shown))
     rows_n = int(np.ceil(len(shown) / columns))
     fig, axes = plt.subplots(rows_n, columns, figsize=(4.2 * columns, 3.4 * rows_n), dpi=100, squeeze=False)
-    for ax, name in zip(axes.ravel(), shown):
+    for ax, name in zip(axes.ravel(), shown, strict=False):
         s = results[name]
         infarct = [r for r in s["rows"] if r["infarct"] and r["refused"] is None]
         mean = np.array([(r["percent"] + r["expert"]) / 2 for r in infarct])

@@ -34,7 +34,7 @@ def bullseye_figure(aha: AHAResult, value: str = "lge_percent", title: str | Non
     norm = colors.Normalize(vmin=0.0, vmax=100.0)
     cmap = matplotlib.colormaps["YlOrRd"]
     fig = plt.figure(figsize=(5.2, 4.6), dpi=110)
-    ax = fig.add_axes([0.02, 0.05, 0.78, 0.85], projection="polar")
+    ax = fig.add_axes([0.05, 0.06, 0.72, 0.82], projection="polar")
     ax.set_theta_zero_location("E")
     ax.set_theta_direction(1)
     by_number = {s.segment: s for s in aha.segments}
@@ -44,12 +44,15 @@ def bullseye_figure(aha: AHAResult, value: str = "lge_percent", title: str | Non
         number_value = getattr(item, value) if item is not None else None
         face = "#dddddd" if number_value is None else cmap(norm(number_value))
         theta0 = np.radians(_DISPLAY_OFFSET_DEG + start_deg)
-        ax.bar(theta0 + np.radians(width_deg) / 2, r1 - r0, width=np.radians(width_deg), bottom=r0, color=face,
-               edgecolor="black", linewidth=1.0, align="center")
         label = f"{number}\n" + ("n/a" if number_value is None else f"{number_value:.0f}%")
-        if r0 == 0.0:
+        if r0 == 0.0:  # the apex: a disc (a 360° bar would draw a radial edge)
+            circle = np.linspace(0.0, 2.0 * np.pi, 181)
+            ax.fill_between(circle, 0.0, r1, color=face, linewidth=0)
+            ax.plot(circle, np.full_like(circle, r1), color="black", linewidth=1.0)
             ax.text(0, 0, label, ha="center", va="center", fontsize=7)
         else:
+            ax.bar(theta0 + np.radians(width_deg) / 2, r1 - r0, width=np.radians(width_deg), bottom=r0, color=face,
+                   edgecolor="black", linewidth=1.0, align="center")
             ax.text(theta0 + np.radians(width_deg) / 2, (r0 + r1) / 2, label, ha="center", va="center", fontsize=7)
 
     for level, (r0, r1) in _RINGS.items():
@@ -62,11 +65,9 @@ def bullseye_figure(aha: AHAResult, value: str = "lge_percent", title: str | Non
     ax.set_xticks([])
     ax.set_yticks([])
     ax.spines["polar"].set_visible(False)
-    ax.text(np.radians(90), 4.35, "anterior", ha="center", va="center", fontsize=8)
-    ax.text(np.radians(180), 4.5, "septal", ha="center", va="center", fontsize=8, rotation=90)
-    ax.text(np.radians(270), 4.35, "inferior", ha="center", va="center", fontsize=8)
-    ax.text(np.radians(0), 4.5, "lateral", ha="center", va="center", fontsize=8, rotation=-90)
-    colour_axes = fig.add_axes([0.84, 0.15, 0.04, 0.65])
+    for angle, text, rotation in ((90, "anterior", 0), (180, "septal", 90), (270, "inferior", 0), (0, "lateral", -90)):
+        ax.text(np.radians(angle), 4.4, text, ha="center", va="center", fontsize=8, rotation=rotation, clip_on=False)
+    colour_axes = fig.add_axes([0.86, 0.15, 0.035, 0.65])
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), cax=colour_axes, label=VALUES[value])
     fig.suptitle(title or f"AHA {aha.model}-segment bullseye: {VALUES[value]}", fontsize=9)
     return fig

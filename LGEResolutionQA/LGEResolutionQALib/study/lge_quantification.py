@@ -125,11 +125,14 @@ class LGEQuantification:
             }
         return document
 
-    def write(self, out_dir, figures: bool = True, masks: bool = True) -> dict[str, Path]:
-        """Write the outputs listed in the module docstring into ``out_dir``; returns role -> path."""
+    def write(self, out_dir, figures: bool = True, masks: bool = True, extra: dict | None = None) -> dict[str, Path]:
+        """Write the outputs listed in the module docstring into ``out_dir``; returns role -> path.
+        ``extra``: more JSON sections (e.g. the inputs, a comparison with a reference)."""
         out = Path(out_dir)
+        document = self.as_json()
+        document.update(extra or {})
+        text = json.dumps(document, indent=2, allow_nan=False)  # before any file: NaN is an error here
         out.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.as_json(), indent=2, allow_nan=False)  # before any file: NaN is an error here
         paths = {"json": write_text_atomic(out / "lge_summary.json", text),
                  "slices_csv": write_text_atomic(out / "lge_slices.csv", _rows_to_csv(self.slice_rows()))}
         if self.aha is not None:
