@@ -149,3 +149,39 @@ def check_compiles_and_ruff(module_dir: Path) -> list[str]:
 
 
 ALL_CHECKS = (check_ui_names, check_cmake_lists_every_python_file, check_parameter_names, check_compiles_and_ruff)
+
+
+# --------------------------------------------------------------------------------- self-test registration
+def module_files_slicer_discovers(module_dir: Path) -> list[Path]:
+    """Top-level .py files of a module folder: Slicer creates a scripted module for each of them."""
+    return sorted(p for p in module_dir.glob("*.py") if p.is_file())
+
+
+def check_self_test_registration(module_dir: Path) -> list[str]:
+    """A module class that subclasses ScriptedLoadableModule registers ``<Name>.runTest`` in
+    ``slicer.selfTests`` (Slicer's Base/Python/slicer/ScriptedLoadableModule.py); SelfTests "Run All"
+    then fails for it unless the file defines ``<Name>Test``. Hidden helper modules (the DICOM plugin,
+    the shared library) must be plain classes that set ``parent.hidden``, as Slicer's DICOMPlugins do."""
+    problems = []
+    for path in module_files_slicer_discovers(module_dir):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        module_class = classes.get(path.stem)
+        if module_class is None:
+            problems.append(f"{path.name}: no class {path.stem} (Slicer instantiates the class named after the file)")
+            continue
+        bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in module_class.bases}
+        source = ast.get_source_segment(path.read_text(encoding="utf-8"), module_class) or ""
+        hidden = "hidden = True" in source
+        if "ScriptedLoadableModule" in bases:
+            if f"{path.stem}Test" not in classes:
+                problems.append(
+                    f"{path.name}: {path.stem} subclasses ScriptedLoadableModule, which registers a self-test, "
+                    f"but there is no class {path.stem}Test (SelfTests 'Run All' would fail)"
+                )
+        elif not hidden:
+            problems.append(f"{path.name}: {path.stem} is not a ScriptedLoadableModule; a helper module must set parent.hidden = True")
+    return problems
+
+
+ALL_CHECKS = ALL_CHECKS + (check_self_test_registration,)
