@@ -185,3 +185,41 @@ def check_self_test_registration(module_dir: Path) -> list[str]:
 
 
 ALL_CHECKS = ALL_CHECKS + (check_self_test_registration,)
+
+
+# ------------------------------------------------------------------------------ empty path field shows "."
+def parameter_node_annotations(py_path: Path) -> dict[str, str]:
+    """Field -> annotation source of the ``@parameterNodeWrapper`` classes of a module file."""
+    text = py_path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    annotations = {}
+    for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        if any("parameterNodeWrapper" in ast.get_source_segment(text, d) for d in cls.decorator_list):
+            for stmt in cls.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    annotations[stmt.target.id] = ast.get_source_segment(text, stmt.annotation)
+    return annotations
+
+
+def ui_widget_classes(ui_path: Path) -> dict[str, str]:
+    root = ET.parse(ui_path).getroot()
+    return {w.get("name"): w.get("class") for w in root.iter("widget") if w.get("name")}
+
+
+def check_path_line_edits_show_empty(module_dir: Path) -> list[str]:
+    """A ctkPathLineEdit bound to a pathlib.Path field shows "." when empty: Slicer's
+    ctkPathLineEditToPathConnector writes ``str(value)`` and the default ``Path()`` is ``.``."""
+    ui_path = ui_file(module_dir)
+    if not ui_path.exists():
+        return []
+    annotations = parameter_node_annotations(module_file(module_dir))
+    classes = ui_widget_classes(ui_path)
+    problems = []
+    for widget, parameter in sorted(ui_parameter_names(ui_path).items()):
+        annotation = annotations.get(parameter, "")
+        if classes.get(widget) == "ctkPathLineEdit" and re.search(r"\b(pathlib\.)?(Pure)?(Posix|Windows)?Path\b", annotation):
+            problems.append(f"{ui_path.name}: '{widget}' (ctkPathLineEdit) is bound to {parameter}: {annotation}, which shows '.' when empty")
+    return problems
+
+
+ALL_CHECKS = ALL_CHECKS + (check_path_line_edits_show_empty,)
