@@ -555,7 +555,7 @@ def cohort_analysis(observations, reference: str, test: str = "auto", alpha: flo
         raise CohortError(f"test must be one of {TESTS}; got {test!r}.")
     if not 0 < alpha < 1:
         raise CohortError(f"alpha must be between 0 and 1; got {alpha}.")
-    sequences = sorted({obs.sequence for obs in observations})
+    sequences = list(dict.fromkeys(obs.sequence for obs in observations))  # order of first appearance
     if reference not in sequences:
         raise CohortError(f"The reference sequence '{reference}' is not in the data (sequences: {', '.join(sequences)}).")
     sequences = [reference] + [s for s in sequences if s != reference]
@@ -637,9 +637,11 @@ def _kind_word(kind: str) -> str:
 
 
 def _label(measure: str) -> str:
-    for spec in DEFAULT_METRICS:
-        if spec.name == measure:
-            return spec.label
+    from LGEResolutionQALib.study.reader_session import FORM
+
+    for item in (*DEFAULT_METRICS, *FORM):
+        if item.key == measure if hasattr(item, "key") else item.name == measure:
+            return item.label
     return measure.replace("_", " ")
 
 
@@ -716,6 +718,8 @@ def plot_cohort(result: CohortResult, path, columns: int = 4) -> Path:
             ax.scatter(xs, ys, s=9, zorder=3, color=f"C{i}", alpha=0.8)
         top = max(max(v.values()) for v in values.values() if v)
         bottom = min(min(v.values()) for v in values.values() if v)
+        if info["kind"] == "score":
+            top, bottom = 5.0, 1.0
         span = (top - bottom) or 1.0
         for i, sequence in enumerate(sequences):
             if sequence == result.reference:

@@ -567,6 +567,19 @@ class ReaderScores:
         entry["updated_utc"] = _now()
         self.save()
 
+    def score_case(self, case: str, scores: dict, comment=None) -> None:
+        """Record several scores (criterion -> 1-5) and optionally the comment of ``case``: one save."""
+        for criterion, value in scores.items():
+            self.session.criterion(criterion)
+            if isinstance(value, bool) or value not in SCORES:
+                raise ValueError(f"A score is an integer 1-5; got {value!r} for {criterion}.")
+        entry = self._entry(case)
+        entry["scores"].update({criterion: int(value) for criterion, value in scores.items()})
+        if comment is not None:
+            entry["comment"] = str(comment)
+        entry["updated_utc"] = _now()
+        self.save()
+
     def clear_score(self, case: str, criterion: str) -> None:
         entry = self._entry(case)
         if entry["scores"].pop(criterion, None) is not None:
