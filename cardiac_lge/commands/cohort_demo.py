@@ -111,7 +111,7 @@ def simulate_cohort(out_dir, n_patients: int = 24, seed: int = 0, design: str = 
     key = rs.load_key(files.key, session)
     studies = sorted({entry["study"] for entry in key.values()})
     patient_effect = {study: float(rng.normal(0.0, 0.6)) for study in studies}
-    for reader_index, path in enumerate(files.readers):
+    for path in files.readers:
         scores = rs.ReaderScores.load(session, path)
         bias = float(rng.normal(0.0, 0.2))
         for case in scores.order:

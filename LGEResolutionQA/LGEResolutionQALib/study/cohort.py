@@ -640,7 +640,7 @@ def _label(measure: str) -> str:
     from LGEResolutionQALib.study.reader_session import FORM
 
     for item in (*DEFAULT_METRICS, *FORM):
-        if item.key == measure if hasattr(item, "key") else item.name == measure:
+        if getattr(item, "key", getattr(item, "name", None)) == measure:
             return item.label
     return measure.replace("_", " ")
 

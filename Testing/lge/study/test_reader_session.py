@@ -109,7 +109,7 @@ def test_reader_orders_are_seeded_per_reader_and_keep_a_patient_apart(tmp_path):
     assert first == again and first != other and sorted(first) == sorted(session.case_codes)
     for order in (first, other):
         groups = [session.case(code).group for code in order]
-        assert all(a != b for a, b in zip(groups, groups[1:]))
+        assert all(a != b for a, b in zip(groups, groups[1:], strict=False))
 
 
 def test_every_score_is_on_disk_at_once_and_a_reader_resumes(session):
