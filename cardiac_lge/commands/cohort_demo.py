@@ -61,7 +61,7 @@ def _septum_definition(pair):
     regions = {name: RegionDefinition(name, center_ras=centre, size_mm=size) for name, (centre, size) in DEMO_ROIS.items()}
     return StudyDefinition(lines=(LineDefinition("septum", *pair["septum_line_ras"]),), regions=regions,
                            lge_region="scar", remote_region="remote", blood_region="blood",
-                           noise=NoiseSettings("background", "air"), step_mm=0.05)
+                           noise=NoiseSettings("background", "air"))
 
 
 def simulate_cohort(out_dir, n_patients: int = 24, seed: int = 0, design: str = "published", n_readers: int = 2,

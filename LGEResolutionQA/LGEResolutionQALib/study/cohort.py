@@ -387,8 +387,8 @@ def holm(p_values, alpha: float = 0.05) -> list[float]:
     from statsmodels.stats.multitest import multipletests
 
     values = [float(p) for p in p_values]
-    if not values:
-        return []
+    if len(values) < 2:  # Holm over one test leaves it unchanged (and statsmodels' Holm runs gc.collect: slow)
+        return values
     return [float(p) for p in multipletests(values, alpha=alpha, method="holm")[1]]
 
 
@@ -748,7 +748,9 @@ def plot_cohort(result: CohortResult, path, columns: int = 4) -> Path:
     n_studies = len(set().union(*[set(v) for m in measures for v in result.values[m["measure"]].values()]))
     fig.suptitle(f"Cohort of {n_studies} studies: each sequence vs {result.reference} (Holm-corrected p, * < "
                  f"{result.settings.get('alpha', 0.05)}); grey lines join one study", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    height = 3.1 * rows  # fixed margins (inches) instead of tight_layout: the same look, a fraction of the time
+    fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.55 / height, bottom=0.6 / height, wspace=0.32,
+                        hspace=0.95 / 3.1)
     with atomic_path(path, suffix=".png") as temporary:
         fig.savefig(temporary, format="png")
     plt.close(fig)
