@@ -145,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
                               progress=lambda text: print(text, flush=True))
     result = outcome["result"]
     print(f"\nSimulated cohort ({args.design}, seed {args.seed}); the same statistics from the files:")
+    metrics = "".join(f" --metric {name}" for name in args.metric or ())
     print(f"  cardiac-lge cohort-stats --reports-dir {outcome['reports']} --scores {outcome['scores']} "
-          f"--reference {result.reference} --out {out / 'cohort'}")
+          f"--reference {result.reference}{metrics} --out {out / 'cohort'}")
     print_comparisons(result)
     for key, path in outcome["paths"].items():
         print(f"wrote {key}: {path}")
