@@ -23,7 +23,7 @@ from support.glue_checks import (
 )
 from support.paths import REPO_ROOT
 
-GUI_MODULES = ("TINullCorrection", "LGEResolutionQA")
+GUI_MODULES = ("TINullCorrection", "LGEResolutionQA", "LGEReaderStudy")
 
 
 @pytest.mark.parametrize("module_name", MODULE_FOLDERS)

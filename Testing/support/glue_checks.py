@@ -13,7 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-MODULE_FOLDERS = ("TINullCorrection", "LGEResolutionQA", "CardiacLGECommon")
+MODULE_FOLDERS = ("TINullCorrection", "LGEResolutionQA", "CardiacLGECommon", "LGEReaderStudy")
 
 
 def module_file(module_dir: Path) -> Path:
