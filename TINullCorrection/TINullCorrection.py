@@ -132,7 +132,8 @@ cue (green in the optimal range, amber near, red far).</li>
 </ol>
 The default model is a compact CNN trained only on the project's physics-based simulator (no public labelled
 TI scout data exist); check it against your own scans before clinical use. This is research software, not a
-medical device. See the <a href="https://github.com/cardiaclge/SlicerCardiacLGE#ti-null-correction">documentation</a>.
+medical device. See the README.md of the CardiacLGE extension
+(section "TI Null Correction module (3D Slicer)") for the full documentation.
 """)
         self.parent.acknowledgementText = _("""
 Developed by the CardiacLGE contributors (BSD-3-Clause). The approach follows the published CNN correction of
@@ -152,7 +153,9 @@ class TINullCorrectionParameterNode:
 
     inputNode - TI scout: sequence browser, sequence, or a volume (proxy of a browser / multi-volume).
     sliceIndex - slice to use when the frames are multi-slice volumes.
-    useDefaultModel / modelPath - the CNN weights.
+    combineSlices - analyse every slice of the selected scout and combine them (only slices of one acquisition).
+    useDefaultModel / modelPath - the CNN weights (modelPath "" when none is chosen: a str, not a pathlib.Path,
+        whose empty value Path() would show as "." in the path field; wired by hand in the widget).
     roiNode / roiSegmentId - optional myocardium ROI for the inversion-recovery cross-check.
     autoMyocardium - without an ROI, find the myocardium with the U-Net and fit it (shown as a segmentation).
     useChosenTi / chosenTiMs - the operator's TI to check.
@@ -165,8 +168,9 @@ class TINullCorrectionParameterNode:
     # typing.Union of node classes (parameterNodeWrapper.util.isNodeOrUnionOfNodes).
     inputNode: Optional[Union[vtkMRMLSequenceBrowserNode, vtkMRMLSequenceNode, vtkMRMLScalarVolumeNode]]  # noqa: UP007, UP045
     sliceIndex: Annotated[int, WithinRange(0, 512)] = 0
+    combineSlices: bool = True
     useDefaultModel: bool = True
-    modelPath: pathlib.Path
+    modelPath: str = ""
     roiNode: Optional[Union[vtkMRMLSegmentationNode, vtkMRMLMarkupsROINode]]  # noqa: UP007, UP045
     roiSegmentId: str = ""
     autoMyocardium: bool = True
@@ -227,6 +231,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.showResultsButton.connect("clicked(bool)", self.onShowResultsButton)
         self.ui.roiSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onRoiNodeChanged)
         self.ui.roiSegmentSelector.connect("currentSegmentChanged(QString)", self.onRoiSegmentChanged)
+        self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self.onModelPathChanged)
         self.ui.progressBar.setVisible(False)
 
         self.initializeParameterNode()
@@ -277,6 +282,8 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if pn is None:
             return
         self.ui.modelPathLineEdit.enabled = not pn.useDefaultModel
+        if self.ui.modelPathLineEdit.currentPath != pn.modelPath:
+            self.ui.modelPathLineEdit.currentPath = pn.modelPath
         self.ui.chosenTiSpinBox.enabled = pn.useChosenTi
         self.ui.autoMyocardiumCheckBox.enabled = pn.roiNode is None  # a user ROI takes precedence
         isSegmentation = pn.roiNode is not None and pn.roiNode.IsA("vtkMRMLSegmentationNode")
@@ -288,7 +295,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.roiSegmentSelector.setCurrentSegmentID(pn.roiSegmentId)
         nSlices = self.logic.numberOfSlices(slicer.mrmlScene, pn.inputNode)
         self.ui.sliceIndexSpinBox.enabled = nSlices > 1
-        canRun = pn.inputNode is not None and not self._running and (pn.useDefaultModel or str(pn.modelPath) not in ("", "."))
+        canRun = pn.inputNode is not None and not self._running and (pn.useDefaultModel or bool(pn.modelPath.strip()))
         self.ui.runButton.enabled = canRun
         self.ui.runButton.toolTip = _("Estimate the null and recommend the LGE TI") if canRun else _("Select a TI scout (and a model file if not using the default model)")
         self.ui.cancelButton.enabled = self._running
@@ -305,6 +312,10 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode and node is not None and node.IsA("vtkMRMLSegmentationNode"):
             self.ui.roiSegmentSelector.setCurrentNode(node)
 
+    def onModelPathChanged(self, path) -> None:
+        if self._parameterNode and self._parameterNode.modelPath != (path or ""):
+            self._parameterNode.modelPath = path or ""
+
     def onRoiSegmentChanged(self, segmentId) -> None:
         if self._parameterNode:
             self._parameterNode.roiSegmentId = segmentId or ""
@@ -317,7 +328,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not ensurePythonDependencies():
             pn.statusText = _("Not run: the required Python packages (PyTorch) are not installed.")
             return
-        from TINullCorrectionLib.mrml.analysis import AnalysisCancelled
+        from TINullCorrectionLib.core.pipeline import AnalysisCancelled
 
         self._running = True
         self._cancelRequested = False
@@ -348,7 +359,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.progressBar.setValue(int(100 * done / total))
         slicer.app.processEvents()  # keeps the GUI (and the Cancel button) responsive between frames
         if self._cancelRequested:
-            from TINullCorrectionLib.mrml.analysis import AnalysisCancelled
+            from TINullCorrectionLib.core.pipeline import AnalysisCancelled
 
             raise AnalysisCancelled()
 
@@ -485,62 +496,63 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         return self._myocardiumModel
 
     def run(self, pn, progress=None) -> str:
-        """Analyse ``pn.inputNode`` and store the results in the parameter node; returns a status message.
+        """Analyse ``pn.inputNode`` (and, with ``pn.combineSlices``, the other slices of its scout) and store the
+        results in the parameter node; returns a status message.
 
         Raises ScoutError / ModelLoadError (ValueError) with a user-facing message on bad input; the
         scene is then unchanged.
         """
-        from TINullCorrectionLib.core import presentation
+        from TINullCorrectionLib.core.presentation import panel_values
         from TINullCorrectionLib.mrml import analysis as mrml_analysis
-        from TINullCorrectionLib.mrml.sequence import resolve_input_node, scout_from_node
 
         scene = slicer.mrmlScene
-        resolved = resolve_input_node(scene, pn.inputNode)
-        sliceIndex = pn.sliceIndex if resolved.n_slices > 1 else None
-        scout = scout_from_node(resolved.node, sliceIndex)  # bad input fails here, before the model loads
-        modelPath = None if pn.useDefaultModel else pn.modelPath
-        if modelPath is not None and str(modelPath) in ("", "."):
+        inputs = mrml_analysis.inputs_for_run(scene, pn.inputNode, pn.sliceIndex, pn.combineSlices)  # bad input fails here
+        modelPath = None if pn.useDefaultModel else pn.modelPath.strip()
+        if modelPath is not None and not modelPath:
             raise ValueError(_("Select a model weights file, or use the default model."))
         model = self.loadModel(modelPath)
         myocardiumModel = self.loadMyocardiumModel() if (pn.autoMyocardium and pn.roiNode is None) else None
         settings = mrml_analysis.make_settings(
             (pn.optimalRangeMs.minimum, pn.optimalRangeMs.maximum), pn.lgeOffsetMs, pn.driftMsPerMin, pn.minutesSinceScout
         )
-        analysis, outputs = mrml_analysis.analyse_ti_scout_node(
+        study, outputs = mrml_analysis.analyse_ti_scout_slices(
             scene,
-            resolved.node,
+            inputs.scouts,
+            inputs.names,
             model,
             settings,
+            selected=inputs.selected,
             roi_node=pn.roiNode,
             segment_id=pn.roiSegmentId or None,
             chosen_ti_ms=pn.chosenTiMs if pn.useChosenTi else None,
-            slice_index=sliceIndex,
             progress=progress,
-            scout=scout,
             table_node=pn.predictionTable,
             chart_node=pn.offsetChart,
             text_node=pn.recommendationText,
             myocardium_model=myocardiumModel,
             myocardium_node=pn.automaticMyocardium,
         )
-        texts = presentation.panel_texts(analysis.recommendation)
+        values = panel_values(study, inputs.selected)
         with slicer.util.NodeModify(pn.parameterNode):
             if outputs.myocardium_node is not None:
                 pn.automaticMyocardium = outputs.myocardium_node
             pn.predictionTable = outputs.table_node
             pn.offsetChart = outputs.chart_node
             pn.recommendationText = outputs.text_node
-            pn.analysedBrowser = resolved.browser_node
-            pn.nullTiMs = analysis.null_ti_ms
-            pn.recommendedTiMs = analysis.recommended_lge_ti_ms
-            pn.nullTiText = texts["nullTiText"]
-            pn.recommendedTiText = texts["recommendedTiText"]
-            pn.verdictText = texts["verdictText"]
-            pn.warningsText = texts["warningsText"]
+            pn.analysedBrowser = inputs.browser_node
+            pn.nullTiMs = values.null_ti_ms
+            pn.recommendedTiMs = values.recommended_lge_ti_ms
+            pn.nullTiText = values.null_text
+            pn.recommendedTiText = values.recommended_text
+            pn.verdictText = values.verdict_text
+            pn.warningsText = values.warnings_text
             pn.hasResult = True
-        if resolved.browser_node is not None:
-            self.jumpToTi(resolved.browser_node, analysis.null_ti_ms)
-        return _("Done: {n} frames analysed with {model}.").format(n=analysis.scout.n_frames, model=analysis.prediction.model_name or "the CNN")
+        if inputs.browser_node is not None:
+            self.jumpToTi(inputs.browser_node, study.slices[inputs.selected].null_ti_ms)
+        result = study.slices[inputs.selected]
+        if values.n_slices_combined > 1:
+            return _("Done: {n} slices analysed and combined with {model}.").format(n=values.n_slices_combined, model=result.model_name or "the CNN")
+        return _("Done: {n} frames analysed with {model}.").format(n=result.n_frames, model=result.model_name or "the CNN")
 
     @staticmethod
     def jumpToTi(browser, tiMs) -> None:
@@ -553,7 +565,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def overlayForCurrentFrame(tableNode, browser):
         """(text, colour) of the browser's current frame, from the saved prediction table."""
-        from TINullCorrectionLib.core.presentation import NEUTRAL_COLOUR, frame_overlay_text
+        from TINullCorrectionLib.core.presentation import NEUTRAL_COLOUR, saved_overlay_text
         from TINullCorrectionLib.mrml.results import saved_result_from_table
         from TINullCorrectionLib.mrml.sequence import frame_index_for_item
 
@@ -564,7 +576,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         frameIndex = frame_index_for_item(saved.prediction.ti_ms, browser.GetMasterSequenceNode(), browser.GetSelectedItemNumber())
         if frameIndex is None:
             return _("This frame was not analysed"), NEUTRAL_COLOUR
-        return frame_overlay_text(saved, frameIndex)
+        return saved_overlay_text(saved, frameIndex)
 
 
 #

@@ -92,9 +92,9 @@ def _myocardium_labels(args, labels: np.ndarray):
 
 
 def run(args: argparse.Namespace) -> int:
+    from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings, quantify_lge
     from LGEResolutionQALib.io import lge_inputs as li
-    from LGEResolutionQALib.study.lge_quantification import LGEQuantSettings
-    from LGEResolutionQALib.study.lge_quantification import run as quantify
+    from LGEResolutionQALib.study.lge_outputs import write_lge_outputs
 
     spacing = li.parse_spacing(args.spacing_mm) if args.spacing_mm else None
     image = li.read_stack(args.image, spacing)
@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if inferior is not None and anterior is None:
         raise ValueError("--inferior-rv-insertion needs the anterior RV insertion point too (--rv-insertion...).")
     settings = LGEQuantSettings(method=args.method, n_sd=args.n_sd, min_island_ml=args.min_island_ml,
-                                include_mvo=args.include_mvo, aha_model=args.aha_model, base_end=args.base_end)
-    result = quantify(image.array.astype(np.float32), image.ijk_to_ras, myocardium, settings, remote_mask=remote,
-                      rv_insertion_ras=anterior, inferior_rv_insertion_ras=inferior)
+                                include_mvo=args.include_mvo, aha_model=args.aha_model, base_end=args.base_end,
+                                rv_insertion_ras=anterior, inferior_rv_insertion_ras=inferior)
+    result = quantify_lge(image.array.astype(np.float32), image.ijk_to_ras, myocardium, settings, remote_mask=remote)
     extra = {"inputs": {"shape_kji": list(image.array.shape), "spacing_source": image.spacing_source,
                         "myocardium_labels": list(myo_labels),
                         "remote_labels": list(li.parse_labels(args.remote_labels)) if args.remote_labels else None}}
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         extra["reference"] = {"labels": list(reference_labels), "lge_percent_of_lv": float(reference_percent),
                               "delta_percent_points": float(result.lge.lge_percent_of_lv - reference_percent),
                               "dice": float(2.0 * (reference & result.lge.scar_mask).sum() / total) if total else 1.0}
-    paths = result.write(args.out, figures=not args.no_figures, masks=not args.no_masks, extra=extra)
+    paths = write_lge_outputs(result, args.out, figures=not args.no_figures, masks=not args.no_masks, extra=extra)
     _print(result, extra, paths, image.warnings + labels.warnings)
     return 0
 

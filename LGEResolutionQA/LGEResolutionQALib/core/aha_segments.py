@@ -35,6 +35,7 @@ apex (17) has no radial wall: its transmurality is its LGE % of area. Classes: "
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from scipy import ndimage
@@ -83,6 +84,11 @@ class SegmentLGE:
     transmurality_percent: float | None
     transmurality_class: str
     ray_count: int
+
+    ROW_UNITS: ClassVar[dict] = {
+        "segment": "", "name": "", "level": "", "slice_indices": "", "myocardium_ml": "mL", "lge_ml": "mL",
+        "lge_percent": "%", "transmurality_percent": "%", "transmurality_class": "", "ray_count": "count",
+    }
 
     def as_row(self) -> dict:
         row = {name: getattr(self, name) for name in self.__dataclass_fields__}

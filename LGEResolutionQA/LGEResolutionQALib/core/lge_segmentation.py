@@ -62,6 +62,7 @@ LGE mL = scar voxels × voxel volume, and %LV = 100 · Σ scar voxel volume / Σ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from scipy import ndimage
@@ -117,6 +118,12 @@ class SliceLGE:
     reference_au: float | None = None
     mvo_ml: float = 0.0
 
+    ROW_UNITS: ClassVar[dict] = {
+        "slice_index": "", "myocardium_ml": "mL", "lge_ml": "mL", "lge_percent": "%", "threshold_au": "au",
+        "remote_mean_au": "au", "remote_sd_au": "au", "remote_voxel_count": "count", "remote_slice_index": "",
+        "status": "", "reference_au": "au", "mvo_ml": "mL",
+    }
+
     def as_row(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
@@ -140,6 +147,14 @@ class LGEResult:
     mvo_mask: np.ndarray = field(default=None, repr=False)
     remote_fallback_slices: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+
+    ROW_UNITS: ClassVar[dict] = {
+        "method": "", "n_sd": "", "lge_ml": "mL", "myocardium_ml": "mL", "lge_percent_of_lv": "%",
+        "mvo_included_ml": "mL", "islands_removed": "count", "remote_source": "", "remote_voxel_count": "count",
+        "remote_fallback_slice_count": "count", "slice_count": "count", "warnings": "",
+    }
+    #: unit of every key of a ``per_slice`` row (``SliceLGE.as_row()``)
+    PER_SLICE_UNITS: ClassVar[dict] = SliceLGE.ROW_UNITS
 
     def as_row(self) -> dict:
         return {

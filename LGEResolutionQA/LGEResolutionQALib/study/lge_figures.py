@@ -14,7 +14,7 @@ import io
 import numpy as np
 
 from LGEResolutionQALib.core.aha_segments import LEVEL_SECTORS, AHAResult
-from LGEResolutionQALib.io.outputs import write_bytes_atomic
+from LGEResolutionQALib.study.atomic import atomic_path
 
 VALUES = {"lge_percent": "LGE (% of segment)", "transmurality_percent": "transmurality (% of wall)"}
 _RINGS = {"basal": (3.0, 4.0), "mid": (2.0, 3.0), "apical": (1.0, 2.0)}
@@ -87,7 +87,10 @@ def bullseye_png_bytes(aha: AHAResult, value: str = "lge_percent", title: str | 
 
 def save_bullseye_png(aha: AHAResult, path, value: str = "lge_percent", title: str | None = None):
     """Render the bullseye and write it atomically as PNG; returns the path."""
-    return write_bytes_atomic(path, bullseye_png_bytes(aha, value, title))
+    data = bullseye_png_bytes(aha, value, title)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
+    return path
 
 
 def bullseye_rgb(aha: AHAResult, value: str = "lge_percent", title: str | None = None) -> np.ndarray:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from LGEResolutionQALib.io import lge_inputs as li
 from LGEResolutionQALib.io.definitions import write_markups_roi, write_volume
-from LGEResolutionQALib.io.outputs import atomic_path, write_text_atomic
 from PIL import Image
 
 
@@ -86,15 +85,3 @@ def test_points_labels_and_spacing_parsing(tmp_path):
     text = path.read_text().replace('"ROI"', '"Fiducial"')
     path.write_text(text)
     assert np.allclose(li.read_markups_point(path), (10.0, 20.0, 30.0))
-
-
-def test_atomic_outputs_leave_the_old_file_when_writing_fails(tmp_path):
-    target = tmp_path / "out" / "report.csv"
-    write_text_atomic(target, "old\n")
-    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
-        temporary.write_text("half")
-        raise RuntimeError("disk full")
-    assert target.read_text() == "old\n"
-    assert sorted(p.name for p in target.parent.iterdir()) == ["report.csv"]
-    write_text_atomic(target, "new\n")
-    assert target.read_text() == "new\n"

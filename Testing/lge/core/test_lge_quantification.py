@@ -1,4 +1,5 @@
-"""The LGE pipeline (segmentation + AHA segments) and its files: JSON/CSV/bullseye/masks, written atomically."""
+"""The LGE pipeline (segmentation + AHA segments, core) and its files (study.lge_outputs): JSON/CSV/bullseye/masks,
+written atomically."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings, quantify_lge
 from LGEResolutionQALib.io.lge_inputs import read_stack
 from LGEResolutionQALib.sim.phantom import make_lge_ring_phantom
 from LGEResolutionQALib.study.lge_figures import bullseye_rgb
-from LGEResolutionQALib.study.lge_quantification import LGEQuantSettings, run
+from LGEResolutionQALib.study.lge_outputs import write_lge_outputs
 
 
 def _phantom():
@@ -25,8 +27,8 @@ def _rv_point(p):
 
 def test_pipeline_outputs_and_segments(tmp_path):
     p = _phantom()
-    result = run(p.image, p.ijk_to_ras, p.myocardium_mask, LGEQuantSettings(method="nsd", n_sd=5),
-                 rv_insertion_ras=_rv_point(p))
+    result = quantify_lge(p.image, p.ijk_to_ras, p.myocardium_mask,
+                          LGEQuantSettings(method="nsd", n_sd=5, rv_insertion_ras=_rv_point(p)))
     assert result.lge.lge_percent_of_lv == pytest.approx(p.scar_percent_truth, abs=1.5)
     segments = {s.segment: s for s in result.aha.segments}
     total_lge = sum(s.lge_ml for s in result.aha.segments)
@@ -34,7 +36,7 @@ def test_pipeline_outputs_and_segments(tmp_path):
     measured = [s for s in segments.values() if s.lge_percent is not None]
     assert max(measured, key=lambda s: s.lge_percent).segment in (1, 7, 13)  # the anterior wall (+A)
     assert segments[17].lge_percent is None and "Segment 17 (apex) has no myocardium" in result.warnings
-    paths = result.write(tmp_path / "out")
+    paths = write_lge_outputs(result, tmp_path / "out")
     assert sorted(paths) == ["aha_segments", "bullseye", "json", "lge_mask", "remote_mask", "segments_csv",
                              "slices_csv", "transmurality_bullseye"]
     document = json.loads(paths["json"].read_text())
@@ -57,9 +59,9 @@ def test_pipeline_outputs_and_segments(tmp_path):
 
 def test_without_rv_point_no_segments_and_bullseye_image():
     p = _phantom()
-    result = run(p.image, p.ijk_to_ras, p.myocardium_mask)
+    result = quantify_lge(p.image, p.ijk_to_ras, p.myocardium_mask)
     assert result.aha is None and result.segment_rows() == [] and result.as_json()["segments"] is None
-    with_point = run(p.image, p.ijk_to_ras, p.myocardium_mask, rv_insertion_ras=_rv_point(p))
+    with_point = quantify_lge(p.image, p.ijk_to_ras, p.myocardium_mask, LGEQuantSettings(rv_insertion_ras=_rv_point(p)))
     rgb = bullseye_rgb(with_point.aha)
     assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8 and rgb.std() > 10
 
@@ -69,7 +71,11 @@ def test_bad_input_writes_nothing(tmp_path):
     broken = p.myocardium_mask.copy()
     broken[3, 40:56, :] = False  # the ring of a mid slice cut open
     with pytest.raises(ValueError, match="not a closed ring"):
-        run(p.image, p.ijk_to_ras, broken, rv_insertion_ras=_rv_point(p))
+        quantify_lge(p.image, p.ijk_to_ras, broken, LGEQuantSettings(rv_insertion_ras=_rv_point(p)))
     with pytest.raises(ValueError, match="Unknown LGE method"):
         LGEQuantSettings(method="ewa")
+    with pytest.raises(ValueError, match="three finite RAS"):
+        LGEQuantSettings(rv_insertion_ras=(1.0, 2.0))
+    with pytest.raises(ValueError, match="needs the anterior"):
+        LGEQuantSettings(inferior_rv_insertion_ras=(1.0, 2.0, 3.0))
     assert not (tmp_path / "out").exists()
