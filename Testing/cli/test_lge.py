@@ -119,3 +119,27 @@ def test_emidec_case_from_the_command_line(shared_data, tmp_path, capsys):
     document = json.loads((out / "lge_summary.json").read_text())
     assert abs(document["reference"]["delta_percent_points"]) <= 5.0 and document["reference"]["dice"] >= 0.65
     assert len(document["per_slice"]) == 10
+
+
+def test_qa_report_runs_the_lge_family_with_segments(tmp_path, capsys):
+    """``cardiac-lge qa`` (the registry): per-segment rows in report.csv and a bullseye per volume."""
+    p = _phantom()
+    write_volume(tmp_path / "lge.nrrd", p.image, p.ijk_to_ras)
+    write_volume(tmp_path / "myo.nrrd", p.myocardium_mask.astype(np.uint8), p.ijk_to_ras)
+    centre = (p.ijk_to_ras @ np.array([47.5, 47.5, 2, 1.0]))[:3]
+    point = ",".join(f"{v:.3f}" for v in centre + np.array([15.0, 26.0, 0.0]))
+    out = tmp_path / "report"
+    assert main(["qa", "--volume", f"HR={tmp_path / 'lge.nrrd'}", "--segmentation", str(tmp_path / "myo.nrrd"),
+                 "--myocardium-segment", "label 1", "--noise", "tissue", "--noise-segment", "label 1",
+                 "--rv-insertion", point, "--out", str(out)]) == 0
+    capsys.readouterr()
+    with (out / "report.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    segment_rows = [r for r in rows if r["section"] == "lge-segments"]
+    assert {r["item"] for r in segment_rows} >= {"1 basal anterior", "16 apical lateral"}
+    percent = next(r for r in rows if r["section"] == "lge" and r["metric"] == "lge_percent_of_lv")
+    truth = 100.0 * p.scar_mask_truth.sum() / p.myocardium_mask.sum()
+    assert float(percent["HR"]) == pytest.approx(truth, abs=2.0) and "gmm-per-slice" in percent["method"]
+    assert (out / "lge_bullseye_HR.png").is_file()
+    document = json.loads((out / "report.json").read_text())
+    assert len(document["lge"]["HR"]["segments"]["rows"]) == 17 and len(document["lge"]["HR"]["per_slice"]) == 5
