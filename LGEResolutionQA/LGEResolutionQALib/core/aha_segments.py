@@ -34,7 +34,7 @@ apex (17) has no radial wall: its transmurality is its LGE % of area. Classes: "
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
@@ -91,7 +91,7 @@ class SegmentLGE:
     }
 
     def as_row(self) -> dict:
-        row = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["slice_indices"] = " ".join(str(k) for k in self.slice_indices)
         return row
 

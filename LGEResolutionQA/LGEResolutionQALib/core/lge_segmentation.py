@@ -61,7 +61,7 @@ LGE mL = scar voxels × voxel volume, and %LV = 100 · Σ scar voxel volume / Σ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
@@ -125,7 +125,7 @@ class SliceLGE:
     }
 
     def as_row(self) -> dict:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, eq=False)

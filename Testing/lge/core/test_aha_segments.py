@@ -95,6 +95,7 @@ def test_segment_of_every_voxel_follows_the_rv_insertion_angle(insertion_deg, ob
     total = sum(s.myocardium_ml for s in result.segments)
     assert total == pytest.approx(myo.sum() * PIXEL * PIXEL * SLICE / 1000)
     assert all(s.lge_ml is None and s.transmurality_class == "" for s in result.segments)
+    assert set(result.segments[0].as_row()) == set(type(result.segments[0]).ROW_UNITS)
 
 
 def test_standard_display_puts_anterior_on_top_and_septum_on_the_left():

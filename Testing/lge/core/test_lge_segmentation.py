@@ -299,3 +299,12 @@ def test_mixture_that_splits_off_a_dark_tail_counts_no_lge():
     result = segment_lge(image[None], myo[None], (1.5, 1.5, 8.0), method="gmm")
     assert result.per_slice[0].status == "threshold-not-above-remote" and result.lge_percent_of_lv == 0.0
     assert any("threshold is not above the remote mean" in w for w in result.warnings)
+
+
+def test_every_row_key_has_a_declared_unit():
+    from LGEResolutionQALib.core.lge_segmentation import LGEResult, SliceLGE
+
+    p = _phantom(8, shape=(2, 96, 96))
+    result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm)
+    assert set(result.as_row()) == set(LGEResult.ROW_UNITS)
+    assert set(result.per_slice[0].as_row()) == set(SliceLGE.ROW_UNITS) == set(LGEResult.PER_SLICE_UNITS)
