@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD, LGEMethodNotApplicable, segment_lge
 from LGEResolutionQALib.io.lge_inputs import read_stack
-from LGEResolutionQALib.io.outputs import atomic_path
 from LGEResolutionQALib.sim.phantom import make_lge_ring_phantom
+from LGEResolutionQALib.study.atomic import atomic_path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "lge_emidec_dev"
@@ -202,7 +202,7 @@ def main(argv=None) -> int:
     for label, s in results.items():
         refused = len(s["refused"])
         if "mad" not in s:
-            reason = s["refused"][0]["refused"].split(":")[0] if refused else ""
+            reason = s["refused"][0]["refused"].split(" (")[0] if refused else ""
             print(f"| {label} | — | — | — | — | — | — | — | — | — | {refused}/{s['n']} ({reason}) | — | — |")
             continue
         print(f"| {label}{' **(chosen)**' if label == default else ''} | {s['mad']:.1f} | {s['bias']:+.1f} | "

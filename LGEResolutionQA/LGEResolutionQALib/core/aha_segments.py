@@ -38,7 +38,8 @@ from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
-from scipy import ndimage
+
+from LGEResolutionQALib.core.lge_segmentation import lv_cavity
 
 SEGMENT_NAMES = {
     1: "basal anterior", 2: "basal anteroseptal", 3: "basal inferoseptal", 4: "basal inferior",
@@ -202,7 +203,7 @@ def aha_segments(
     warnings: list[str] = []
 
     slices = [int(k) for k in np.flatnonzero(myo.any(axis=(1, 2)))]
-    cavities = {k: ndimage.binary_fill_holes(myo[k]) & ~myo[k] for k in slices}
+    cavities = {k: lv_cavity(myo[k]) for k in slices}
     ring = [k for k in slices if cavities[k].any()]
     capped = [k for k in slices if not cavities[k].any()]
     if len(ring) < 3:

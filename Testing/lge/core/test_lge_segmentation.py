@@ -308,3 +308,14 @@ def test_every_row_key_has_a_declared_unit():
     result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm)
     assert set(result.as_row()) == set(LGEResult.ROW_UNITS)
     assert set(result.per_slice[0].as_row()) == set(SliceLGE.ROW_UNITS) == set(LGEResult.PER_SLICE_UNITS)
+
+
+def test_fill_holes_matches_scipy():
+    from LGEResolutionQALib.core.lge_segmentation import fill_holes
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for density in (0.3, 0.5, 0.7):
+        mask = rng.random((40, 50)) < density
+        assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
+    assert not fill_holes(np.zeros((5, 5), bool)).any() and fill_holes(np.ones((5, 5), bool)).all()
