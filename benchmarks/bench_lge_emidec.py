@@ -140,6 +140,22 @@ def oracle_threshold(cases: dict) -> dict:
     return summarise(rows)
 
 
+def mvo_rule_on_expert_infarct(cases: dict) -> tuple[int, int, int]:
+    """The MVO rule alone: holes filled in the expert infarct (label 3) -> (expert MVO voxels recovered, expert MVO
+    voxels, filled voxels that are not expert MVO)."""
+    from LGEResolutionQALib.core.lge_segmentation import _mvo_fill
+
+    found = total = outside = 0
+    for _image, labels in cases.values():
+        for k in range(labels.shape[0]):
+            filled = _mvo_fill(labels[k] == 3, labels[k] >= 2)
+            mvo = labels[k] == 4
+            found += int((filled & mvo).sum())
+            total += int(mvo.sum())
+            outside += int((filled & ~mvo).sum())
+    return found, total, outside
+
+
 def choose(summaries: dict) -> str | None:
     eligible = {name: s for name, s in summaries.items() if not s["refused"] and "mad_all" in s}
     return min(eligible, key=lambda name: eligible[name]["mad_all"]) if eligible else None
@@ -247,6 +263,9 @@ def main(argv=None) -> int:
                            ("best threshold per slice (chosen with the expert)", oracle_threshold(cases))):
         fp = f", normals mean FP {summary['fp_mean']:.2f}%" if "fp_mean" in summary else ""
         print(f"  {label}: mean abs Δ {summary['mad']:.1f}, bias {summary['bias']:+.1f}, median Dice {summary['dice']:.2f}{fp}")
+    found, total, outside = mvo_rule_on_expert_infarct(cases)
+    print(f"MVO rule on the expert infarct: {found} of {total} expert MVO voxels filled ({100 * found / total:.0f}%), "
+          f"{outside} filled voxels outside the expert MVO")
     by_label = dict((label, (method, n_sd)) for label, method, n_sd in METHODS)
     if default:
         method, n_sd = by_label[default]
