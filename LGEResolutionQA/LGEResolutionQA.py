@@ -83,7 +83,9 @@ Results are MRML tables and plots shown in the layout. This is research software
 """)
         self.parent.acknowledgementText = _("""
 Developed by the CardiacLGE contributors (BSD-3-Clause). Noise methods: NEMA MS 1, Constantinides et al.
-MRM 1997, Dietrich et al. JMRI 2007, McCann et al. PMB 2013. LGE thresholds: n-SD, FWHM (Amado et al. JACC 2004).
+MRM 1997, Dietrich et al. JMRI 2007, McCann et al. PMB 2013. LGE thresholds: n-SD, FWHM (Amado et al. JACC 2004),
+Gaussian mixture by EM with Ashman's D (Ashman et al. AJ 1994; cf. EWA, Heiberg et al. Radiology 2008).
+AHA segments: Cerqueira et al. Circulation 2002.
 """)
 
 
@@ -522,6 +524,8 @@ class LGEResolutionQATest(ScriptedLoadableModuleTest):
         self.assertLessEqual(abs(result["scar_percent_error"]), SCAR_PERCENT_TOLERANCE, result["summary"])
         self.assertLessEqual(abs(result["snr_relative_error"]), SNR_RELATIVE_TOLERANCE, result["summary"])
         self.assertEqual(result["lge_table_rows"], result["n_slices"])
+        self.assertEqual(result["aha_segment_rows"], 17)
+        self.assertIsNotNone(slicer.mrmlScene.GetNodeByID(result["bullseye_node_id"]))
         self.delayDisplay(f"Test passed: {result['summary']}")
 
     def test_septum_comparison_scenario(self):
