@@ -37,8 +37,11 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--interpolation", choices=("linear", "cubic"), default="linear")
     group.add_argument("--modulation-threshold", type=float, default=0.1,
                        help="bar groups: minimum modulation (peak - dip)/(peak + dip) of every dip to call them resolved")
-    group.add_argument("--lge-method", choices=("gmm", "nsd", "fwhm", "otsu"), default="gmm",
-                       help="LGE threshold per slice (default gmm: chosen on real infarcts, README 'LGE quantification')")
+    from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD, METHODS
+
+    group.add_argument("--lge-method", choices=METHODS, default=DEFAULT_METHOD,
+                       help=f"LGE threshold per slice (default {DEFAULT_METHOD}: chosen on real infarcts, README "
+                            "'LGE quantification on real infarcts')")
     group.add_argument("--n-sd", type=float, default=5.0, help="n of the n-SD LGE threshold (default 5)")
     group.add_argument("--min-island-ml", type=float, default=0.0)
     group.add_argument("--include-mvo", action="store_true", help="count dark cores enclosed by LGE as LGE")
