@@ -30,6 +30,7 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 from slicer.util import VTKObservationMixin
+from TINullCorrectionLib.core.types import DEFAULT_OPTIMAL_RANGE_MS
 
 try:
     from slicer.i18n import tr as _
@@ -176,7 +177,7 @@ class TINullCorrectionParameterNode:
     autoMyocardium: bool = True
     useChosenTi: bool = False
     chosenTiMs: Annotated[float, WithinRange(0.0, 3000.0)] = 300.0
-    optimalRangeMs: Annotated[FloatRange, RangeBounds(-100, 100), Default(FloatRange(-10, 20))]
+    optimalRangeMs: Annotated[FloatRange, RangeBounds(-100, 100), Default(FloatRange(*DEFAULT_OPTIMAL_RANGE_MS))]
     lgeOffsetMs: Annotated[float, WithinRange(-100.0, 200.0)] = 0.0
     driftMsPerMin: Annotated[float, WithinRange(-20.0, 20.0)] = 0.0
     minutesSinceScout: Annotated[float, WithinRange(0.0, 120.0)] = 0.0

@@ -23,7 +23,7 @@ Model (Cerqueira et al., Circulation 2002, the AHA standardised myocardial segme
   mid-septum at 60°): [15, 105) septal, [105, 195) inferior, [195, 285) lateral, [285, 375) anterior.
 
 Per segment: myocardial and LGE volume (mL; voxel volume from the IJK->RAS matrix) and LGE % of the
-segment. Transmurality (SCIENCE.md §2): along radial lines from the LV centre every ``ray_step_deg``
+segment. Transmurality (docs/METHODS.md §2.4): along radial lines from the LV centre every ``ray_step_deg``
 in the plane, sampled every quarter of the smallest pixel spacing (nearest voxel), the scar chord
 is the length inside the LGE, the wall chord the length inside the myocardium (both counting only
 the voxels of the line's own segment); a line's

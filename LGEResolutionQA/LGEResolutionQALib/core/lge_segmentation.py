@@ -1,6 +1,6 @@
 """LGE (scar) segmentation inside the LV myocardium, per short-axis slice, and its extent as % of the LV.
 
-Every reference and threshold is taken **per slice** (SCIENCE.md §2 "LGE segmentation"): clinical
+Every reference and threshold is taken **per slice** (docs/METHODS.md §2.4; details and measurements in docs/LGE_METHODS.md): clinical
 tools (Segment, cvi42) do so because receive-coil shading, windowing and export scaling differ
 between slices, so one remote mean/SD pooled over the stack is wrong on most slices.
 

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 
-from LGEResolutionQALib.io.definitions import LPS_TO_RAS, _sitk_to_arrays, read_markups_points
+from LGEResolutionQALib.io.definitions import _sitk_to_arrays, read_markups_points
 
 PICTURE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 VOLUME_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")

@@ -1,6 +1,6 @@
 """Is a group of frames really an inversion-recovery TI scout? (core; reads cached tag values)
 
-Philips Look-Locker scouts carry their TI in TriggerTime (SCIENCE.md), but so does every cardiac
+Philips Look-Locker scouts carry their TI in TriggerTime (docs/METHODS.md), but so does every cardiac
 cine series: the trigger delay of each cardiac phase. The DICOM plugin must not claim cines. A group
 whose TI comes from an inversion-time field (InversionTime, InversionTimes, Philips Prepulse Delay,
 Siemens "TI" comments) of ONE series is an inversion-recovery series by definition. A TriggerTime
