@@ -258,7 +258,7 @@ def _first_line(error) -> str:
     import re
 
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    useful = [re.sub(r"^(sitk::ERROR:|itk::ERROR:)\s*(\w+\(0x[0-9a-f]+\):\s*)?", "", line) for line in lines
+    useful = [re.sub(r"^(sitk::ERROR:|itk::ERROR:|ITK ERROR:)\s*(\w+\(0x[0-9a-f]+\):\s*)?", "", line) for line in lines
               if not line.startswith(("Exception thrown", "/"))]
     text = " ".join(useful[:2]) if useful and useful[0].endswith(":") else (useful or lines or [type(error).__name__])[0]
     return text[:300]
