@@ -102,7 +102,11 @@ def test_native_fraction_of_the_simulated_training_set():
 
 
 def test_training_learns_the_myocardium():
-    from cardiac_lge.training.myocardium import SegmentationTrainingConfig, simulate_segmentation_set, train_segmentation
+    from cardiac_lge.training.myocardium import (
+        SegmentationTrainingConfig,
+        simulate_segmentation_set,
+        train_segmentation,
+    )
 
     data = simulate_segmentation_set(48, seed=11, photo_fraction=0.0)
     config = SegmentationTrainingConfig(n_series=48, epochs=3, batch_size=8, learning_rate=3e-3, seed=11)

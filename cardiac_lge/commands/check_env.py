@@ -34,9 +34,16 @@ def _check(label: str, function) -> bool:
     return True
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses the name, or a half-imported module
+        return False
+
+
 def _optional(label: str, module: str, profile: str, function) -> bool:
     """Run ``function`` when ``module`` is installed; otherwise say which profile brings it (not a failure)."""
-    if importlib.util.find_spec(module) is None:
+    if not _installed(module):
         print(f"  [--]   {label}: not installed (only the {profile} profile needs it)")
         return True
     return _check(label, function)
@@ -84,7 +91,7 @@ def _training() -> str:
 
     from cardiac_lge.training.environment import torch_summary
 
-    exporter = [f"{name} {version(name)}" if importlib.util.find_spec(name) else f"{name} MISSING (export-onnx needs it)"
+    exporter = [f"{name} {version(name)}" if _installed(name) else f"{name} MISSING (export-onnx needs it)"
                 for name in ("onnx", "onnxscript")]
     return f"{torch_summary()}; {', '.join(exporter)}"
 

@@ -33,7 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from cardiac_lge.training.myocardium import SegmentationTrainingConfig, save_segmentation_model, train_segmentation
+    from cardiac_lge.training.myocardium import (
+        SegmentationTrainingConfig,
+        save_segmentation_model,
+        train_segmentation,
+    )
     from cardiac_lge.training.onnx_export import check_exporter, export_myocardium_model
     from cardiac_lge.training.ti_offset import set_threads
 

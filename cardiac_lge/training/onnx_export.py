@@ -30,7 +30,13 @@ from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS
 from TINullCorrectionLib.networks import myocardium_unet, ti_offset
 from TINullCorrectionLib.networks.architectures import SingleSeries
 from TINullCorrectionLib.networks.model_files import MODEL_CARD_JSON, MODELS_DIR, file_sha256
-from TINullCorrectionLib.networks.onnx_runtime import CARD_KEY, CONTRACT_KEY, FORMAT_KEY, VERSION_KEY, OnnxContract
+from TINullCorrectionLib.networks.onnx_runtime import (
+    CARD_KEY,
+    CONTRACT_KEY,
+    FORMAT_KEY,
+    VERSION_KEY,
+    OnnxContract,
+)
 from TINullCorrectionLib.networks.torch_models import module_of
 
 EXPORT_OPSET = 18
@@ -81,8 +87,8 @@ def _export(module: torch.nn.Module, example: tuple[torch.Tensor, ...], contract
                                     input_names=names, output_names=[t.name for t in contract.outputs],
                                     dynamic_shapes={name: dims[name] for name in names}, optimize=True, verbose=False)
     proto = program.model_proto
-    for output, spec in zip(proto.graph.output, contract.outputs):
-        for dim, wanted in zip(output.type.tensor_type.shape.dim, spec.shape):
+    for output, spec in zip(proto.graph.output, contract.outputs, strict=True):
+        for dim, wanted in zip(output.type.tensor_type.shape.dim, spec.shape, strict=True):
             if isinstance(wanted, str):
                 dim.Clear()
                 dim.dim_param = wanted

@@ -36,6 +36,7 @@ from TINullCorrectionLib.networks.myocardium_unet import N_FEATURES
 from TINullCorrectionLib.networks.offset_bins import OffsetBins  # noqa: F401 - re-exported for training code
 from TINullCorrectionLib.networks.ti_offset import ARCHITECTURES
 
+
 def _conv_block(c_in: int, c_out: int, n_convs: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for index in range(n_convs):

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig, frame_inputs, prepare_series
+from TINullCorrectionLib.core.preprocessing import (
+    N_CHANNELS,
+    N_SCALARS,
+    PreprocessConfig,
+    frame_inputs,
+    prepare_series,
+)
 from TINullCorrectionLib.core.types import ScoutPrediction, TIScout
 from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError
 from TINullCorrectionLib.networks.offset_bins import OffsetBins

@@ -16,7 +16,11 @@ from torch import nn
 from TINullCorrectionLib.core.preprocessing import PreprocessConfig
 from TINullCorrectionLib.networks.architectures import ARCHITECTURES, MyocardiumUNet, build_network
 from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError
-from TINullCorrectionLib.networks.myocardium_unet import SEGMENTATION_PREPROCESS, MyocardiumModel, SegmentationModelError
+from TINullCorrectionLib.networks.myocardium_unet import (
+    SEGMENTATION_PREPROCESS,
+    MyocardiumModel,
+    SegmentationModelError,
+)
 from TINullCorrectionLib.networks.offset_bins import OffsetBins
 from TINullCorrectionLib.networks.ti_offset import TIModel
 from TINullCorrectionLib.networks.weights_file import read_weights_file, write_weights_file

@@ -13,6 +13,7 @@ import torch
 
 from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError, file_sha256  # noqa: F401 - re-exported
 
+
 def write_weights_file(path: str | Path, file_format: str, version: int, network: torch.nn.Module, card: dict, **fields) -> str:
     """Write ``{format, version, **fields, card, state_dict}`` as a weights-only torch file; returns its sha256.
 

@@ -14,7 +14,13 @@ from TINullCorrectionLib.core.preprocessing import (
 )
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 from TINullCorrectionLib.networks.offset_bins import OffsetBins
-from TINullCorrectionLib.networks.ti_offset import DEFAULT_MODEL_PATH, TIModel, load_model, offsets_from_probabilities, softmax
+from TINullCorrectionLib.networks.ti_offset import (
+    DEFAULT_MODEL_PATH,
+    TIModel,
+    load_model,
+    offsets_from_probabilities,
+    softmax,
+)
 
 
 def _scout(n_frames: int = 12, size: int = 40) -> TIScout:
