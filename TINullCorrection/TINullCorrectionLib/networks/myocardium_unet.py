@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from TINullCorrectionLib.core.preprocessing import (
     PreprocessConfig,
     normalise_series,
     resample_to_working_grid,
+    separable_linear_resample,
 )
 from TINullCorrectionLib.core.types import TIScout
 from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError
@@ -70,8 +70,8 @@ def scout_features(scout: TIScout, config: PreprocessConfig = SEGMENTATION_PREPR
     return series_features(grid_frames, scout.ti_ms, scout.phase_sensitive)
 
 
-def grid_coordinates(shape: tuple[int, int], pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> np.ndarray:
-    """Working-grid (row, column) coordinates of every pixel of an image of ``shape``: [2, H, W].
+def grid_axes(shape: tuple[int, int], pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Working-grid row and column coordinates of the rows and columns of an image of ``shape``.
 
     Inverse of preprocessing.resample_to_working_grid: grid index = (g-1)/2 + offset_mm / (fov/g).
     """
@@ -79,7 +79,12 @@ def grid_coordinates(shape: tuple[int, int], pixel_spacing_mm: tuple[float, floa
     out_mm = config.fov_mm / config.grid
     rows = (config.grid - 1) / 2.0 + (np.arange(height) - (height - 1) / 2.0) * float(pixel_spacing_mm[0]) / out_mm
     cols = (config.grid - 1) / 2.0 + (np.arange(width) - (width - 1) / 2.0) * float(pixel_spacing_mm[1]) / out_mm
-    return np.stack(np.meshgrid(rows, cols, indexing="ij"))
+    return rows, cols
+
+
+def grid_coordinates(shape: tuple[int, int], pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> np.ndarray:
+    """Working-grid (row, column) coordinates of every pixel of an image of ``shape``: [2, H, W]."""
+    return np.stack(np.meshgrid(*grid_axes(shape, pixel_spacing_mm, config), indexing="ij"))
 
 
 def mask_on_grid(mask: np.ndarray, pixel_spacing_mm: tuple[float, float], config: PreprocessConfig = SEGMENTATION_PREPROCESS) -> np.ndarray:
@@ -129,8 +134,8 @@ class MyocardiumModel:
     def myocardium_probability(self, scout: TIScout) -> np.ndarray:
         """Probability [H, W] on the scout's own pixels (0 outside the working grid)."""
         grid = self.probability_on_grid(scout)
-        coordinates = grid_coordinates(scout.frames.shape[1:], scout.pixel_spacing_mm, self.preprocess)
-        return ndimage.map_coordinates(grid, coordinates, order=1, mode="constant", cval=0.0)
+        rows, cols = grid_axes(scout.frames.shape[1:], scout.pixel_spacing_mm, self.preprocess)
+        return separable_linear_resample(grid, rows, cols)  # = map_coordinates(grid, grid_coordinates(...), order=1)
 
 
 def load_segmentation_model(path: str | Path | None = None, threads: int | None = None) -> MyocardiumModel:
