@@ -6,10 +6,11 @@
 How (torch 2.13): ``torch.onnx.export(..., dynamo=True)`` (the torch.export-based exporter, torch's default;
 it needs ``onnx`` and ``onnxscript``), opset 18, one self-contained file (``external_data=False``). The TI
 network is exported through ``architectures.SingleSeries`` (one unpadded series, dynamic number of frames).
-Two fixes are applied to the exported graph: its declared output shape keeps the example's frame count
-(the exporter does not carry the symbolic frame axis through the GRU) and is set back to the named axis,
-and the intermediate shape annotations (``value_info``, optional in ONNX) are dropped for the same
-reason. The file then gets its CardiacLGE metadata (format, version, contract with the offset bins and
+Three fixes are applied to the exported graph: its declared output shape keeps the example's frame count
+(the exporter does not carry the symbolic frame axis through the GRU) and is set back to the named axis;
+the intermediate shape annotations (``value_info``, optional in ONNX) are dropped for the same reason; and
+the exporter's per-node metadata (stack traces with the builder's source paths and line numbers) is
+dropped, so that the export is reproducible byte for byte from the same .pt on any machine. The file then gets its CardiacLGE metadata (format, version, contract with the offset bins and
 preprocessing, model card, sha256 of the source .pt), passes ``onnx.checker`` (full check), is loaded back
 through the same checks inference uses, and must reproduce the torch logits on a probe series
 (max |delta logit| <= 1e-4) before it replaces any file (written atomically).
@@ -93,6 +94,9 @@ def _export(module: torch.nn.Module, example: tuple[torch.Tensor, ...], contract
                 dim.Clear()
                 dim.dim_param = wanted
     del proto.graph.value_info[:]
+    for node in proto.graph.node:  # the exporter's per-node notes hold source paths and line numbers:
+        del node.metadata_props[:]  # not reproducible (and the builder's file system is nobody's business)
+    del proto.graph.metadata_props[:]
     proto.doc_string = doc
     del proto.metadata_props[:]
     for key, value in metadata.items():
