@@ -45,7 +45,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> 
     create the file there (e.g. ``figure.savefig(tmp)``, ``tmp.write_text(...)``).
     """
     path = check_writable(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    # the temporary name keeps the suffix (writers such as matplotlib choose the format from it)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(handle)
     temporary_path = Path(temporary)
     try:

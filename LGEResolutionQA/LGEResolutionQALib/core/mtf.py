@@ -1,6 +1,6 @@
 """Edge MTF from a slanted edge (core: numpy only).
 
-SCIENCE.md §2 ("Resolution checks"): edge spread function (ESF) from a slanted edge, supersampled;
+docs/METHODS.md §2.3: edge spread function (ESF) from a slanted edge, supersampled;
 LSF = d(ESF)/dx; MTF = |FFT(LSF)| normalised at 0; MTF50 (cycles/mm = lp/mm) and the effective
 resolution 1/(2·MTF50). For an ideal edge blurred by a Gaussian of σ: MTF(f) = exp(−2π²σ²f²), so
 MTF50 = sqrt(ln 2 / 2) / (π σ).
@@ -25,6 +25,7 @@ The edge needs at least ~2° of slant (else the supersampled bins stay empty) an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -47,6 +48,9 @@ class MTFResult:
     method: str = METHOD
     esf_distance_mm: np.ndarray | None = None
     esf: np.ndarray | None = None
+
+    ROW_UNITS: ClassVar[dict] = {"mtf50_lp_per_mm": "lp/mm", "mtf50_per_mm": "lp/mm", "effective_resolution_mm": "mm",
+                                 "edge_angle_deg": "deg", "method": ""}
 
     def as_row(self) -> dict:
         return {
