@@ -133,6 +133,41 @@ def read_onnx_header(data: bytes) -> OnnxHeader:
     return OnnxHeader(ir_version, opsets, producer, metadata)
 
 
+#: TensorProto.DataType of the floating-point initializers -> numpy little-endian dtype
+_FLOAT_TYPES = {1: "<f4", 10: "<f2", 11: "<f8"}
+
+
+def non_finite_initializers(data: bytes) -> list[str]:
+    """Names of the floating-point initializers (weights) of a serialised ModelProto that hold NaN or infinity.
+
+    Reads ModelProto.graph (field 7) -> GraphProto.initializer (field 5) -> TensorProto (data_type 2, name 8,
+    float_data 4 packed, double_data 10 packed, raw_data 9), the layout of onnx.proto; weights stored outside
+    the file (external data) are not read here (the project's exports are self-contained).
+    """
+    bad = []
+    for number, graph in _fields(memoryview(data)):
+        if number != 7 or isinstance(graph, int):
+            continue
+        for field_number, tensor in _fields(graph):
+            if field_number != 5 or isinstance(tensor, int):
+                continue
+            entry: dict = {}
+            for key, value in _fields(tensor):
+                entry.setdefault(key, value)
+            dtype = _FLOAT_TYPES.get(entry.get(2) if isinstance(entry.get(2), int) else -1)
+            if dtype is None:
+                continue
+            chunks = [entry[k] for k in (9, 4, 10) if k in entry and not isinstance(entry[k], int)]
+            if not chunks:
+                continue
+            raw = bytes(chunks[0])
+            element = np.dtype(dtype if 9 in entry else ("<f8" if 10 in entry else "<f4"))
+            values = np.frombuffer(raw[: len(raw) - len(raw) % element.itemsize], dtype=element)
+            if not np.all(np.isfinite(values)):
+                bad.append(_text(entry.get(8, b"")) or "(unnamed)")
+    return bad
+
+
 # ---------------------------------------------------------------------------------------- the network
 class OnnxNetwork:
     """A checked onnxruntime session: ``network(*inputs)`` -> the first output (float32 numpy)."""
@@ -158,7 +193,12 @@ class OnnxNetwork:
 
     def __call__(self, *arrays: np.ndarray) -> np.ndarray:
         feeds = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in zip(self._input_names, arrays)}
-        return self.session.run([self.contract.outputs[0].name], feeds)[0]
+        output = self.session.run([self.contract.outputs[0].name], feeds)[0]
+        if not np.all(np.isfinite(output)):
+            # never pass NaN/Infinity on as a number: the model (or its input) is broken
+            raise ModelLoadError(f"Model '{self.name}' produced non-finite outputs (NaN or infinity) for this input: "
+                                 "its weights or the input are damaged; no result is given.")
+        return output
 
 
 def _import_onnxruntime(error: type[ValueError]):
@@ -224,6 +264,13 @@ def load_onnx_network(path: str | Path, file_format: str, version: int, descript
                     f"{MAX_IR_VERSION} and opsets {SUPPORTED_OPSETS.start}-{SUPPORTED_OPSETS.stop - 1} (onnxruntime >= 1.19.2). "
                     "Export it again with `cardiac-lge export-onnx`.")
     try:
+        bad = non_finite_initializers(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"Model file {path.name} is corrupt or not an ONNX file ({exc}).") from exc
+    if bad:
+        raise error(f"Model file {path.name} contains non-finite weights (NaN or infinity) in {len(bad)} tensor(s), e.g. "
+                    f"'{bad[0]}': it is damaged or was trained badly; it is not used.")
+    try:
         stated = json.loads(header.metadata.get(CONTRACT_KEY, "{}"))
     except ValueError as exc:
         raise error(f"{path.name}: its contract metadata is not valid JSON.") from exc
@@ -235,4 +282,24 @@ def load_onnx_network(path: str | Path, file_format: str, version: int, descript
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types for bad graphs
         raise error(f"Model file {path.name} is corrupt: onnxruntime cannot open it ({type(exc).__name__}).") from exc
     _check_io(session, contract, path.name, error)
+    _check_finite_outputs(session, contract, path.name, error)
     return OnnxNetwork(session, contract, header, sha256, path.stem)
+
+
+#: size given to every named dynamic axis (e.g. "frames") of the probe input
+_PROBE_DYNAMIC_SIZE = 3
+
+
+def _check_finite_outputs(session, contract: OnnxContract, name: str, error: type[ValueError]) -> None:
+    """Run the network once on a fixed probe input: NaN or infinite weights (a damaged or badly trained file)
+    make its outputs non-finite, and such a file is refused at load rather than giving NaN answers later."""
+    rng = np.random.default_rng(0)
+    feeds = {spec.name: rng.standard_normal([d if isinstance(d, int) else _PROBE_DYNAMIC_SIZE for d in spec.shape]).astype(np.float32)
+             for spec in contract.inputs}
+    try:
+        outputs = session.run([spec.name for spec in contract.outputs], feeds)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise error(f"Model file {name} fails on a test input ({type(exc).__name__}): it is damaged or not a CardiacLGE model.") from exc
+    if not all(np.all(np.isfinite(np.asarray(output))) for output in outputs):
+        raise error(f"Model file {name} gives non-finite outputs (NaN or infinity) on a test input: it is damaged "
+                    "or was trained badly; it is not used.")

@@ -45,4 +45,10 @@ def read_weights_file(path: Path, file_format: str, version: int, description: s
         raise error(f"{path.name} is not a CardiacLGE {description} file.")
     if payload.get("version") != version:
         raise error(f"{path.name} has model-file version {payload.get('version')}; this software reads version {version}.")
+    state = payload.get("state_dict")
+    if isinstance(state, dict):
+        bad = [key for key, value in state.items() if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
+        if bad:
+            raise error(f"{path.name} contains non-finite weights (NaN or infinity) in {len(bad)} tensor(s), e.g. '{bad[0]}': "
+                        "it is damaged or was trained badly; it is not used.")
     return payload
