@@ -108,10 +108,17 @@ LATE_CONTAMINATION_WARNING = (
 )
 
 
+#: Pixel nulls beyond this (ms) are fit failures, left out of the histogram (10 x the longest plausible TI).
+MAX_PIXEL_NULL_MS = 40_000.0
+
+
 def null_mode_ms(nulls_ms: np.ndarray, kernel_ms: float = 10.0) -> float:
     """Most common value of pixel nulls: peak of their 1 ms histogram smoothed by a Gaussian (sigma ``kernel_ms``)."""
     values = np.asarray(nulls_ms, dtype=float)
-    values = values[np.isfinite(values)]
+    # bounded histogram whatever a pixel fit returned (a 1 ms bin per ms of range)
+    values = values[np.isfinite(values) & (np.abs(values) <= MAX_PIXEL_NULL_MS)]
+    if values.size == 0:
+        raise ScoutError("No pixel of the automatic myocardium has a usable null.")
     edges = np.arange(np.floor(values.min()) - 3 * kernel_ms, values.max() + 3 * kernel_ms + 1.0, 1.0)
     counts, _ = np.histogram(values, bins=edges)
     density = ndimage.gaussian_filter1d(counts.astype(float), kernel_ms, mode="constant")

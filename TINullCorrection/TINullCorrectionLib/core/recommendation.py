@@ -30,16 +30,18 @@ from TINullCorrectionLib.core.presentation import DEFAULT_NEAR_MARGIN_MS, frame_
 from TINullCorrectionLib.core.results import ChosenTIAssessment, Recommendation
 from TINullCorrectionLib.core.types import (
     DEFAULT_OPTIMAL_RANGE_MS,
+    PLAUSIBLE_TI_MS,
     NullEstimate,
     ScoutError,
     ScoutPrediction,
     TIScout,
+    check_plausible_ti_ms,
 )
 
 TAIL_WIDTH_MS = 100.0
 #: A null closer than this to the first/last frame (or beyond it) is extrapolated (null_is_bracketed).
 BRACKET_MARGIN_MS = 10.0
-#: Plausible operator-chosen TI (docs/METHODS.md "Plausible input ranges": 0-4000 ms).
+#: Plausible operator-chosen LGE TI (docs/METHODS.md §1.7: 0-4000 ms).
 PLAUSIBLE_CHOSEN_TI_MS = (0.0, 4000.0)
 
 
@@ -98,12 +100,37 @@ def series_null_likelihood(prediction: ScoutPrediction, candidates_ms: np.ndarra
     return total
 
 
+#: The null search grid (1 ms steps) never holds more points than this, whatever the input (docs/METHODS.md §1.7:
+#: TIs 0-4000 ms plus the CNN's reach on either side fit with room to spare).
+MAX_NULL_GRID_POINTS = 20_000
+
+
+def null_search_grid_ms(ti_ms, reach_ms: float) -> np.ndarray:
+    """Candidate null TIs (1 ms steps) from ``reach_ms`` before the first to ``reach_ms`` after the last frame,
+    bounded by the physical range: ScoutError for TIs outside PLAUSIBLE_TI_MS or an unbounded reach, so that no
+    input can build a grid that takes the memory down (a TI of 1e9 ms once asked for 24 GB)."""
+    ti = check_plausible_ti_ms(ti_ms)
+    reach = float(reach_ms)
+    if not (np.isfinite(reach) and 0.0 < reach <= PLAUSIBLE_TI_MS[1]):
+        raise ScoutError(f"The CNN's offset classes reach {reach_ms} ms: not a usable model output.")
+    low = max(0.0, float(ti.min()) - reach)
+    high = min(PLAUSIBLE_TI_MS[1] + reach, float(ti.max()) + reach)
+    n_points = int(np.floor(high - low)) + 1
+    if n_points > MAX_NULL_GRID_POINTS:  # cannot happen with the checks above; kept as the last guard
+        raise ScoutError(f"The null search would need {n_points} grid points (at most {MAX_NULL_GRID_POINTS}).")
+    return low + np.arange(n_points, dtype=float)
+
+
 def combine_frame_offsets(prediction: ScoutPrediction) -> tuple[float, float]:
     """Series null TI (ms) and its uncertainty (ms) from all frames' class distributions."""
     centers = np.asarray(prediction.bin_centers_ms, dtype=float)
+    if centers.size < 2 or not np.all(np.isfinite(centers)):
+        raise ScoutError("The CNN's offset classes are not finite numbers: not a usable model output.")
+    probabilities = np.asarray(prediction.probabilities, dtype=float)
+    if not np.all(np.isfinite(probabilities)):
+        raise ScoutError("The CNN returned non-finite class probabilities: the model file is damaged or not a TI-offset model.")
     reach = float(centers[-1])
-    ti = np.asarray(prediction.ti_ms, dtype=float)
-    candidates = np.arange(max(0.0, ti[0] - reach), ti[-1] + reach + 1.0, 1.0)
+    candidates = null_search_grid_ms(prediction.ti_ms, reach)
     log_likelihood = series_null_likelihood(prediction, candidates)
     best = int(np.argmax(log_likelihood))
     window = np.abs(candidates - candidates[best]) <= 20.0
