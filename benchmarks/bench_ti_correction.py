@@ -1,6 +1,6 @@
 """Benchmark of TI null-point correction: accuracy, speed ratios and memory, measured in one run.
 
-    .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--compare-vgg]
+    .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--compare-vgg] [--write-accuracy]
 
 1. Accuracy of the shipped models (the CNN, and the CNN with the inversion-recovery fit of the myocardium
    found by the U-Net: the answer `ti-correct` gives without an ROI) on held-out simulated series (seed 777001, never a training seed;
@@ -14,6 +14,10 @@
 4. With --compare-vgg: the default (sequence) and the VGG-16 configuration trained the same way on the
    same small simulated set (budget below), evaluated on the same held-out series, side by side.
 Prints ratios and figures; it asserts nothing (tests are not timers).
+With --write-accuracy the accuracy figures of the conditions measured are written into
+TINullCorrectionLib/models/measured_accuracy.json (atomically), the one file that every user-facing text about
+the shipped models' accuracy quotes; Testing/ti/networks/test_measured_accuracy.py then checks that the model
+card and the README quote the same figures (update their tables with the printed numbers).
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = F
     return cases
 
 
-def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=(None, "4k", "3mp")) -> None:
+def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=(None, "4k", "3mp")) -> dict:
+    """Print the table of every condition; returns {condition name: EvaluationResult} (plain, 4k, 3mp, native)."""
     from cardiac_lge.training.evaluation import (
         evaluate,
         format_table,
@@ -55,6 +60,7 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
         simulated_operator_choices,
     )
 
+    results = {}
     for condition in conditions:
         started = time.perf_counter()
         native = condition == "native"
@@ -75,6 +81,46 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
             print(f"series estimate, {name} scouts only: {b.optimal_pct:.1f}% optimal "
                   f"({b.above_pct:.1f}% above, {b.below_pct:.1f}% below; n = {b.n})")
         print(f"({time.perf_counter() - started:.0f} s)")
+        results["native" if native else (photo or "plain")] = result
+    return results
+
+
+def accuracy_record(results: dict, n_series: int, seed: int, command: str, measured_on: str) -> dict:
+    """The measured_accuracy.json content for evaluation results {condition: EvaluationResult} (with the
+    automatic myocardium: final and CNN-alone figures)."""
+    conditions = {}
+    for name, result in results.items():
+        if result.frames_cnn is None:
+            raise ValueError("--write-accuracy needs the final answer (CNN + automatic myocardium): drop --cnn-only.")
+        conditions[name] = {"final_frames_optimal_pct": round(result.frames.optimal_pct, 1),
+                            "cnn_frames_optimal_pct": round(result.frames_cnn.optimal_pct, 1),
+                            "final_series_mae_ms": round(result.null_mae_ms, 1)}
+    ranges = {tuple(r.optimal_range_ms) for r in results.values()}
+    if len(ranges) != 1:
+        raise ValueError("All conditions must use one optimal range.")
+    return {
+        "about": ("Accuracy of the shipped models measured by benchmarks/bench_ti_correction.py; the figures every "
+                  "user-facing text quotes (ti-correct's picture warning, the model card, the README). Rewrite with --write-accuracy."),
+        "command": command,
+        "measured_on": measured_on,
+        "seed": seed,
+        "n_series": n_series,
+        "optimal_range_ms": list(ranges.pop()),
+        "conditions": conditions,
+    }
+
+
+def write_accuracy(path: Path, record: dict) -> None:
+    """Merge ``record`` into the accuracy file (conditions not measured now are kept) and write it atomically."""
+    import json
+
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous.get("seed") == record["seed"] and previous.get("n_series") == record["n_series"]:
+            record = {**record, "conditions": {**previous.get("conditions", {}), **record["conditions"]}}
+    write_json_atomically(path, record)
 
 
 def ti_correct_speed(model, myocardium_model=None) -> float:
@@ -213,7 +259,11 @@ def main() -> int:
     parser.add_argument("--conditions", nargs="+", default=["plain", "4k", "3mp"], choices=["plain", "4k", "3mp", "native"],
                         help="test sets: post-contrast DICOM-quality (plain), photos of a 4K / 3 MP monitor, native scouts")
     parser.add_argument("--cnn-only", action="store_true", help="without the automatic myocardium + IR fit")
+    parser.add_argument("--write-accuracy", action="store_true",
+                        help="write the measured accuracy into TINullCorrectionLib/models/measured_accuracy.json")
     args = parser.parse_args()
+    if args.write_accuracy and (args.cnn_only or args.skip_accuracy):
+        parser.error("--write-accuracy needs the accuracy measurement with the automatic myocardium.")
     from TINullCorrectionLib.networks.ti_offset import load_model
 
     model = load_model(args.model)
@@ -226,7 +276,18 @@ def main() -> int:
         print(f"myocardium model {myocardium_model.name}: {myocardium_model.card}")
     if not args.skip_accuracy:
         conditions = [None if c == "plain" else c for c in args.conditions]
-        accuracy(model, args.n_series, args.seed, myocardium_model, conditions)
+        results = accuracy(model, args.n_series, args.seed, myocardium_model, conditions)
+        if args.write_accuracy:
+            import datetime
+
+            from TINullCorrectionLib.networks.measured_accuracy import ACCURACY_PATH
+
+            command = (f".venv/bin/python benchmarks/bench_ti_correction.py --n-series {args.n_series} --conditions "
+                       f"{' '.join(args.conditions)} --write-accuracy")
+            record = accuracy_record({k: v for k, v in results.items() if k != "native"}, args.n_series, args.seed, command,
+                                     datetime.date.today().isoformat())
+            write_accuracy(ACCURACY_PATH, record)
+            print(f"\nwrote {ACCURACY_PATH}: update the tables of the model card and the README with these figures")
     real_philips_look_locker(model, myocardium_model)
     ti_correct_speed(model)
     if myocardium_model is not None:

@@ -22,7 +22,8 @@ with target_offset_ms = middle of the optimal range (default range null-10..null
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +46,11 @@ BRACKET_MARGIN_MS = 10.0
 PLAUSIBLE_CHOSEN_TI_MS = (0.0, 4000.0)
 
 
+#: Bounds of the settings (docs/METHODS.md §1.3): absolute values in ms, ms/min and minutes.
+PLAUSIBLE_SETTING_LIMITS = {"optimal_range_ms": 200.0, "target_offset_ms": 200.0, "lge_offset_ms": 300.0,
+                            "drift_ms_per_min": 20.0, "minutes_since_scout": 240.0}
+
+
 @dataclass(frozen=True)
 class RecommendationSettings:
     """optimal_range_ms: (low, high) offsets from the null that count as optimal (default -10..+20 ms)."""
@@ -61,6 +67,12 @@ class RecommendationSettings:
     #: screen captures: see :func:`calibrated_cnn_uncertainty`.
     cnn_uncertainty_scale: float = 1.8
     cnn_uncertainty_scale_screen_capture: float = 2.3
+    #: Calibration of the user-ROI fit's uncertainty: sqrt((scale x covariance SD)^2 + floor^2), for scanner data
+    #: and for screen captures: see :func:`calibrated_fit_uncertainty`.
+    fit_uncertainty_scale: float = 1.7
+    fit_uncertainty_floor_ms: float = 8.3
+    fit_uncertainty_scale_screen_capture: float = 3.6
+    fit_uncertainty_floor_screen_capture_ms: float = 10.7
 
     def __post_init__(self) -> None:
         low, high = (float(v) for v in self.optimal_range_ms)
@@ -70,9 +82,23 @@ class RecommendationSettings:
         for name in ("lge_offset_ms", "drift_ms_per_min", "minutes_since_scout", "disagreement_warning_ms"):
             if not np.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number.")
-        for name in ("cnn_uncertainty_scale", "cnn_uncertainty_scale_screen_capture"):
+        # Plausible settings (docs/METHODS.md §1.3, our bounds): beyond them a typo, not a site's choice.
+        limit = PLAUSIBLE_SETTING_LIMITS
+        if not (-limit["optimal_range_ms"] <= low and high <= limit["optimal_range_ms"]):
+            raise ValueError(f"The optimal range must lie within +/-{limit['optimal_range_ms']:g} ms of the null; got {self.optimal_range_ms}.")
+        for name in ("lge_offset_ms", "drift_ms_per_min", "target_offset_ms"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and abs(value) <= limit[name]):
+                raise ValueError(f"{name} must be a number within +/-{limit[name]:g}; got {value}.")
+        if self.minutes_since_scout > limit["minutes_since_scout"]:
+            raise ValueError(f"minutes_since_scout must be at most {limit['minutes_since_scout']:g}; got {self.minutes_since_scout}.")
+        for name in ("cnn_uncertainty_scale", "cnn_uncertainty_scale_screen_capture", "fit_uncertainty_scale",
+                     "fit_uncertainty_scale_screen_capture"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be a positive number.")
+        for name in ("fit_uncertainty_floor_ms", "fit_uncertainty_floor_screen_capture_ms"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a number >= 0.")
         if self.minutes_since_scout < 0:
             raise ValueError("minutes_since_scout cannot be negative.")
 
@@ -156,6 +182,21 @@ def calibrated_cnn_uncertainty(posterior_sd_ms: float, screen_capture: bool, set
     return float(posterior_sd_ms * scale)
 
 
+def calibrated_fit_uncertainty(covariance_sd_ms: float, screen_capture: bool, settings: RecommendationSettings) -> float:
+    """The null uncertainty (ms) of the inversion-recovery fit of a user's ROI: sqrt((k sd)^2 + floor^2).
+
+    The covariance SD of the fit only counts the noise of the ROI's mean curve; partial volume with blood or fat
+    as the heart moves, the Look-Locker readout and (on screen captures) the display are not in it, so it was
+    far too small (+/-0.4-2 ms reported for errors of 2-13 ms). k and the floor were fitted by maximum likelihood
+    on held-out simulated scouts with the true remote-myocardium mask (benchmarks/bench_roi_fit_uncertainty.py).
+    """
+    if screen_capture:
+        k, floor = settings.fit_uncertainty_scale_screen_capture, settings.fit_uncertainty_floor_screen_capture_ms
+    else:
+        k, floor = settings.fit_uncertainty_scale, settings.fit_uncertainty_floor_ms
+    return float(math.hypot(k * float(covariance_sd_ms), floor))
+
+
 def _fit_sd(ir_fit, fallback_ms: float) -> float:
     value = float(ir_fit.null_uncertainty_ms)
     return value if np.isfinite(value) and value > 0 else fallback_ms
@@ -215,6 +256,7 @@ def recommend(
     cnn = NullEstimate(cnn_null, cnn_sd, "cnn", cnn_null + shift)
 
     ir_fit = None
+    covariance_sd = None
     final = cnn
     ti = scout.ti_ms
     source = "user ROI" if myocardium_mask is not None else ""
@@ -231,6 +273,10 @@ def recommend(
 
         myocardium_mask = np.asarray(myocardium_mask, dtype=bool)
         ir_fit = fit_scout_roi(scout, myocardium_mask)
+        covariance_sd = float(ir_fit.null_uncertainty_ms)
+        if np.isfinite(covariance_sd):
+            # the covariance SD of a user ROI's fit is far too small: calibrated (calibrated_fit_uncertainty)
+            ir_fit = replace(ir_fit, null_uncertainty_ms=calibrated_fit_uncertainty(covariance_sd, bool(scout.screen_capture), settings))
     if ir_fit is not None:
         if np.isfinite(ir_fit.null_ti_ms):
             difference = float(ir_fit.null_ti_ms - cnn_null)
@@ -288,4 +334,5 @@ def recommend(
         optimal_range_ms=settings.optimal_range_ms, target_offset_ms=settings.target_ms, lge_offset_ms=settings.lge_offset_ms,
         drift_ms_per_min=settings.drift_ms_per_min, minutes_since_scout=settings.minutes_since_scout,
         myocardium_source=source, myocardium_mask=myocardium_mask if ir_fit is not None else None, null_bracketed=bracketed,
+        fit_covariance_uncertainty_ms=covariance_sd,
     )
