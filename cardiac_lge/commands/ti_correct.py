@@ -216,7 +216,7 @@ def _run_batch(model, args: argparse.Namespace, myocardium_model=None) -> int:
 
     from CardiacLGECommonLib.core.files import write_text_atomically
     from TINullCorrectionLib.core.pipeline import analyse_scout
-    from TINullCorrectionLib.io.dicom import examine_dicom_files, load_scout_from_files
+    from TINullCorrectionLib.io.dicom import examine_dicom_files, load_scout_from_files, why_no_scout
     from tqdm import tqdm
 
     if not args.batch.is_dir():
@@ -245,7 +245,11 @@ def _run_batch(model, args: argparse.Namespace, myocardium_model=None) -> int:
             counts["failed"] += 1
             continue
         if not candidates:
-            writer.writerow({"study": study_id, "error": "no TI scout found"})
+            try:
+                reason = why_no_scout([study])
+            except Exception as error:  # noqa: BLE001 - the reason is a courtesy; the row is written anyway
+                reason = _failure_text(error, study_id)
+            writer.writerow({"study": study_id, "error": hide(f"no TI scout found ({reason})")})
             counts["no_scout"] += 1
             continue
         for candidate in candidates:
@@ -283,11 +287,14 @@ def run(args: argparse.Namespace) -> int:
         if output is not None:
             check_writable(output)
     settings_from_args(args)  # bad settings fail before the models load
+    if args.batch is not None:
+        return _run_batch(load_model(args.model), args, load_myocardium_model(args))
+    loaded = load_inputs_with_report(args)  # bad inputs fail before the models load
+    if args.roi_mask is not None:
+        for scout in loaded.scouts:
+            read_mask(args.roi_mask, scout.frames.shape[1:])
     model = load_model(args.model)
     myocardium_model = load_myocardium_model(args)
-    if args.batch is not None:
-        return _run_batch(model, args, myocardium_model)
-    loaded = load_inputs_with_report(args)
     result = analyse(model, list(loaded.scouts), args, pictures=inputs_are_pictures(list(args.inputs)),
                      myocardium_model=myocardium_model, skipped=loaded.skipped)
     print(study_report_text(result, frames=not args.quiet))

@@ -95,8 +95,8 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     """
     from TINullCorrectionLib.core.irfit import fit_pixelwise, fit_scout_roi
 
+    check_looks_like_a_heart(np.asarray(probability) >= threshold, scout.pixel_spacing_mm)
     mask = myocardium_mask(probability, threshold)
-    check_looks_like_a_heart(mask, scout.pixel_spacing_mm)
     core = ndimage.binary_erosion(mask)
     if np.count_nonzero(core) < 8:
         core = mask

@@ -695,6 +695,16 @@ def examine_dicom_files(paths) -> list[ScoutCandidate]:
     return candidates
 
 
+def why_no_scout(paths) -> str:
+    """Why ``paths`` hold no TI scout candidate (the message of the error :func:`load_ti_scouts` would raise)."""
+    headers, n_files, unreadable = _read_headers_reporting(paths)
+    reasons = [why for candidate, why in (_describe_group(g) for g in _group_frames(headers)) if candidate is None]
+    error = str(_no_scout_error(paths, reasons, len(headers), n_files))
+    if unreadable:
+        error += " Skipped: " + "; ".join(f"{u.what} ({u.reason})" for u in unreadable[:3])
+    return error
+
+
 # -------------------------------------------------------------------------------------------- pixel data
 def _rescale(ds: Dataset, frame_item: Dataset | None, shared_item: Dataset | None) -> tuple[float, float]:
     groups = [g for g in (frame_item, shared_item) if g is not None]
@@ -978,8 +988,15 @@ def _no_scout_error(paths, reasons: list[str], n_frames: int, n_files: int) -> S
         return ScoutError(f"No files found in {', '.join(shown)}.")
     if n_frames == 0:
         return ScoutError(f"No DICOM image files found among {n_files} file(s) in {', '.join(shown)}.")
-    detail = "; ".join(sorted(set(reasons))[:5])
-    return ScoutError(f"No TI scout found in {n_frames} DICOM image(s): {detail}.")
+    by_why: dict[str, list[str]] = {}
+    for reason in reasons:  # "where: why" -> one line per distinct why, naming the first place
+        where, _, why = reason.partition(": ")
+        by_why.setdefault(why or where, []).append(where if why else "")
+    parts = []
+    for why, places in list(by_why.items())[:5]:
+        place = places[0] + (f" and {len(places) - 1} more" if len(places) > 1 else "")
+        parts.append(f"{place}: {why}" if place else why)
+    return ScoutError(f"No TI scout found in {n_frames} DICOM image(s): {'; '.join(parts)}.")
 
 
 def inversion_recovery_evidence(candidate: ScoutCandidate, file_value=None, headers=None) -> tuple[bool, str]:
