@@ -5,7 +5,8 @@ Every row (:class:`Case`) names the issue item whose promise it checks, builds i
 shared base data (:class:`BaseData`: simulated scouts written as DICOM, pictures of them, a TI table), runs
 ``cardiac-lge`` in-process and classifies what happened (:func:`run_case`):
 
-* ``error``   exit status 2 and a one-line message (no traceback) matching ``pattern``;
+* ``error``   exit status 2 and a one-line message (no traceback) matching ``pattern`` (a message that does
+  not match is an ``unclear error``: e.g. not naming the file);
 * ``warning`` exit status 0, the answer given, and ``pattern`` found in the printed report, the JSON's
   warnings or its ``skipped`` list (or the batch CSV);
 * ``result``  exit status 0 and ``check`` confirms the numbers (e.g. the null within 25 ms of the truth).
@@ -78,7 +79,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Observed:
-    kind: str  # "error" | "warning" | "result" | "traceback" | "silent wrong"
+    kind: str  # "error" | "warning" | "result" | "unclear error" | "traceback" | "silent wrong"
     detail: str
 
 
@@ -637,7 +638,7 @@ def classify(case: Case, run: Run, data: BaseData) -> Observed:
         if "Traceback" in message or len(message.splitlines()) > 3:
             return Observed("traceback", message)
         if not re.search(case.pattern, message, re.S):
-            return Observed("error", f"(message does not match {case.pattern!r}) {message}")
+            return Observed("unclear error", f"(message does not match {case.pattern!r}) {message}")
         if case.check is not None and not case.check(run, data):
             return Observed("silent wrong", f"clear error but its promise failed: {message}")
         return Observed("error", message)
@@ -652,8 +653,9 @@ def classify(case: Case, run: Run, data: BaseData) -> Observed:
 
 def summary(observed: list[tuple[Case, Observed]]) -> str:
     counts = {kind: sum(1 for _, o in observed if o.kind == kind)
-              for kind in ("error", "warning", "result", "traceback", "silent wrong")}
+              for kind in ("error", "warning", "result", "unclear error", "traceback", "silent wrong")}
     broken = sum(1 for case, o in observed if o.kind != case.outcome)
     return (f"bad-input matrix: {len(observed)} cases; clear errors {counts['error']}, explicit warnings {counts['warning']}, "
-            f"correct results {counts['result']}; tracebacks {counts['traceback']}, silent wrong {counts['silent wrong']}; "
+            f"correct results {counts['result']}; errors not saying what the table promises {counts['unclear error']}, "
+            f"tracebacks {counts['traceback']}, silent wrong {counts['silent wrong']}; "
             f"rows whose outcome differs from the table: {broken}")
