@@ -491,10 +491,11 @@ def _choose_ti_source(frames: Sequence[_FrameHeader]) -> tuple[str | None, list[
         if len(set(values)) > 1:
             return source, [float(v) for v in values], ""
         constant_sources.append(f"{source} = {values[0]:g} on every frame")
+    if partial:  # the most useful message: which frames lack the TI the others carry
+        constant = f"; other fields do not vary ({'; '.join(constant_sources)})" if constant_sources else ""
+        return None, None, _missing_ti_text(frames, partial[0]) + constant
     if constant_sources:
         return None, None, "the TI does not vary across the frames (" + "; ".join(constant_sources) + ")"
-    if partial:
-        return None, None, _missing_ti_text(frames, partial[0])
     invalid = [f for f in frames if f.ti_invalid]
     if invalid:
         first = invalid[0]
