@@ -83,6 +83,8 @@ _POSITION_TOL_MM = 0.05
 _ORIENTATION_TOL = 1e-3
 _TI_COMMENT_RE = re.compile(r"\bTI\s*[=:]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 _PHASE_IMAGE_TYPES = {"P", "PHASE", "REAL", "R", "R_IR", "PSIR"}
+#: Frames one (enhanced multi-frame) file may hold: several slices of a scout, each at most MAX_FRAMES.
+MAX_FRAMES_PER_FILE = 4 * MAX_FRAMES
 #: Files with these suffixes (or none) that fail to parse are reported as skipped; others are not DICOM.
 _DICOM_LIKE_SUFFIXES = {"", ".dcm", ".dicom", ".ima", ".dc3"}
 #: A frame may lack the TI the rest of its slice carries when at least this fraction carries it (dropped, reported).
@@ -360,8 +362,11 @@ def _tuple_of_floats(value, length: int) -> tuple[float, ...] | None:
 
 
 def _frame_headers(path: Path, ds: Dataset, shown: str = "") -> list[_FrameHeader]:
-    """One header per frame: single-frame files give one, enhanced multi-frame files one per frame."""
+    """One header per frame: single-frame files give one, enhanced multi-frame files one per frame.
+    ValueError for a NumberOfFrames that no TI scout file holds (a damaged header: 1e9 frames once)."""
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if not 1 <= n_frames <= MAX_FRAMES_PER_FILE:
+        raise ValueError(f"NumberOfFrames {n_frames} is outside 1-{MAX_FRAMES_PER_FILE}")
     shared = ds.get("SharedFunctionalGroupsSequence")
     shared_item = shared[0] if shared else None
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")

@@ -18,7 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 
-from TINullCorrectionLib.core.types import ScoutError, TIScout
+from TINullCorrectionLib.core.types import MAX_FRAME_PIXELS, MAX_FRAMES, ScoutError, TIScout
 
 _LUMA_BT601 = np.array([0.299, 0.587, 0.114])
 _TI_KEYS = ("ti_ms", "ti", "inversion_times", "inversion_times_ms")
@@ -159,13 +159,19 @@ def _read_picture(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            width, height = image.size  # known before decoding: refuse what cannot be a frame (no decompression bomb)
+            if width * height > MAX_FRAME_PIXELS:
+                raise ScoutError(f"The image {path.name} is {width} x {height} pixels: too large for a TI scout frame "
+                                 f"(at most {MAX_FRAME_PIXELS} pixels); scale it down first.")
             image = ImageOps.exif_transpose(image)
             if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
                 return np.asarray(image, dtype=np.float32)
             if image.mode == "L":
                 return np.asarray(image, dtype=np.float32)
             rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except ScoutError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, EOFError, SyntaxError) as error:
         raise ScoutError(f"Cannot read the image {path.name}: {error}") from error
     return (rgb @ _LUMA_BT601).astype(np.float32)
 
@@ -243,7 +249,13 @@ def load_scout_from_volume_file(path, ti_ms=None) -> TIScout:
     if not path.is_file():
         raise ScoutError(f"Volume file not found: {path}")
     try:
-        image = sitk.ReadImage(str(path))
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()  # header only: refuse a volume that cannot be a scout before reading it
+        voxels = int(np.prod(reader.GetSize(), dtype=np.int64)) * int(reader.GetNumberOfComponents())
+        if voxels > MAX_FRAMES * MAX_FRAME_PIXELS:
+            raise ScoutError(f"{path.name} holds {voxels} voxels ({' x '.join(map(str, reader.GetSize()))}): too large for one TI scout slice.")
+        image = reader.Execute()
     except RuntimeError as error:
         raise ScoutError(
             f"Cannot read {path.name} as an image volume: {str(error).strip().splitlines()[-1]}"
