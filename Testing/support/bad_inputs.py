@@ -632,11 +632,12 @@ def classify(case: Case, run: Run, data: BaseData) -> Observed:
     if leaked:
         return Observed("silent wrong", f"identifying text in the outputs: {leaked}")
     if run.status != 0:
-        message = run.stderr.strip()
+        lines = run.stderr.replace("\r", "\n").splitlines()  # progress bars share stderr: keep the messages
+        message = "\n".join(line for line in lines if line.startswith(("cardiac-lge", "usage:"))) or run.stderr.strip()[-500:]
+        if "Traceback (most recent call last)" in run.stderr:
+            return Observed("traceback", run.stderr.strip()[-500:])
         if case.outcome != "error":
             return Observed("error", message)
-        if "Traceback" in message or len(message.splitlines()) > 3:
-            return Observed("traceback", message)
         if not re.search(case.pattern, message, re.S):
             return Observed("unclear error", f"(message does not match {case.pattern!r}) {message}")
         if case.check is not None and not case.check(run, data):
