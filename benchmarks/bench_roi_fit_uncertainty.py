@@ -11,6 +11,9 @@ target) and 2 sigma (95%), for the raw covariance uncertainty and for the calibr
     .venv/bin/python benchmarks/bench_roi_fit_uncertainty.py --seed 998023 --n-series 300          # check set
     .venv/bin/python benchmarks/bench_roi_fit_uncertainty.py --fit-calibration --seed 998021       # fit k and floor
 
+``--automatic`` measures the fit of the automatic myocardium (the U-Net's, as ti-correct without an ROI) instead;
+its uncertainty is not calibrated (the shipped accuracy figures were measured with it as it is).
+
 ``--fit-calibration`` fits sd_calibrated = sqrt((k sd)^2 + floor^2) by maximum likelihood (errors taken as
 Gaussian with that SD) per condition and prints k and the floor.
 """
@@ -31,8 +34,10 @@ from TINullCorrectionLib.core.recommendation import RecommendationSettings, cali
 from TINullCorrectionLib.sim.simulator import simulate_scout  # noqa: E402
 
 
-def measure(n_series: int, seed: int, photo: str | None):
-    """(errors ms, reported SD ms, screen_capture) of the fits of the true remote-myocardium mask."""
+def measure(n_series: int, seed: int, photo: str | None, unet=None):
+    """(errors ms, reported SD ms, screen_capture) of the fits of the true remote-myocardium mask (or, with ``unet``,
+    of the automatic myocardium)."""
+    from TINullCorrectionLib.core.automatic_myocardium import fit_automatic_myocardium
     from TINullCorrectionLib.sim.photo import degrade_scout_as_photo
 
     rng = np.random.default_rng(seed)
@@ -43,7 +48,10 @@ def measure(n_series: int, seed: int, photo: str | None):
             simulated = degrade_scout_as_photo(simulated, rng, monitor=photo)
         scout = simulated.scout
         try:
-            fit = fit_scout_roi(scout, simulated.myocardium_mask)
+            if unet is None:
+                fit = fit_scout_roi(scout, simulated.myocardium_mask)
+            else:
+                fit, _ = fit_automatic_myocardium(scout, unet.myocardium_probability(scout))
         except ValueError:
             continue
         if not (math.isfinite(fit.null_ti_ms) and math.isfinite(fit.null_uncertainty_ms) and fit.null_uncertainty_ms > 0):
@@ -84,16 +92,23 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=998023)
     parser.add_argument("--conditions", nargs="+", default=["plain", "4k"], choices=["plain", "4k", "3mp"])
     parser.add_argument("--fit-calibration", action="store_true")
+    parser.add_argument("--automatic", action="store_true", help="the automatic myocardium's fit instead of the true mask")
     args = parser.parse_args()
     settings = RecommendationSettings()
+    unet = None
+    if args.automatic:
+        from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+
+        unet = load_segmentation_model()
     for condition in args.conditions:
-        errors, sds, screen = measure(args.n_series, args.seed, None if condition == "plain" else condition)
+        errors, sds, screen = measure(args.n_series, args.seed, None if condition == "plain" else condition, unet)
         raw = coverage(errors, sds)
         calibrated_sds = np.array([calibrated_fit_uncertainty(sd, s, settings) for sd, s in zip(sds, screen, strict=True)])
         calibrated = coverage(errors, calibrated_sds)
         print(f"{condition} (seed {args.seed}, {raw['n']} series): median error {raw['median_error_ms']:+.1f} ms, "
               f"MAE {raw['mae_ms']:.1f} ms")
-        for name, values in (("raw covariance SD", raw), ("calibrated SD", calibrated)):
+        label = "user-ROI calibration" if args.automatic else "calibrated SD"
+        for name, values in (("raw covariance SD", raw), (label, calibrated)):
             print(f"  {name:18s}: median {values['median_sd_ms']:5.1f} ms, robust SD of error/SD {values['robust_sd_of_z']:5.2f}, "
                   f"within 1 SD {values['within_1sd_pct']:5.1f}%, within 2 SD {values['within_2sd_pct']:5.1f}%")
         if args.fit_calibration:

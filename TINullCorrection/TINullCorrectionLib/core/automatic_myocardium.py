@@ -40,10 +40,11 @@ def check_looks_like_a_heart(mask: np.ndarray, pixel_spacing_mm, min_area_mm2: f
     area = pixels * float(pixel_spacing_mm[0]) * float(pixel_spacing_mm[1])
     if area < min_area_mm2:
         raise ScoutError(
-            f"The input does not look like a cardiac short-axis scout: the automatic myocardium covers only {area:.0f} mm^2 "
-            f"({pixels} pixels; a left ventricle shows at least {min_area_mm2:.0f} mm^2). It may be a phantom or another "
-            "series, or the U-Net did not find the myocardium in this slice: no inversion-recovery cross-check was made, "
-            "and the CNN (trained on cardiac scouts only) answers alone. Check the frames by eye, or draw a myocardium ROI."
+            f"No myocardium found automatically: what the U-Net marks covers only {area:.0f} mm^2 ({pixels} pixels; a left "
+            f"ventricle shows at least {min_area_mm2:.0f} mm^2), so the input does not look like a cardiac short-axis scout "
+            "(a phantom or another series?), or the U-Net missed the myocardium in this slice. No inversion-recovery "
+            "cross-check was made and the CNN (trained on cardiac scouts only) answers alone: check the frames by eye, or "
+            "draw a myocardium ROI."
         )
 
 
