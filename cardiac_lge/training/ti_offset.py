@@ -24,7 +24,8 @@ from TINullCorrectionLib.core.preprocessing import (
 )
 from TINullCorrectionLib.core.types import TIScout
 from TINullCorrectionLib.networks.architectures import OffsetBins, build_network
-from TINullCorrectionLib.networks.ti_offset import TIModel, save_model
+from TINullCorrectionLib.networks.ti_offset import TIModel
+from TINullCorrectionLib.networks.torch_models import load_torch_model, module_of, save_model, torch_ti_model  # noqa: F401 - for commands
 from torch import nn
 
 
@@ -43,6 +44,33 @@ class TrainingConfig:
     seed: int = 20261124
     bins: OffsetBins = field(default_factory=OffsetBins)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
+    def __post_init__(self) -> None:
+        check_training_numbers(n_series=self.n_series, epochs=self.epochs, batch_size=self.batch_size,
+                               learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                               photo_fraction=self.photo_fraction, native_fraction=self.native_fraction,
+                               validation_fraction=self.validation_fraction, label_sigma_ms=self.label_sigma_ms)
+
+
+def check_training_numbers(**values) -> None:
+    """ValueError naming the option for training settings that cannot work (before any data is made):
+    counts (n_series >= 0, epochs and batch_size >= 1), positive finite rates, fractions in [0, 1]."""
+    import math
+
+    for name, value in values.items():
+        option = "--" + name.replace("_", "-")
+        if name in ("epochs", "batch_size") and not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"{option} must be a whole number >= 1; got {value}.")
+        if name == "n_series" and not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"{option} must be a whole number >= 0; got {value}.")
+        if name in ("learning_rate", "label_sigma_ms") and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{option} must be a positive number; got {value}.")
+        if name == "weight_decay" and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{option} must be a number >= 0; got {value}.")
+        if name.endswith("_fraction") and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"{option} must be a fraction in [0, 1]; got {value}.")
+        if name == "validation_fraction" and not 0.0 < value < 1.0:
+            raise ValueError(f"{option} must be in (0, 1); got {value}.")
 
 
 @dataclass
@@ -147,6 +175,12 @@ def _batch(series: SeriesSet, indices, bins: OffsetBins, label_sigma_ms: float):
     return (torch.from_numpy(images), torch.from_numpy(scalars), torch.from_numpy(mask), torch.from_numpy(targets), offsets)
 
 
+def set_threads(threads: int) -> None:
+    """CPU threads torch may use (0: torch's choice)."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def train_model(
     config: TrainingConfig = TrainingConfig(),
     series: SeriesSet | None = None,
@@ -170,7 +204,7 @@ def train_model(
     if init is not None:
         if init.bins != config.bins or init.preprocess != config.preprocess or init.architecture != config.architecture:
             raise ValueError("The initial model's architecture, bins or preprocessing differ from the training configuration.")
-        network = init.network
+        network = module_of(init)
     else:
         network = build_network(config.architecture, config.bins.n_classes)
     network.to(device)
@@ -211,14 +245,14 @@ def train_model(
             best_loss = validation_loss
             best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
         if checkpoint_dir is not None:
-            checkpoint = TIModel(network, config.architecture, config.bins, config.preprocess, {"name": f"checkpoint-epoch{epoch + 1}"})
+            checkpoint = torch_ti_model(network, config.architecture, config.bins, config.preprocess, {"name": f"checkpoint-epoch{epoch + 1}"})
             save_model(checkpoint, Path(checkpoint_dir) / f"checkpoint_epoch{epoch + 1:02d}.pt")
     network.load_state_dict(best_state)
     network.to("cpu").eval()
     card = {"architecture": config.architecture, "n_series": len(series), "epochs": config.epochs, "seed": config.seed,
             "photo_fraction": config.photo_fraction, "native_fraction": config.native_fraction,
             "best_validation_loss": float(best_loss)}
-    return TIModel(network, config.architecture, config.bins, config.preprocess, card, name=f"ti-offset-{config.architecture}"), history
+    return torch_ti_model(network, config.architecture, config.bins, config.preprocess, card, name=f"ti-offset-{config.architecture}"), history
 
 
 def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
