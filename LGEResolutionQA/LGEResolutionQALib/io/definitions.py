@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from CardiacLGECommonLib.core.files import write_atomically, write_text_atomically
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
+from CardiacLGECommonLib.core.process_locale import keeps_process_locale
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,6 +227,7 @@ def read_image_file(path, what: str = "image"):
         raise ValueError(f"Cannot read {what} {path}: {_first_line(error)}") from error
 
 
+@keeps_process_locale
 def read_dicom_folder(folder, what: str = "volume"):
     """SimpleITK image of the single DICOM series in ``folder`` (header checks as read_image_file)."""
     import SimpleITK as sitk
@@ -294,6 +296,7 @@ def write_volume(path, array_kji, ijk_to_ras) -> None:
         raise OSError(_first_line(error)) from error
 
 
+@keeps_process_locale
 def write_dicom_series(folder, array_kji, ijk_to_ras, description: str = "simulated LGE", seed: int = 0) -> list[Path]:
     """Write an array [k, j, i] with its IJK->RAS matrix as a DICOM MR series (one file per slice, 16-bit with a
     rescale slope: values read back within 1/60000 of the largest |value|) into ``folder``; returns the files.

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
+from CardiacLGECommonLib.core.process_locale import keeps_process_locale
 
 from LGEResolutionQALib.io.definitions import (
     _first_line,
@@ -208,6 +209,7 @@ def _read_picture(path: Path) -> np.ndarray:
     return array
 
 
+@keeps_process_locale
 def read_stack(spec, spacing_mm=None) -> ImageStack:
     """Read an image or label stack (see the module docstring)."""
     import SimpleITK as sitk
