@@ -3,6 +3,10 @@
 The default weights shipped in TINullCorrectionLib/models/ are made by exactly:
     cardiac-lge train --out TINullCorrection/TINullCorrectionLib/models/ti_offset_sequence.pt
 (defaults: sequence architecture, 2000 simulated series of which 15% phone photos, 14 epochs, seed 20261124).
+The single-frame network (one picture + its TI, the published per-image mode) is made by exactly:
+    cardiac-lge train --single-frame --out TINullCorrection/TINullCorrectionLib/models/ti_offset_single_frame.pt
+(defaults with --single-frame: 2000 simulated series, every frame within +/-150 ms of the null and two more per
+series as a screenshot (25%) or a phone photo of a 4K (40%) or 3 MP (35%) monitor, 8 epochs, seed 20261201).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--arch", choices=("sequence", "compact", "vgg16"), default="sequence",
                         help="network architecture (default sequence: CNN per frame + GRU over frames)")
     parser.add_argument("--n-series", type=int, default=2000, help="simulated series to train on (default 2000; 0 = none)")
-    parser.add_argument("--epochs", type=int, default=14, help="epochs (default 14)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 14; 8 with --single-frame)")
     parser.add_argument("--batch-size", type=int, default=8, help="series per batch (default 8)")
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--photo-fraction", type=float, default=0.15,
@@ -26,12 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--native-fraction", type=float, default=0.0,
                         help="fraction of simulated series that are native (pre-contrast) scouts (default 0: the "
                              "shipped weights; 0.15 fixes native scouts at a cost in post-contrast accuracy, see the model card)")
-    parser.add_argument("--seed", type=int, default=20261124, help="seed of every random draw (default 20261124)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of every random draw (default 20261124; 20261201 with --single-frame)")
     parser.add_argument("--dicom-dir", type=Path, help="folder of a site's labelled TI scout series (fine-tuning data)")
     parser.add_argument("--labels", type=Path, help="CSV with columns series_dir,null_ti_ms for --dicom-dir")
     parser.add_argument("--init", type=Path, help="start from this model file (fine-tuning)")
     parser.add_argument("--checkpoint-dir", type=Path, help="write a checkpoint after every epoch here")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--single-frame", action="store_true",
+                        help="train the single-frame network (one picture + its TI) instead of the series CNN; "
+                             "uses --n-series, --epochs, --learning-rate, --seed (defaults 2000, 8, 0.002, 20261201)")
     parser.set_defaults(func=run)
 
 
@@ -51,10 +58,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.single_frame:
+        return _run_single_frame(args)
     if (args.dicom_dir is None) != (args.labels is None):
         raise ValueError("--dicom-dir and --labels go together.")
     if args.n_series <= 0 and args.dicom_dir is None:
         raise ValueError("Nothing to train on: give --n-series > 0 and/or --dicom-dir with --labels.")
+    args.epochs = 14 if args.epochs is None else args.epochs
+    args.seed = 20261124 if args.seed is None else args.seed
     config = TrainingConfig(architecture=args.arch, n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, photo_fraction=args.photo_fraction,
                             native_fraction=args.native_fraction, seed=args.seed)
@@ -75,9 +86,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _argv_of(args: argparse.Namespace) -> list[str]:
+def _run_single_frame(args: argparse.Namespace) -> int:
+    import json
+
+    from TINullCorrectionLib.networks.single_frame import save_single_frame_model
+
+    from cardiac_lge.training.single_frame import SingleFrameTrainingConfig, train_single_frame_model
+
+    if args.dicom_dir is not None or args.init is not None or args.n_series <= 0:
+        raise ValueError("--single-frame trains on simulated pictures only: give --n-series > 0, no --dicom-dir or --init.")
+    args.epochs = 8 if args.epochs is None else args.epochs
+    args.seed = 20261201 if args.seed is None else args.seed
+    config = SingleFrameTrainingConfig(n_series=args.n_series, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
+    model, history = train_single_frame_model(config)
+    model.card.update({"training_command": "cardiac-lge train --single-frame " + " ".join(_argv_of(args, single_frame=True))})
+    sha = save_single_frame_model(model, args.out)
+    args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
+    print(f"wrote {args.out} (sha256 {sha})")
+    return 0
+
+
+def _argv_of(args: argparse.Namespace, single_frame: bool = False) -> list[str]:
     out = []
-    for key in ("out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "native_fraction", "seed", "dicom_dir", "labels", "init"):
+    keys = ("out", "n_series", "epochs", "learning_rate", "seed") if single_frame else (
+        "out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "native_fraction", "seed", "dicom_dir",
+        "labels", "init")
+    for key in keys:
         value = getattr(args, key)
         if value is not None:
             out += [f"--{key.replace('_', '-')}", str(value)]
