@@ -47,7 +47,7 @@ class MosaicError(ScoutError):
 class MosaicSettings:
     grid_long_side_px: int = 1400
     tile_px: int = 192
-    text_tile_px: int = 288
+    text_tile_px: int = 384
     field_of_view_mm: float = DEFAULT_FIELD_OF_VIEW_MM
     empty_std: float = 4.0
     min_tiles: int = 3
@@ -350,14 +350,14 @@ def text_boxes(tile: np.ndarray) -> list[tuple[int, int, int, int]]:
     band[:depth] = True
     band[-depth:] = True
     values = tophat[band]
-    threshold = max(40.0, 0.45 * float(np.percentile(values, 99.7)))
+    threshold = max(30.0, 0.35 * float(np.percentile(values, 99.7)))
     mask = ((tophat > threshold) & band).astype(np.uint8)
     closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size * 0.03)), 1)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     boxes = []
     for k in range(1, count):
         x, y, w, h, area = stats[k]
-        if 0.02 * size <= h <= 0.12 * size and w >= 0.8 * h and area >= 0.15 * w * h:
+        if 0.02 * size <= h <= 0.12 * size and w >= 0.2 * h and area >= 0.15 * w * h:
             boxes.append((int(x), int(y), int(x + w), int(y + h)))
     # merge boxes on one text line that are close together (words of one annotation)
     boxes.sort(key=lambda b: (b[1], b[0]))
@@ -370,57 +370,84 @@ def text_boxes(tile: np.ndarray) -> list[tuple[int, int, int, int]]:
                 break
         else:
             merged.append(list(box))
-    return [tuple(b) for b in merged]
+    return [tuple(b) for b in merged if b[2] - b[0] >= 0.8 * (b[3] - b[1])]
 
 
-def _crop(tile: np.ndarray, box) -> np.ndarray:
+def _crop(tile: np.ndarray, box, pad_fraction: float = 0.35) -> np.ndarray:
     x0, y0, x1, y1 = box
-    pad = max(2, int(0.35 * (y1 - y0)))
+    pad = max(2, int(pad_fraction * (y1 - y0)))
     crop = tile[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
     return np.clip(crop, 0, 255).astype(np.uint8)
 
 
+def _ti_region(box, size: int) -> tuple[int, int, int, int]:
+    """Where the TI of any tile is, from the box where it was read on one tile: the same place, widened by 60%
+    on the side the text grows (a left-aligned annotation grows to the right, a right-aligned one to the left)."""
+    x0, y0, x1, y1 = box
+    grow = int(0.6 * (x1 - x0))
+    if (x0 + x1) / 2 < size / 2:
+        x1 += grow
+    else:
+        x0 -= grow
+    pad = int(0.25 * (y1 - y0))
+    return max(0, x0), max(0, y0 - pad), min(size, x1), min(size, y1 + pad)
+
+
 def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer, calibration: int):
-    """(text, score, ti) per tile: learn where the TI is on the first tiles, then read that line everywhere."""
-    from TINullCorrectionLib.io.ocr import parse_ti_text
+    """(text, score, ti) per tile: the text lines of the first tiles are read until the TI is found, then the same
+    place is read on every tile (the annotation sits at one place in every viewport); where that fails, the
+    tile's other text lines are read."""
+    from TINullCorrectionLib.io.ocr import parse_ti_number, parse_ti_text
 
     size = tiles[0].shape[0] if tiles else 1
     results: list[tuple[str, float, float | None]] = [("", 0.0, None)] * len(tiles)
-    learned, first = [], []
-    for i in [i for i in range(len(tiles)) if boxes[i]][: calibration + 2]:
+    regions, first = [], []
+    heights = [b[3] - b[1] for tile_boxes in boxes for b in tile_boxes]
+    line_px = int(np.median(heights)) if heights else int(0.07 * size)
+    for i in list(range(len(tiles)))[: calibration + 4]:
         first.append(i)
-        crops = [_crop(tiles[i], b) for b in boxes[i]]
-        for box, line in zip(boxes[i], recognizer.read_lines(crops)):
+        order = sorted(boxes[i], key=lambda b: -(b[2] - b[0])) + _corner_lines(size, line_px)
+        for box, line in zip(order, recognizer.read_lines([_crop(tiles[i], b) for b in order])):
             value = parse_ti_text(line.text)
             if value is not None and results[i][2] is None:
                 results[i] = (line.text, line.score, value)
-                learned.append(((box[0] + box[2]) / 2 / size, (box[1] + box[3]) / 2 / size))
-        if len(learned) >= calibration:
+                regions.append(_ti_region(box, size))
+        if len(regions) >= calibration:
             break
-    if not learned:
+    if not regions:
         return results
-    target = np.median(np.array(learned), axis=0)
-    wanted, fallback = [], []
-    for i in range(len(tiles)):
-        if i in first or not boxes[i]:
-            continue
-        centres = np.array([((b[0] + b[2]) / 2 / size, (b[1] + b[3]) / 2 / size) for b in boxes[i]])
-        nearest = int(np.argmin(np.hypot(*(centres - target).T)))
-        wanted.append((i, boxes[i][nearest]))
-        fallback.append((i, [b for k, b in enumerate(boxes[i]) if k != nearest]))
-    lines = recognizer.read_lines([_crop(tiles[i], b) for i, b in wanted])
+    region = tuple(int(v) for v in np.median(np.array(regions), axis=0))
+    others = [i for i in range(len(tiles)) if i not in first]
+    lines = recognizer.read_lines([_crop(tiles[i], region, pad_fraction=0.1) for i in others])
     retry = []
-    for (i, _), line in zip(wanted, lines):
-        value = parse_ti_text(line.text)
+    for i, line in zip(others, lines):
+        value = parse_ti_number(line.text)
         results[i] = (line.text, line.score, value)
         if value is None:
-            retry += [(i, b) for b in dict(fallback)[i]]
+            retry += [(i, b) for b in boxes[i] if not _overlaps(b, region)]
     if retry:
         for (i, _), line in zip(retry, recognizer.read_lines([_crop(tiles[i], b) for i, b in retry])):
             value = parse_ti_text(line.text)
             if value is not None and results[i][2] is None:
                 results[i] = (line.text, line.score, value)
     return results
+
+
+def _corner_lines(size: int, line_px: int) -> list[tuple[int, int, int, int]]:
+    """The first two text lines of every corner (left/right halves at the top and bottom edges): where
+    annotations stand when the line finder misses them (text over bright anatomy)."""
+    margin, step = max(2, int(0.4 * line_px)), int(1.35 * line_px)
+    out = []
+    for line in range(2):
+        top = margin + line * step
+        bottom = size - margin - (line + 1) * step
+        for y in (top, bottom):
+            out += [(0, y, size // 2, y + line_px), (size // 2, y, size, y + line_px)]
+    return out
+
+
+def _overlaps(a, b) -> bool:
+    return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
 
 
 def consistent_tis(values: list[float | None]) -> tuple[list[float | None], list[str]]:

@@ -35,6 +35,23 @@ def parse_ti_text(text: str) -> float | None:
     return value if TI_LIMITS_MS[0] <= value <= TI_LIMITS_MS[1] else None
 
 
+_NUMBER = re.compile(r"[0-9OQD]{2,4}(?:[.,][0-9])?")
+
+
+def parse_ti_number(text: str) -> float | None:
+    """The TI (ms) in text read where a tile's TI is known to be printed: the last 2-4 digit number
+    ('T1:187' -> 187.0, '11:242' -> 242.0, 'TI 310 ms' -> 310.0); None when there is none."""
+    candidates = _NUMBER.findall(str(text).upper().replace("MS", " "))
+    for candidate in reversed(candidates):
+        try:
+            value = float(candidate.translate(_DIGIT_FIXES).replace(",", "."))
+        except ValueError:
+            continue
+        if TI_LIMITS_MS[0] <= value <= TI_LIMITS_MS[1]:
+            return value
+    return None
+
+
 class OCRUnavailableError(RuntimeError):
     """The OCR library is not installed: TIs must be entered (first TI and spacing, or every TI)."""
 
