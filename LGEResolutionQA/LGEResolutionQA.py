@@ -120,6 +120,7 @@ class LGEResolutionQAParameterNode:
     expectedBars: Annotated[int, WithinRange(2, 20)] = 4
     barPitchMm: Annotated[float, WithinRange(0.1, 50.0)] = 2.0
     modulationThreshold: Annotated[float, WithinRange(0.0, 1.0)] = 0.1
+    mtfRoi: Optional[vtkMRMLMarkupsROINode]  # noqa: UP045
     statusText: str = ""
     lastTable: Optional[vtkMRMLTableNode]  # noqa: UP045
     lastChart: Optional[vtkMRMLPlotChartNode]  # noqa: UP045
@@ -170,6 +171,7 @@ class LGEResolutionQAWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.regionsButton.connect("clicked(bool)", self.onRegionsButton)
         self.ui.lgeButton.connect("clicked(bool)", self.onLgeButton)
         self.ui.resolutionButton.connect("clicked(bool)", self.onResolutionButton)
+        self.ui.mtfButton.connect("clicked(bool)", self.onMtfButton)
         self.ui.showResultsButton.connect("clicked(bool)", self.onShowResultsButton)
 
         self.initializeParameterNode()
@@ -252,6 +254,7 @@ class LGEResolutionQAWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.regionsButton.enabled = hasVolume and bool(names)
             self.ui.lgeButton.enabled = hasVolume and pn.segmentationNode is not None and bool(pn.myocardiumRegion)
             self.ui.resolutionButton.enabled = hasVolume and pn.barLine is not None
+            self.ui.mtfButton.enabled = hasVolume and pn.mtfRoi is not None
             self.ui.showResultsButton.enabled = pn.lastTable is not None or pn.lastChart is not None
         finally:
             self._updatingGUI = False
@@ -318,6 +321,9 @@ class LGEResolutionQAWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onResolutionButton(self) -> None:
         self._run(self.logic.runResolution, _("Resolution check"))
+
+    def onMtfButton(self) -> None:
+        self._run(self.logic.runMTF, _("Edge MTF"))
 
     def onShowResultsButton(self) -> None:
         pn = self._parameterNode
@@ -416,6 +422,13 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
                              for row in outputs.rows)
         return outputs, _("Bar group ({n} bars, {pitch:g} mm pitch): {verdicts}.").format(
             n=pn.expectedBars, pitch=pn.barPitchMm, verdicts=verdicts)
+
+    def runMTF(self, pn):
+        from LGEResolutionQALib.mrml import qa as mrml_qa
+
+        outputs = mrml_qa.edge_mtf(slicer.mrmlScene, self.volumes(pn), pn.mtfRoi)
+        summary = ", ".join(f"{name}: MTF50 {result.mtf50_per_mm:.2f} lp/mm" for name, result in outputs.results["mtf"].items())
+        return outputs, _("Edge MTF in '{roi}': {summary}.").format(roi=pn.mtfRoi.GetName(), summary=summary)
 
     def showOutputs(self, outputs) -> None:
         self.showNodes(outputs.table, outputs.chart)

@@ -152,6 +152,7 @@ class TINullCorrectionParameterNode:
 
     inputNode - TI scout: sequence browser, sequence, or a volume (proxy of a browser / multi-volume).
     sliceIndex - slice to use when the frames are multi-slice volumes.
+    combineSlices - analyse every slice of the selected scout and combine them (only slices of one acquisition).
     useDefaultModel / modelPath - the CNN weights.
     roiNode / roiSegmentId - optional myocardium ROI for the inversion-recovery cross-check.
     autoMyocardium - without an ROI, find the myocardium with the U-Net and fit it (shown as a segmentation).
@@ -165,6 +166,7 @@ class TINullCorrectionParameterNode:
     # typing.Union of node classes (parameterNodeWrapper.util.isNodeOrUnionOfNodes).
     inputNode: Optional[Union[vtkMRMLSequenceBrowserNode, vtkMRMLSequenceNode, vtkMRMLScalarVolumeNode]]  # noqa: UP007, UP045
     sliceIndex: Annotated[int, WithinRange(0, 512)] = 0
+    combineSlices: bool = True
     useDefaultModel: bool = True
     modelPath: pathlib.Path
     roiNode: Optional[Union[vtkMRMLSegmentationNode, vtkMRMLMarkupsROINode]]  # noqa: UP007, UP045
@@ -317,7 +319,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not ensurePythonDependencies():
             pn.statusText = _("Not run: the required Python packages (PyTorch) are not installed.")
             return
-        from TINullCorrectionLib.mrml.analysis import AnalysisCancelled
+        from TINullCorrectionLib.core.pipeline import AnalysisCancelled
 
         self._running = True
         self._cancelRequested = False
@@ -348,7 +350,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.progressBar.setValue(int(100 * done / total))
         slicer.app.processEvents()  # keeps the GUI (and the Cancel button) responsive between frames
         if self._cancelRequested:
-            from TINullCorrectionLib.mrml.analysis import AnalysisCancelled
+            from TINullCorrectionLib.core.pipeline import AnalysisCancelled
 
             raise AnalysisCancelled()
 
@@ -485,19 +487,17 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         return self._myocardiumModel
 
     def run(self, pn, progress=None) -> str:
-        """Analyse ``pn.inputNode`` and store the results in the parameter node; returns a status message.
+        """Analyse ``pn.inputNode`` (and, with ``pn.combineSlices``, the other slices of its scout) and store the
+        results in the parameter node; returns a status message.
 
         Raises ScoutError / ModelLoadError (ValueError) with a user-facing message on bad input; the
         scene is then unchanged.
         """
-        from TINullCorrectionLib.core import presentation
+        from TINullCorrectionLib.core.presentation import panel_values
         from TINullCorrectionLib.mrml import analysis as mrml_analysis
-        from TINullCorrectionLib.mrml.sequence import resolve_input_node, scout_from_node
 
         scene = slicer.mrmlScene
-        resolved = resolve_input_node(scene, pn.inputNode)
-        sliceIndex = pn.sliceIndex if resolved.n_slices > 1 else None
-        scout = scout_from_node(resolved.node, sliceIndex)  # bad input fails here, before the model loads
+        inputs = mrml_analysis.inputs_for_run(scene, pn.inputNode, pn.sliceIndex, pn.combineSlices)  # bad input fails here
         modelPath = None if pn.useDefaultModel else pn.modelPath
         if modelPath is not None and str(modelPath) in ("", "."):
             raise ValueError(_("Select a model weights file, or use the default model."))
@@ -506,41 +506,44 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         settings = mrml_analysis.make_settings(
             (pn.optimalRangeMs.minimum, pn.optimalRangeMs.maximum), pn.lgeOffsetMs, pn.driftMsPerMin, pn.minutesSinceScout
         )
-        analysis, outputs = mrml_analysis.analyse_ti_scout_node(
+        study, outputs = mrml_analysis.analyse_ti_scout_slices(
             scene,
-            resolved.node,
+            inputs.scouts,
+            inputs.names,
             model,
             settings,
+            selected=inputs.selected,
             roi_node=pn.roiNode,
             segment_id=pn.roiSegmentId or None,
             chosen_ti_ms=pn.chosenTiMs if pn.useChosenTi else None,
-            slice_index=sliceIndex,
             progress=progress,
-            scout=scout,
             table_node=pn.predictionTable,
             chart_node=pn.offsetChart,
             text_node=pn.recommendationText,
             myocardium_model=myocardiumModel,
             myocardium_node=pn.automaticMyocardium,
         )
-        texts = presentation.panel_texts(analysis.recommendation)
+        values = panel_values(study, inputs.selected)
         with slicer.util.NodeModify(pn.parameterNode):
             if outputs.myocardium_node is not None:
                 pn.automaticMyocardium = outputs.myocardium_node
             pn.predictionTable = outputs.table_node
             pn.offsetChart = outputs.chart_node
             pn.recommendationText = outputs.text_node
-            pn.analysedBrowser = resolved.browser_node
-            pn.nullTiMs = analysis.null_ti_ms
-            pn.recommendedTiMs = analysis.recommended_lge_ti_ms
-            pn.nullTiText = texts["nullTiText"]
-            pn.recommendedTiText = texts["recommendedTiText"]
-            pn.verdictText = texts["verdictText"]
-            pn.warningsText = texts["warningsText"]
+            pn.analysedBrowser = inputs.browser_node
+            pn.nullTiMs = values.null_ti_ms
+            pn.recommendedTiMs = values.recommended_lge_ti_ms
+            pn.nullTiText = values.null_text
+            pn.recommendedTiText = values.recommended_text
+            pn.verdictText = values.verdict_text
+            pn.warningsText = values.warnings_text
             pn.hasResult = True
-        if resolved.browser_node is not None:
-            self.jumpToTi(resolved.browser_node, analysis.null_ti_ms)
-        return _("Done: {n} frames analysed with {model}.").format(n=analysis.scout.n_frames, model=analysis.prediction.model_name or "the CNN")
+        if inputs.browser_node is not None:
+            self.jumpToTi(inputs.browser_node, study.slices[inputs.selected].null_ti_ms)
+        result = study.slices[inputs.selected]
+        if values.n_slices_combined > 1:
+            return _("Done: {n} slices analysed and combined with {model}.").format(n=values.n_slices_combined, model=result.model_name or "the CNN")
+        return _("Done: {n} frames analysed with {model}.").format(n=result.n_frames, model=result.model_name or "the CNN")
 
     @staticmethod
     def jumpToTi(browser, tiMs) -> None:
@@ -553,7 +556,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def overlayForCurrentFrame(tableNode, browser):
         """(text, colour) of the browser's current frame, from the saved prediction table."""
-        from TINullCorrectionLib.core.presentation import NEUTRAL_COLOUR, frame_overlay_text
+        from TINullCorrectionLib.core.presentation import NEUTRAL_COLOUR, saved_overlay_text
         from TINullCorrectionLib.mrml.results import saved_result_from_table
         from TINullCorrectionLib.mrml.sequence import frame_index_for_item
 
@@ -564,7 +567,7 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
         frameIndex = frame_index_for_item(saved.prediction.ti_ms, browser.GetMasterSequenceNode(), browser.GetSelectedItemNumber())
         if frameIndex is None:
             return _("This frame was not analysed"), NEUTRAL_COLOUR
-        return frame_overlay_text(saved, frameIndex)
+        return saved_overlay_text(saved, frameIndex)
 
 
 #

@@ -49,6 +49,8 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
             loadable.warning = spec.warning
             loadable.confidence = spec.confidence
             loadable.selected = spec.selected
+            # the slice's number in its series, so the loaded scout is labelled like the CLI labels it
+            loadable.tiScoutSliceIndex = spec.candidate.slice_index if spec.candidate is not None else None
             loadables.append(loadable)
         self.loadableCache[key] = loadables
         return loadables
@@ -64,7 +66,8 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
         for attempt in range(2):
             try:
                 sequenceNode, browserNode, proxyNode = load_files_as_sequence(
-                    slicer.mrmlScene, loadable.files, loadable.name, sequencesLogic
+                    slicer.mrmlScene, loadable.files, loadable.name, sequencesLogic,
+                    slice_index=getattr(loadable, "tiScoutSliceIndex", None),
                 )
                 break
             except ScoutError as error:

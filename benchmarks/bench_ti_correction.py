@@ -78,7 +78,7 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
 
 
 def ti_correct_speed(model, myocardium_model=None) -> float:
-    from TINullCorrectionLib.core.recommendation import recommend
+    from TINullCorrectionLib.core.pipeline import analyse_scout
     from TINullCorrectionLib.io.dicom import load_ti_scouts
     from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
     from TINullCorrectionLib.sim.simulator import simulate_scout
@@ -89,7 +89,7 @@ def ti_correct_speed(model, myocardium_model=None) -> float:
 
         def once() -> None:
             for scout in load_ti_scouts([folder]):
-                recommend(scout, model.predict(scout), myocardium_model=myocardium_model)
+                analyse_scout(scout, model, myocardium_model=myocardium_model)
 
         once()  # warm-up
         timings = []
@@ -154,7 +154,7 @@ def real_philips_look_locker(model, myocardium_model=None) -> None:
     import os
 
     from TINullCorrectionLib.core.irfit import fit_scout_roi
-    from TINullCorrectionLib.core.recommendation import recommend
+    from TINullCorrectionLib.core.pipeline import analyse_scout
     from TINullCorrectionLib.io.dicom import load_ti_scouts
 
     folder = Path(os.environ.get("CARDIACLGE_SHARED_DATA", REPO.parent / "shared" / "data")) / "look_locker_native_philips"
@@ -167,14 +167,14 @@ def real_philips_look_locker(model, myocardium_model=None) -> None:
     mask = np.zeros(middle.frames.shape[1:], bool)
     mask[118:134, 123:127] = True  # septum of the middle slice (rows 118-133, columns 123-126)
     fit = fit_scout_roi(middle, mask)
-    result = recommend(middle, model.predict(middle))
+    result = analyse_scout(middle, model).recommendation
     print(f"middle slice septum: IR-fit null {fit.null_ti_ms:.0f} +/- {fit.null_uncertainty_ms:.0f} ms (T1 {fit.t1_ms:.0f} ms, R^2 {fit.r_squared:.3f}); "
           f"CNN null {result.cnn.null_ti_ms:.0f} +/- {result.cnn.uncertainty_ms:.0f} ms; difference {result.cnn.null_ti_ms - fit.null_ti_ms:+.0f} ms")
     for scout in scouts:
-        cnn = recommend(scout, model.predict(scout)).cnn
+        cnn = analyse_scout(scout, model).recommendation.cnn
         line = f"  {scout.slice_label}: CNN null {cnn.null_ti_ms:.0f} +/- {cnn.uncertainty_ms:.0f} ms"
         if myocardium_model is not None:
-            automatic = recommend(scout, model.predict(scout), myocardium_model=myocardium_model)
+            automatic = analyse_scout(scout, model, myocardium_model=myocardium_model).recommendation
             if automatic.ir_fit is not None:
                 line += (f"; IR fit of the automatic myocardium ({int(automatic.myocardium_mask.sum())} px) "
                          f"{automatic.ir_fit.null_ti_ms:.0f} ms (R^2 {automatic.ir_fit.r_squared:.3f}); final {automatic.final.null_ti_ms:.0f} ms "

@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
-        # Library code raises these with user-facing messages; show them without a traceback.
-        print(f"cardiac-lge {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError) as error:
+        # Library code raises these with user-facing messages (ScoutError, ModelLoadError, OutputError...);
+        # the operating system's (permission, full disk, not found) carry the file name: no traceback.
+        message = str(error)
+        if isinstance(error, OSError) and getattr(error, "filename", None) and str(error.filename) not in message:
+            message = f"{message} ({error.filename})"
+        print(f"cardiac-lge {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

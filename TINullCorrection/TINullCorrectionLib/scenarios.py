@@ -76,12 +76,13 @@ def run_simulated_scout_scenario(
     analysis, outputs = mrml_analysis.analyse_ti_scout_node(scene, input_node, model, settings, roi_node=roi_node,
                                                             myocardium_model=myocardium_model)
     # The sequence read back must equal the simulated scout (same path as any user sequence).
-    np.testing.assert_allclose(analysis.scout.ti_ms, simulated.scout.ti_ms)
+    np.testing.assert_allclose(analysis.ti_ms, simulated.scout.ti_ms)
     null_frame = analysis.null_frame_index()
-    overlay_text, overlay_colour = presentation.frame_overlay_text(analysis, null_frame)
+    overlay_text, overlay_colour = presentation.frame_overlay_text(analysis.prediction, null_frame, analysis.optimal_range_ms,
+                                                                   analysis.null_ti_ms)
     recommendation = analysis.recommendation
-    cnn = getattr(recommendation, "cnn", None)
-    ir_fit = getattr(recommendation, "ir_fit", None)
+    cnn = recommendation.cnn
+    ir_fit = recommendation.ir_fit
     return {
         "true_null_ti_ms": true_null,
         "estimated_null_ti_ms": analysis.null_ti_ms,
@@ -92,13 +93,13 @@ def run_simulated_scout_scenario(
         "recommended_lge_ti_ms": analysis.recommended_lge_ti_ms,
         "n_frames": int(simulated.scout.n_frames),
         "table_rows": int(outputs.table_node.GetNumberOfRows()),
-        "ti_ms": [float(t) for t in analysis.scout.ti_ms],
+        "ti_ms": list(analysis.ti_ms),
         "offset_ms": [float(o) for o in analysis.prediction.offset_ms],
         "in_optimal_range": [bool(v) for v in mrml_results.table_column(outputs.table_node, "in_optimal_range")],
         "null_frame_index": null_frame,
         "frame_overlay": (overlay_text, tuple(overlay_colour)),
         "summary": outputs.text_node.GetText(),
-        "warnings": tuple(getattr(recommendation, "warnings", ()) or ()),
+        "warnings": recommendation.warnings,
         "seconds": time.perf_counter() - start,
         "sequence_node_id": nodes.sequence_node.GetID(),
         "browser_node_id": nodes.browser_node.GetID() if nodes.browser_node is not None else "",

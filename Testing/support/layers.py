@@ -6,8 +6,9 @@ Layers, in the one direction imports may go (README "Layout"):
 * ``io``       reading files into core types (+ core);
 * ``sim``      simulators and synthetic phantoms (+ core, io);
 * ``networks`` the neural networks and their weights files (+ core; torch);
-* ``study``    study-level pipelines that read files and write reports (+ core, io);
-* ``mrml``     MRML adapters: nodes <-> core types (+ core, io, networks, study; slicer, vtk);
+* ``metrics``  metric families (one file each) and their registry (+ core, io);
+* ``study``    study-level pipelines that read files and write reports (+ core, io, metrics);
+* ``mrml``     MRML adapters: nodes <-> core types (+ core, io, networks, metrics, study; slicer, vtk);
 * ``scenarios`` (a Lib's ``scenarios.py``) the self-test scenarios run by Slicer and pytest (+ everything above);
 * the Slicer glue (module files, DICOM plugin) and the ``cardiac_lge`` CLI sit on top; no Lib module
   imports them, and ``cardiac_lge`` never imports the glue.
@@ -33,10 +34,11 @@ ALLOWED_LAYERS = {
     "io": {"core", "io"},
     "sim": {"core", "io", "sim"},
     "networks": {"core", "networks"},
-    "study": {"core", "io", "study"},
-    "mrml": {"core", "io", "networks", "study", "mrml"},
-    "scenarios": {"core", "io", "sim", "networks", "study", "mrml", "scenarios"},
-    "package": {"core", "io", "sim", "networks", "study", "mrml", "scenarios", "package"},
+    "metrics": {"core", "io", "metrics"},
+    "study": {"core", "io", "metrics", "study"},
+    "mrml": {"core", "io", "networks", "metrics", "study", "mrml"},
+    "scenarios": {"core", "io", "sim", "networks", "metrics", "study", "mrml", "scenarios"},
+    "package": {"core", "io", "sim", "networks", "metrics", "study", "mrml", "scenarios", "package"},
 }
 #: layers that may import slicer / vtk (the MRML adapter and what runs it)
 APPLICATION_LAYERS = {"mrml", "scenarios"}

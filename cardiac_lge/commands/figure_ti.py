@@ -45,28 +45,20 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
     import matplotlib.pyplot as plt
     import numpy as np
     from PIL import Image
-    from TINullCorrectionLib.core.presentation import (
-        STATUS_COLOURS,
-        frame_overlay_text,
-        frame_rows,
-        optimal_range_of,
-    )
-    from TINullCorrectionLib.core.recommendation import RecommendationSettings, recommend
+    from TINullCorrectionLib.core.pipeline import analyse_scout
+    from TINullCorrectionLib.core.presentation import STATUS_COLOURS, frame_overlay_text
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
     from TINullCorrectionLib.networks.ti_offset import load_model
     from TINullCorrectionLib.scenarios import simulate_known_null_scout
 
     simulated = simulate_known_null_scout(seed)
     scout = simulated.scout
-    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
-
     model = load_model(None if model_path is None else str(model_path))
-    prediction = model.predict(scout)
-    settings = RecommendationSettings()
     # What a user without an ROI gets: the U-Net finds the myocardium and its IR fit cross-checks the CNN.
-    recommendation = recommend(scout, prediction, settings, myocardium_model=load_segmentation_model())
-    result = type("Result", (), {"prediction": prediction, "recommendation": recommendation, "settings": settings})()
-    null_ti = float(recommendation.final.null_ti_ms)
-    low, high = optimal_range_of(settings)
+    result = analyse_scout(scout, model, myocardium_model=load_segmentation_model())
+    prediction, recommendation = result.prediction, result.recommendation
+    null_ti = result.null_ti_ms
+    low, high = result.optimal_range_ms
     null_frame = int(np.argmin(np.abs(scout.ti_ms - null_ti)))
     indices = _montage_indices(scout.n_frames, null_frame, n_montage)
 
@@ -84,13 +76,13 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
         axis.imshow(np.abs(scout.frames[index, r0:r1, c0:c1]), cmap="gray", vmin=0, vmax=scale, interpolation="bilinear")
         if recommendation.myocardium_mask is not None:
             axis.contour(recommendation.myocardium_mask[r0:r1, c0:c1].astype(float), levels=[0.5], colors=["#4fc3f7"], linewidths=0.8)
-        text, colour = frame_overlay_text(result, index)
+        text, colour = frame_overlay_text(prediction, index, (low, high), null_ti)
         axis.set_xticks([])
         axis.set_yticks([])
         for spine in axis.spines.values():
             spine.set_edgecolor(colour)
             spine.set_linewidth(4)
-        row = frame_rows(prediction, (low, high), null_ti_ms=null_ti)[index]
+        row = recommendation.frames[index]
         axis.set_title(f"TI {row.ti_ms:.0f} ms", fontsize=11, color="black")
         verdict = text.split("\n")[1].split("   |")[0]
         caption = f"{row.offset_from_null_ms:+.0f} ms from null\n(CNN: {row.predicted_offset_ms:+.0f} ms)\n" + "\n".join(
@@ -100,7 +92,7 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
                   bbox={"facecolor": "#1c2230", "edgecolor": "none", "pad": 3})
 
     axis = figure.add_subplot(grid[1, :])
-    rows = frame_rows(prediction, (low, high), null_ti_ms=null_ti)
+    rows = recommendation.frames
     ti = np.array([r.ti_ms for r in rows])
     offsets = np.array([r.predicted_offset_ms for r in rows])
     axis.axhspan(low, high, color=STATUS_COLOURS["optimal"], alpha=0.15, label=f"optimal range (null {low:+.0f}...{high:+.0f} ms)")

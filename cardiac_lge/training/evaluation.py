@@ -6,7 +6,7 @@ true null, the corrected TI is  TI - predicted offset + target (middle of the op
 or "below" (under-corrected, too early) otherwise.
 Series level: the same test on the series estimate (all frames combined) + target.
 With a myocardium model the series estimate is the tool's final answer (CNN combined with the
-inversion-recovery fit of the automatically found myocardium, recommendation.recommend) and every
+inversion-recovery fit of the automatically found myocardium: core.pipeline.analyse_scout, what ti-correct runs) and every
 frame's offset is its TI minus that estimate; the CNN-alone figures are reported beside it.
 Operator TIs: chosen TIs before and after correction (a chosen TI judged optimal against the estimated
 null is kept; otherwise it is replaced by the recommended TI).
@@ -19,12 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from TINullCorrectionLib.core.recommendation import (
-    RecommendationSettings,
-    assess_chosen_ti,
-    combine_frame_offsets,
-    recommend,
-)
+from TINullCorrectionLib.core.pipeline import analyse_scout
+from TINullCorrectionLib.core.recommendation import RecommendationSettings, assess_chosen_ti
 from TINullCorrectionLib.core.types import TIScout
 from TINullCorrectionLib.networks.ti_offset import TIModel
 
@@ -98,15 +94,16 @@ def evaluate(
     frame_errors, series_errors, nulls_true, nulls_estimated = [], [], [], []
     frame_errors_cnn, series_errors_cnn, nulls_cnn, methods = [], [], [], {}
     for count, (scout, null_true) in enumerate(cases, start=1):
-        prediction = model.predict(scout)
+        result = analyse_scout(scout, model, settings, myocardium_model=myocardium_model)  # the tool's answer
+        prediction = result.prediction
         true_offsets = scout.ti_ms - null_true
         near = np.abs(true_offsets) <= near_ms
-        cnn_estimate, _ = combine_frame_offsets(prediction)
+        cnn_estimate = result.recommendation.cnn.null_ti_ms
         frame_errors_cnn.append((true_offsets - prediction.offset_ms + target)[near])
         series_errors_cnn.append(cnn_estimate + target - null_true)
         nulls_cnn.append(cnn_estimate)
         if myocardium_model is not None:
-            final = recommend(scout, prediction, settings, myocardium_model=myocardium_model).final
+            final = result.final
             estimate = final.null_ti_ms
             methods[final.method] = methods.get(final.method, 0) + 1
             frame_errors.append((true_offsets - (scout.ti_ms - estimate) + target)[near])

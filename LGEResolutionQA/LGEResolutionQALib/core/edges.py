@@ -21,6 +21,7 @@ These are the textbook definitions, not a reproduction of any one paper's softwa
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy import ndimage
@@ -57,6 +58,13 @@ class EdgeMetrics:
     direction: str  # "rising" | "falling" with increasing distance
     method: str
 
+    #: unit of every key of :meth:`as_row` ("au": image intensity, arbitrary units; "" for text)
+    ROW_UNITS: ClassVar[dict] = {
+        "position_mm": "mm", "rise_20_80_mm": "mm", "rise_10_90_mm": "mm", "sharpness_20_80_per_mm": "1/mm",
+        "sharpness_10_90_per_mm": "1/mm", "max_gradient_per_mm": "1/mm", "low_plateau": "au", "high_plateau": "au",
+        "direction": "", "method": "",
+    }
+
     def as_row(self) -> dict:
         return asdict(self)
 
@@ -72,6 +80,13 @@ class SeptalProfileMetrics:
     blood_level: float  # mean of the two sides' blood levels (each edge keeps its own plateau)
     method: str
     dark_band: bool = True
+
+    ROW_UNITS: ClassVar[dict] = {
+        **{f"{side}_{key}": unit for side in ("left", "right") for key, unit in EdgeMetrics.ROW_UNITS.items() if key != "method"},
+        "mean_rise_20_80_mm": "mm", "mean_rise_10_90_mm": "mm", "mean_sharpness_20_80_per_mm": "1/mm",
+        "mean_sharpness_10_90_per_mm": "1/mm", "mean_max_gradient_per_mm": "1/mm", "septal_thickness_fwhm_mm": "mm",
+        "band_level": "au", "blood_level": "au", "dark_band": "", "method": "",
+    }
 
     @property
     def mean_sharpness_20_80_per_mm(self) -> float:

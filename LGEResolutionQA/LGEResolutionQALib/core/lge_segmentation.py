@@ -36,6 +36,7 @@ hyperenhanced myocardium ("remote ROI inside the LGE").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from scipy import ndimage
@@ -66,6 +67,14 @@ class LGEResult:
     fwhm_max: float | None = None
     remote_mask: np.ndarray | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
+
+    ROW_UNITS: ClassVar[dict] = {
+        "method": "", "threshold": "au", "n_sd": "", "lge_ml": "mL", "myocardium_ml": "mL", "lge_percent_of_lv": "%",
+        "remote_mean": "au", "remote_sd": "au", "remote_source": "", "remote_voxel_count": "count", "fwhm_max": "au",
+        "islands_removed": "count", "mvo_included_ml": "mL", "warnings": "",
+    }
+    #: unit of every key of a ``per_slice`` row
+    PER_SLICE_UNITS: ClassVar[dict] = {"slice_index": "", "myocardium_ml": "mL", "lge_ml": "mL", "lge_percent": "%"}
 
     def as_row(self) -> dict:
         return {

@@ -25,6 +25,7 @@ The edge needs at least ~2° of slant (else the supersampled bins stay empty) an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -47,6 +48,9 @@ class MTFResult:
     method: str = METHOD
     esf_distance_mm: np.ndarray | None = None
     esf: np.ndarray | None = None
+
+    ROW_UNITS: ClassVar[dict] = {"mtf50_lp_per_mm": "lp/mm", "mtf50_per_mm": "lp/mm", "effective_resolution_mm": "mm",
+                                 "edge_angle_deg": "deg", "method": ""}
 
     def as_row(self) -> dict:
         return {

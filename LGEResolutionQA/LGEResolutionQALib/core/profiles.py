@@ -21,6 +21,7 @@ the smallest in-plane voxel), like the line-width option of image viewers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from CardiacLGECommonLib.core.geometry import ras_to_ijk
@@ -41,6 +42,9 @@ class LineProfile:
     step_mm: float
     interpolation: str
     line_width_mm: float = 0.0
+
+    ROW_UNITS: ClassVar[dict] = {"length_mm": "mm", "n_samples": "count", "step_mm": "mm", "interpolation": "",
+                                 "line_width_mm": "mm", "start_ras": "mm", "end_ras": "mm"}
 
     @property
     def length_mm(self) -> float:

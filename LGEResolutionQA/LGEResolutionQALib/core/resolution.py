@@ -30,6 +30,7 @@ pixel > p/2 (so 1 mm bars at 2 mm pitch cannot be resolved at 1.5 mm pixels, can
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy import signal
@@ -59,6 +60,12 @@ class BarGroupResult:
     bright_bars: bool = True
     bar_positions_mm: tuple[float, ...] = ()
     method: str = METHOD
+
+    ROW_UNITS: ClassVar[dict] = {
+        "expected_bars": "count", "found_peaks": "count", "found_dips": "count", "min_modulation": "ratio",
+        "mean_modulation": "ratio", "modulations": "ratio", "pitch_mm": "mm", "measured_pitch_mm": "mm", "resolved": "",
+        "threshold": "ratio", "bright_bars": "", "bar_positions_mm": "mm", "reason": "", "method": "",
+    }
 
     @property
     def min_modulation(self) -> float:

@@ -13,6 +13,7 @@ the usual convention. The volume is ``voxel_count × voxel_volume_mm3 / 1000`` (
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -30,6 +31,9 @@ class ROIStatistics:
     min: float
     max: float
     method: str = "roi-voxels"
+
+    ROW_UNITS: ClassVar[dict] = {"name": "", "mean": "au", "sd": "au", "median": "au", "voxel_count": "count",
+                                 "volume_ml": "mL", "min": "au", "max": "au", "method": ""}
 
     def as_row(self) -> dict:
         return asdict(self)

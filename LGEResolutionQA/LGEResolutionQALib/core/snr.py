@@ -32,6 +32,7 @@ SNR_x = mean(ROI_x)/σ; CNR = (mean(LGE) − mean(remote))/σ.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy import ndimage
@@ -58,6 +59,8 @@ class NoiseEstimate:
     warnings: tuple[str, ...] = ()
     formula: str = ""
 
+    ROW_UNITS: ClassVar[dict] = {"sigma": "au", "method": "", "n_samples": "count", "warnings": "", "formula": ""}
+
     def as_row(self) -> dict:
         row = asdict(self)
         row["warnings"] = "; ".join(self.warnings)
@@ -75,6 +78,9 @@ class SNRResult:
     noise_method: str
     method: str = "snr = mean(ROI)/sigma"
     warnings: tuple[str, ...] = ()
+
+    ROW_UNITS: ClassVar[dict] = {"snr": "ratio", "signal_name": "", "signal_mean": "au", "sigma": "au", "noise_method": "",
+                                 "method": "", "warnings": ""}
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -95,6 +101,9 @@ class CNRResult:
     noise_method: str
     method: str = "cnr = (mean(LGE) - mean(remote))/sigma"
     warnings: tuple[str, ...] = ()
+
+    ROW_UNITS: ClassVar[dict] = {"cnr": "ratio", "lge_name": "", "remote_name": "", "lge_mean": "au", "remote_mean": "au",
+                                 "sigma": "au", "noise_method": "", "method": "", "warnings": ""}
 
     def as_row(self) -> dict:
         row = asdict(self)

@@ -12,8 +12,10 @@ arguments (runs under the ``slicer-core`` wheel and in Slicer).
   line length) are linearly resampled onto the first profile's distances; distances beyond a
   profile's own length are NaN (never extrapolated).
 * ``profile_plot``: a plot chart with one scatter-line series per intensity column (x = distance_mm).
+* ``curves_to_table``: the same for any curves (e.g. MTF against spatial frequency).
 * ``metrics_to_table``: rows of dicts (same keys) -> table; numeric/bool columns as
-  ``vtkDoubleArray`` (None -> NaN, bool -> 0/1), any other column as ``vtkStringArray``.
+  ``vtkDoubleArray`` (None -> NaN, bool -> 0/1), any other column as ``vtkStringArray``; column units
+  from the caller (the units the result classes declare), never guessed from the column name.
 
 Every input is validated before the first node is created, and a node whose filling fails is
 removed again: a ValueError leaves the scene unchanged.
@@ -66,17 +68,23 @@ def sample_volume_along_line(volume_node, line_node, step_mm: float = 0.1, inter
 def _profile_columns(profiles: dict) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     if not isinstance(profiles, dict) or not profiles:
         raise ValueError("profiles must be a non-empty dict name -> LineProfile.")
-    names = [str(name) for name in profiles]
-    if DISTANCE_COLUMN in names or len(set(names)) != len(names) or any(not n for n in names):
-        raise ValueError(f"Profile names must be unique, non-empty and not '{DISTANCE_COLUMN}'; got {names}.")
-    first = next(iter(profiles.values()))
-    distance = np.asarray(first.distance_mm, dtype=float)
+    return _curve_columns({name: (p.distance_mm, p.intensity) for name, p in profiles.items()}, DISTANCE_COLUMN)
+
+
+def _curve_columns(curves: dict, x_name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError("curves must be a non-empty dict name -> (x, y).")
+    names = [str(name) for name in curves]
+    if x_name in names or len(set(names)) != len(names) or any(not n for n in names):
+        raise ValueError(f"Curve names must be unique, non-empty and not '{x_name}'; got {names}.")
+    first = next(iter(curves.values()))
+    distance = np.asarray(first[0], dtype=float)
     columns = {}
-    for name, profile in profiles.items():
-        x = np.asarray(profile.distance_mm, dtype=float)
-        y = np.asarray(profile.intensity, dtype=float)
+    for name, (x_values, y_values) in curves.items():
+        x = np.asarray(x_values, dtype=float)
+        y = np.asarray(y_values, dtype=float)
         if x.ndim != 1 or x.shape != y.shape or x.size < 2:
-            raise ValueError(f"Profile '{name}' has inconsistent distance/intensity arrays.")
+            raise ValueError(f"Curve '{name}' has inconsistent distance/intensity arrays.")
         if x.shape == distance.shape and np.allclose(x, distance, rtol=0, atol=1e-9):
             columns[str(name)] = y.copy()
         else:
@@ -129,15 +137,25 @@ def profiles_to_table(scene, profiles: dict, table_name: str):
     return _new_table(scene, table_name, arrays, {DISTANCE_COLUMN: "mm"})
 
 
-def profile_plot(scene, table_node, title: str):
-    """Plot chart with one scatter-line series per non-distance column of ``table_node``."""
+def curves_to_table(scene, curves: dict, table_name: str, x_name: str, x_unit: str = ""):
+    """Table node: ``x_name`` + one column per curve ({name: (x, y)}), resampled as profiles_to_table does."""
+    if scene is None:
+        raise ValueError("A scene is required.")
+    x, columns = _curve_columns(curves, x_name)
+    arrays = [_double_array(x_name, x)] + [_double_array(name, values) for name, values in columns.items()]
+    return _new_table(scene, table_name, arrays, {x_name: x_unit} if x_unit else {})
+
+
+def profile_plot(scene, table_node, title: str, x_column: str = DISTANCE_COLUMN, x_title: str = "Distance along line (mm)",
+                 y_title: str = "Intensity"):
+    """Plot chart with one scatter-line series per non-``x_column`` column of ``table_node``."""
     if scene is None or table_node is None or not table_node.IsA("vtkMRMLTableNode"):
         raise ValueError("A scene and a table node are required.")
     table = table_node.GetTable()
     names = [table.GetColumnName(i) for i in range(table.GetNumberOfColumns())]
-    if DISTANCE_COLUMN not in names:
-        raise ValueError(f"Table '{table_node.GetName()}' has no '{DISTANCE_COLUMN}' column.")
-    series_columns = [name for name in names if name != DISTANCE_COLUMN]
+    if x_column not in names:
+        raise ValueError(f"Table '{table_node.GetName()}' has no '{x_column}' column.")
+    series_columns = [name for name in names if name != x_column]
     if not series_columns:
         raise ValueError(f"Table '{table_node.GetName()}' has no intensity column to plot.")
     created = []
@@ -145,13 +163,13 @@ def profile_plot(scene, table_node, title: str):
         chart = scene.AddNewNodeByClass("vtkMRMLPlotChartNode", scene.GenerateUniqueName(title))
         created.append(chart)
         chart.SetTitle(title)
-        chart.SetXAxisTitle("Distance along line (mm)")
-        chart.SetYAxisTitle("Intensity")
+        chart.SetXAxisTitle(x_title)
+        chart.SetYAxisTitle(y_title)
         for index, column in enumerate(series_columns):
             series = scene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", scene.GenerateUniqueName(column))
             created.append(series)
             series.SetAndObserveTableNodeID(table_node.GetID())
-            series.SetXColumnName(DISTANCE_COLUMN)
+            series.SetXColumnName(x_column)
             series.SetYColumnName(column)
             series.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeScatter)
             series.SetLineStyle(slicer.vtkMRMLPlotSeriesNode.LineStyleSolid)
@@ -169,8 +187,9 @@ def _is_number(value) -> bool:
     return value is None or (isinstance(value, (numbers.Real, np.bool_)) and not isinstance(value, str))
 
 
-def metrics_to_table(scene, rows: list, table_name: str):
-    """Table node with one row per dict in ``rows`` (all with the same keys, in the first row's order)."""
+def metrics_to_table(scene, rows: list, table_name: str, units: dict | None = None):
+    """Table node with one row per dict in ``rows`` (all with the same keys, in the first row's order);
+    ``units``: column -> unit label (as the result classes declare them)."""
     if scene is None:
         raise ValueError("A scene is required.")
     if not rows or not all(isinstance(row, dict) for row in rows):
@@ -182,7 +201,8 @@ def metrics_to_table(scene, rows: list, table_name: str):
         if set(row) != set(keys):
             missing, extra = sorted(set(keys) - set(row)), sorted(set(row) - set(keys))
             raise ValueError(f"Row {index} has different keys from row 0 (missing {missing}, extra {extra}).")
-    arrays, units = [], {}
+    arrays = []
+    units = {str(k): u for k, u in (units or {}).items() if u and k in keys}
     for key in keys:
         values = [row[key] for row in rows]
         name = str(key)
@@ -190,8 +210,4 @@ def metrics_to_table(scene, rows: list, table_name: str):
             arrays.append(_double_array(name, [np.nan if v is None else float(v) for v in values]))
         else:
             arrays.append(_string_array(name, values))
-        for suffix, unit in (("_per_mm", "1/mm"), ("_mm", "mm"), ("_ml", "mL"), ("_percent", "%")):
-            if name.endswith(suffix):
-                units[name] = unit
-                break
     return _new_table(scene, table_name, arrays, units)

@@ -1,20 +1,21 @@
-"""MRML adapter glue that the LGEResolutionQA widget calls (one function per analysis section).
+"""MRML adapter that the LGEResolutionQA widget calls: nodes -> core inputs -> the registered metric families
+(``metrics.registry``, the same ones the CLI report runs) -> tables, plot charts and the LGE segment.
 
-Imports only ``slicer``, ``vtk``, ``numpy`` and the project's core/adapters; every function takes the
-scene and the nodes, so it runs under the ``slicer-core`` wheel in pytest as well as in Slicer.
+Imports only ``slicer``, ``vtk``, ``numpy`` and the project's lower layers; every function takes the scene and
+the nodes, so it runs under the ``slicer-core`` wheel in pytest as well as in Slicer.
 
-* ``compare_profiles``: one markups line on N volumes ("compare volumes" mode: NR and HR of a study
-  registered in RAS) -> profile table (one distance + intensity column pair per volume), one plot
-  chart with every curve, and a metrics table (one row per volume: septal edges, thickness, ...).
-* ``compare_regions``: ROI statistics, σ (named method), SNR of every region and CNR LGE–remote /
-  LGE–blood on N volumes -> one table (one row per volume and region / noise / CNR result).
-* ``lge_segmentation``: LGE segment added to the user's segmentation (myocardium untouched) and a
-  table (summary row + one row per slice).
+* ``compare_profiles``: one markups line on N volumes ("compare volumes" mode: NR and HR of a study registered
+  in RAS) -> profile table (distance + one intensity column per volume), one plot chart with every curve, and a
+  metrics table (one row per volume) from every line family of that kind.
 * ``resolution_check``: a line across a bar group on N volumes -> resolved / not table + profile plot.
+* ``compare_regions``: every family of the "regions" panel section (ROI statistics, sigma by a named method,
+  SNR of every region, CNR LGE-remote / LGE-blood, and any family registered there) on N volumes -> one table.
+* ``lge_segmentation``: LGE segment added to the user's segmentation (myocardium untouched) and a table
+  (summary row + one row per slice).
+* ``edge_mtf``: slanted-edge MTF in a markups ROI box on N volumes -> table + MTF plot.
 
-Every input is checked and every number computed before the first node is created; if creating
-the outputs fails half-way, the nodes created so far are removed. A ValueError therefore leaves
-the scene as it was.
+Every input is checked and every number computed before the first node is created; the writes are one
+``SceneChange`` (a failure removes what was added): a ValueError leaves the scene as it was.
 """
 
 from __future__ import annotations
@@ -22,13 +23,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from CardiacLGECommonLib.mrml.scene_changes import SceneChange
 from CardiacLGECommonLib.mrml.volumes import array_from_volume, ijk_to_world_matrix
 
-from LGEResolutionQALib.core import edges
-from LGEResolutionQALib.io.definitions import StudyVolume
+from LGEResolutionQALib.io.definitions import LineDefinition, StudyVolume
+from LGEResolutionQALib.metrics import registry
+from LGEResolutionQALib.metrics.base import (
+    AnalysisSettings,
+    LGESettings,
+    MTFTarget,
+    NoiseSettings,
+    RegionInputs,
+    RegionRoles,
+    resolve_noise_region,
+)
 from LGEResolutionQALib.mrml import lines as mrml_lines
 from LGEResolutionQALib.mrml import segments as mrml_segments
-from LGEResolutionQALib.study.report import NoiseSettings, RegionAnalysis, analyse_regions, flat_row
+from LGEResolutionQALib.study.report import run_family
 
 
 @dataclass(eq=False)
@@ -39,29 +50,12 @@ class QAOutputs:
     chart: object = None  # vtkMRMLPlotChartNode or None
     rows: list = field(default_factory=list)
     results: dict = field(default_factory=dict)
+    #: volume -> family name -> the family's result (every registered family that ran)
+    family_results: dict = field(default_factory=dict)
 
     @property
     def table(self):
         return next(iter(self.tables.values()), None)
-
-
-class _NodeTransaction:
-    """Removes the nodes added to ``scene`` inside the ``with`` block when it raises."""
-
-    def __init__(self, scene):
-        self.scene = scene
-
-    def __enter__(self):
-        self.before = {self.scene.GetNthNode(i).GetID() for i in range(self.scene.GetNumberOfNodes())}
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            added = [self.scene.GetNthNode(i) for i in range(self.scene.GetNumberOfNodes())]
-            for node in reversed(added):
-                if node is not None and node.GetID() not in self.before and node.GetScene() is not None:
-                    self.scene.RemoveNode(node)
-        return False
 
 
 def _check_volumes(volume_nodes) -> list:
@@ -96,51 +90,65 @@ def study_volume_from_node(volume_node, repeat_node=None) -> StudyVolume:
     return StudyVolume(volume_node.GetName(), array_from_volume(volume_node), ijk_to_world_matrix(volume_node), repeat)
 
 
-def _pixel_mm(volume_node) -> float:
-    spacing = np.linalg.norm(ijk_to_world_matrix(volume_node)[:3, :3], axis=0)
-    return float(max(spacing[0], spacing[1]))
+def line_from_node(line_node, kind: str, expected_bars=None, pitch_mm=None) -> LineDefinition:
+    """The markups line in world RAS (its parent transforms applied) as a core LineDefinition."""
+    start, end = mrml_lines.line_endpoints_world(_check_line(line_node))
+    return LineDefinition(line_node.GetName(), tuple(start), tuple(end), kind, expected_bars, pitch_mm)
 
 
-def _sample_all(volume_nodes, line_node, step_mm, interpolation) -> dict:
-    profiles = {}
-    for node in volume_nodes:
-        try:
-            profiles[node.GetName()] = mrml_lines.sample_volume_along_line(node, line_node, step_mm=step_mm,
-                                                                           interpolation=interpolation)
-        except ValueError as error:
-            raise ValueError(f"Line '{line_node.GetName()}' on volume '{node.GetName()}': {error}") from error
-    return profiles
+def _table_rows(results: dict) -> tuple[list[dict], dict]:
+    """One table row per (volume, section, item) of the families' rows; units per column from the rows."""
+    rows, units = [], {}
+    for volume_name, family_results in results.items():
+        grouped: dict[tuple, dict] = {}
+        for result in family_results:
+            for row in result.rows():
+                entry = grouped.setdefault((row.section, row.item), {"volume": volume_name, "section": row.section,
+                                                                     "item": row.item, "method": row.method})
+                entry[row.metric] = row.value
+                units[row.metric] = row.unit
+        rows.extend(grouped.values())
+    return rows, units
+
+
+def _uniform(rows: list[dict]) -> list[dict]:
+    """Rows with the union of keys (missing values empty), so they fit one table."""
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    return [{key: row.get(key, "") for key in keys} for row in rows]
+
+
+def _run_line_families(nodes, line: LineDefinition, settings: AnalysisSettings) -> dict:
+    results = {}
+    families = [f for f in registry.families("line") if line.kind in f.LINE_KINDS]
+    for node in nodes:
+        volume = study_volume_from_node(node)
+        results[node.GetName()] = [r for f in families if (r := run_family(f, volume, line, settings, f"Line '{line.name}'")) is not None]
+    return results
+
+
+def _line_outputs(scene, results: dict, line_node, base: str, role: str, title: str) -> QAOutputs:
+    rows, units = _table_rows(results)
+    profiles = {volume: next(r.profile for r in family_results) for volume, family_results in results.items()}
+    with SceneChange(scene):
+        metrics_table = mrml_lines.metrics_to_table(scene, _uniform(rows), base if role == "resolution" else f"{base} metrics", units)
+        profile_table = mrml_lines.profiles_to_table(scene, profiles, f"{base} profiles" if role == "resolution" else base)
+        chart = mrml_lines.profile_plot(scene, profile_table, title)
+    tables = {role: metrics_table, "profiles": profile_table} if role == "resolution" else {"profiles": profile_table, "metrics": metrics_table}
+    return QAOutputs(tables, chart, rows, {"profiles": profiles, "families": results})
 
 
 # ----------------------------------------------------------------------------------------- profiles
 def compare_profiles(scene, volume_nodes, line_node, step_mm: float = 0.1, interpolation: str = "linear",
                      kind: str = "septum", dark_band: bool = True, name: str | None = None) -> QAOutputs:
-    """Sample ``line_node`` on every volume; septal (or single-edge) metrics; tables + one plot."""
+    """Sample ``line_node`` on every volume; the line families of ``kind`` (septum or edge); tables + one plot."""
     nodes = _check_volumes(volume_nodes)
-    _check_line(line_node)
     if kind not in ("septum", "edge"):
         raise ValueError(f"Profile kind must be 'septum' or 'edge'; got {kind!r}.")
-    profiles = _sample_all(nodes, line_node, step_mm, interpolation)
-    rows, results = [], {}
-    for node in nodes:
-        profile = profiles[node.GetName()]
-        try:
-            if kind == "septum":
-                result = edges.septal_profile_metrics(profile, dark_band=dark_band)
-            else:
-                result = edges.edge_metrics(profile.distance_mm, profile.intensity)
-        except ValueError as error:
-            raise ValueError(f"Profile of '{node.GetName()}': {error}") from error
-        results[node.GetName()] = result
-        rows.append({"volume": node.GetName(), "pixel_mm": _pixel_mm(node), "interpolation": interpolation,
-                     "step_mm": float(step_mm), **flat_row(result)})
-    base = name or f"{line_node.GetName()} profiles"
-    with _NodeTransaction(scene):
-        profile_table = mrml_lines.profiles_to_table(scene, profiles, base)
-        metrics_table = mrml_lines.metrics_to_table(scene, rows, f"{base} metrics")
-        chart = mrml_lines.profile_plot(scene, profile_table, f"{line_node.GetName()}: {', '.join(profiles)}")
-    return QAOutputs({"profiles": profile_table, "metrics": metrics_table}, chart, rows,
-                     {"profiles": profiles, "metrics": results})
+    line = line_from_node(line_node, kind)
+    settings = AnalysisSettings(step_mm=float(step_mm), interpolation=interpolation, dark_band=dark_band)
+    results = _run_line_families(nodes, line, settings)
+    return _line_outputs(scene, results, line_node, name or f"{line_node.GetName()} profiles", "profiles",
+                         f"{line_node.GetName()}: {', '.join(results)}")
 
 
 def resolution_check(scene, volume_nodes, line_node, expected_bars: int, pitch_mm: float,
@@ -148,29 +156,16 @@ def resolution_check(scene, volume_nodes, line_node, expected_bars: int, pitch_m
                      name: str | None = None) -> QAOutputs:
     """Is the bar group under ``line_node`` resolved on each volume? Table (one row per volume) + plot."""
     nodes = _check_volumes(volume_nodes)
-    _check_line(line_node)
     if int(expected_bars) != expected_bars or expected_bars < 2:
         raise ValueError(f"Expected number of bars must be an integer ≥ 2; got {expected_bars}.")
     if not (np.isfinite(pitch_mm) and pitch_mm > 0):
         raise ValueError(f"Bar pitch must be a positive number of mm; got {pitch_mm}.")
-    from LGEResolutionQALib.core import resolution
-
-    profiles = _sample_all(nodes, line_node, step_mm, interpolation)
-    rows, results = [], {}
-    for node in nodes:
-        result = resolution.analyse_bar_group(profiles[node.GetName()], int(expected_bars), float(pitch_mm),
-                                              modulation_threshold=modulation_threshold)
-        pixel = _pixel_mm(node)
-        results[node.GetName()] = result
-        rows.append({"volume": node.GetName(), "pixel_mm": pixel, "expected_bars": int(expected_bars),
-                     "pitch_mm": float(pitch_mm), "modulation_threshold": float(modulation_threshold),
-                     **flat_row(result), **flat_row(resolution.sampling_limited(float(pitch_mm), pixel), "sampling_limited.")})
-    base = name or f"{line_node.GetName()} resolution"
-    with _NodeTransaction(scene):
-        metrics_table = mrml_lines.metrics_to_table(scene, rows, base)
-        profile_table = mrml_lines.profiles_to_table(scene, profiles, f"{base} profiles")
-        chart = mrml_lines.profile_plot(scene, profile_table, f"{line_node.GetName()}: {expected_bars} bars at {pitch_mm:g} mm")
-    return QAOutputs({"resolution": metrics_table, "profiles": profile_table}, chart, rows, {"bars": results})
+    line = line_from_node(line_node, "bars", int(expected_bars), float(pitch_mm))
+    settings = AnalysisSettings(step_mm=float(step_mm), interpolation=interpolation, modulation_threshold=float(modulation_threshold))
+    results = _run_line_families(nodes, line, settings)
+    outputs = _line_outputs(scene, results, line_node, name or f"{line_node.GetName()} resolution", "resolution",
+                            f"{line_node.GetName()}: {expected_bars} bars at {pitch_mm:g} mm")
+    return outputs
 
 
 # ------------------------------------------------------------------------------------------ regions
@@ -196,47 +191,31 @@ def compare_regions(scene, volume_nodes, segmentation_node=None, segment_ids=(),
                     noise_method: str = "background", noise_region: str | None = None, n_channels: int = 1,
                     lge_region: str | None = None, remote_region: str | None = None, blood_region: str | None = None,
                     repeat_volume_nodes: dict | None = None, name: str = "ROI SNR CNR") -> QAOutputs:
-    """ROI statistics, σ, SNR and CNR on every volume -> one table (rows: volume × result).
+    """Every family of the "regions" section on every volume -> one table (rows: volume x result).
 
-    Regions are named by their segment / ROI names; ``noise_region`` defaults to "background"/"air"
-    (background method) or the remote region. ``repeat_volume_nodes``: volume name -> repeated
-    acquisition node (NEMA difference).
+    Regions are named by their segment / ROI names; ``noise_region`` defaults to a region called
+    background/air (any case; background method) or the remote region (metrics.base.resolve_noise_region,
+    the rule the CLI uses). ``repeat_volume_nodes``: volume name -> repeated acquisition node (NEMA difference).
     """
     nodes = _check_volumes(volume_nodes)
-    settings = NoiseSettings(method=noise_method, region=noise_region, n_channels=int(n_channels))
-    analyses: dict[str, RegionAnalysis] = {}
-    rows = []
-    # Exporting segments may add helper nodes (e.g. a labelmap colour table): the transaction removes
-    # whatever a failing call added.
-    with _NodeTransaction(scene):
+    settings = AnalysisSettings(noise=NoiseSettings(method=noise_method, region=noise_region, n_channels=int(n_channels)))
+    families = registry.families("regions", section="regions")
+    analyses, results = {}, {}
+    # Exporting segments may add helper nodes (e.g. a labelmap colour table): the change removes whatever a
+    # failing call added.
+    with SceneChange(scene):
         for node in nodes:
             masks = region_masks(node, segmentation_node, segment_ids, roi_nodes)
-            region = noise_region or _default_noise_region(masks, noise_method, remote_region)
+            noise = resolve_noise_region(masks, settings.noise, remote_region)
+            inputs = RegionInputs(masks, RegionRoles(lge_region, remote_region, blood_region, None, noise))
             repeat = (repeat_volume_nodes or {}).get(node.GetName())
-            analysis = analyse_regions(study_volume_from_node(node, repeat), masks, settings, region, lge_region,
-                                       remote_region, blood_region)
-            analyses[node.GetName()] = analysis
-            for row in analysis.rows():
-                rows.append({"volume": node.GetName(), **row})
-        table = mrml_lines.metrics_to_table(scene, _uniform(rows), name)
-    return QAOutputs({"regions": table}, None, rows, analyses)
-
-
-def _default_noise_region(masks, method, remote_region):
-    if method == "background":
-        for candidate in masks:
-            if candidate.lower() in ("background", "air"):
-                return candidate
-        raise ValueError("Background noise needs an air region: choose the noise region (a segment or ROI in air).")
-    if remote_region:
-        return remote_region
-    raise ValueError(f"{method} noise needs a region: choose the noise region or a remote region.")
-
-
-def _uniform(rows: list[dict]) -> list[dict]:
-    """Rows with the union of keys (missing values empty), so they fit one table."""
-    keys = list(dict.fromkeys(key for row in rows for key in row))
-    return [{key: row.get(key, "") for key in keys} for row in rows]
+            volume = study_volume_from_node(node, repeat)
+            by_family = {f.NAME: r for f in families if (r := run_family(f, volume, inputs, settings)) is not None}
+            results[node.GetName()] = list(by_family.values())
+            analyses[node.GetName()] = by_family
+        rows, units = _table_rows(results)
+        table = mrml_lines.metrics_to_table(scene, _uniform(rows), name, units)
+    return QAOutputs({"regions": table}, None, rows, {v: fams["regions"] for v, fams in analyses.items()}, analyses)
 
 
 # ---------------------------------------------------------------------------------------------- LGE
@@ -244,28 +223,61 @@ def lge_segmentation(scene, volume_node, segmentation_node, myocardium_segment_i
                      remote_segment_id: str | None = None, remote_roi_node=None, method: str = "nsd",
                      n_sd: float = 5.0, min_island_ml: float = 0.0, include_mvo: bool = False,
                      lge_segment_name: str = "LGE", replace: bool = False, name: str | None = None) -> QAOutputs:
-    """Segment LGE in the myocardium segment; add the "LGE" segment; summary + per-slice tables."""
+    """Segment LGE in the myocardium segment (the "lge" family); add the "LGE" segment; summary + per-slice tables."""
     _check_volumes([volume_node])
     if segmentation_node is None:
         raise ValueError("Select the segmentation holding the LV myocardium.")
     if not myocardium_segment_id:
         raise ValueError("No myocardium: select the LV myocardium segment.")
+    family = registry.family("lge")
     segmentation = segmentation_node.GetSegmentation()
     segment_count = segmentation.GetNumberOfSegments()
-    with _NodeTransaction(scene):
-        result, segment_id = mrml_segments.run_lge_segmentation(
-            volume_node, segmentation_node, myocardium_segment_id, remote_segment_id=remote_segment_id or None,
-            remote_roi_node=remote_roi_node, lge_segment_name=lge_segment_name, replace=replace, method=method,
-            n_sd=n_sd, min_island_ml=min_island_ml, include_mvo=include_mvo)
+    with SceneChange(scene):
+        masks = {"myocardium": mrml_segments.mask_from_segment(segmentation_node, myocardium_segment_id, volume_node)}
+        if remote_segment_id:
+            masks["remote"] = mrml_segments.mask_from_segment(segmentation_node, remote_segment_id, volume_node)
+        elif remote_roi_node is not None:
+            masks["remote"] = mrml_segments.mask_from_markups_roi(remote_roi_node, volume_node)
+        inputs = RegionInputs(masks, RegionRoles(myocardium="myocardium", remote="remote" if "remote" in masks else None))
+        settings = AnalysisSettings(lge=LGESettings(method, float(n_sd), float(min_island_ml), bool(include_mvo)))
+        metric = run_family(family, study_volume_from_node(volume_node), inputs, settings)
+        result = metric.result
+        segment_id = mrml_segments.add_lge_segment(segmentation_node, result.scar_mask, volume_node, name=lge_segment_name,
+                                                   replace=replace)
         try:
             base = name or f"{volume_node.GetName()} LGE"
-            summary = {"volume": volume_node.GetName(), **flat_row(result)}
-            summary_table = mrml_lines.metrics_to_table(scene, [summary], base)
-            per_slice = [flat_row(row) for row in result.per_slice] or [{"slice_index": "", "lge_ml": ""}]
-            slice_table = mrml_lines.metrics_to_table(scene, per_slice, f"{base} per slice")
+            rows = metric.rows()
+            summary = {"volume": volume_node.GetName(), "method": rows[0].method if rows else "", **{r.metric: r.value for r in rows}}
+            summary_table = mrml_lines.metrics_to_table(scene, [summary], base, {r.metric: r.unit for r in rows})
+            per_slice = metric.per_slice_rows() or [{key: "" for key in result.PER_SLICE_UNITS}]
+            slice_table = mrml_lines.metrics_to_table(scene, per_slice, f"{base} per slice", dict(result.PER_SLICE_UNITS))
         except Exception:
             if segmentation.GetNumberOfSegments() > segment_count:
                 segmentation.RemoveSegment(segment_id)
             raise
     return QAOutputs({"lge": summary_table, "per_slice": slice_table}, None, [summary],
                      {"lge": result, "segment_id": segment_id})
+
+
+# ---------------------------------------------------------------------------------------------- MTF
+def edge_mtf(scene, volume_nodes, roi_node, name: str | None = None) -> QAOutputs:
+    """Slanted-edge MTF inside the markups ROI box on every volume -> table (MTF50, effective resolution) + plot."""
+    nodes = _check_volumes(volume_nodes)
+    if roi_node is None or not roi_node.IsA("vtkMRMLMarkupsROINode"):
+        raise ValueError("Select a markups ROI box around a slanted edge (2-45 degrees off the pixel axes).")
+    families = registry.families("mtf_roi")
+    results = {}
+    for node in nodes:
+        target = MTFTarget(roi_node.GetName(), mrml_segments.mask_from_markups_roi(roi_node, node))
+        volume = study_volume_from_node(node)
+        results[node.GetName()] = [run_family(f, volume, target, AnalysisSettings(), f"MTF ROI '{roi_node.GetName()}'") for f in families]
+    rows, units = _table_rows(results)
+    base = name or f"{roi_node.GetName()} MTF"
+    curves = {volume: family_results[0].result for volume, family_results in results.items()}
+    with SceneChange(scene):
+        table = mrml_lines.metrics_to_table(scene, _uniform(rows), base, units)
+        curve_table = mrml_lines.curves_to_table(scene, {v: (r.frequencies_per_mm, r.mtf) for v, r in curves.items()},
+                                                 f"{base} curves", x_name="frequency_lp_per_mm", x_unit="lp/mm")
+        chart = mrml_lines.profile_plot(scene, curve_table, f"{roi_node.GetName()}: MTF", x_column="frequency_lp_per_mm",
+                                        x_title="Spatial frequency (lp/mm)", y_title="MTF")
+    return QAOutputs({"mtf": table, "curves": curve_table}, chart, rows, {"mtf": curves})

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
+from CardiacLGECommonLib.mrml.scene_changes import node_ids, remove_nodes_added_since
 from CardiacLGECommonLib.mrml.volumes import (
     array_from_volume,
     ijk_to_world_matrix,
@@ -61,11 +62,6 @@ def _check_segment(segmentation_node, segment_id: str) -> str:
     return segmentation_node.GetSegmentation().GetSegment(segment_id).GetName()
 
 
-def _node_ids(scene, class_name: str) -> set[str]:
-    nodes = scene.GetNodesByClass(class_name)
-    return {nodes.GetItemAsObject(i).GetID() for i in range(nodes.GetNumberOfItems())}
-
-
 def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node) -> np.ndarray:
     """Boolean mask [k, j, i] of ``segment_id`` resampled onto ``reference_volume_node``'s grid.
 
@@ -77,7 +73,7 @@ def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node)
     scene = segmentation_node.GetScene() or reference_volume_node.GetScene()
     if scene is None:
         raise ValueError("The segmentation node is not in an MRML scene.")
-    colour_tables_before = _node_ids(scene, "vtkMRMLColorTableNode")
+    colour_tables_before = node_ids(scene, "vtkMRMLColorTableNode")
     labelmap_node = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "__CardiacLGE_tmp_segment_mask")
     try:
         ids = vtk.vtkStringArray()
@@ -94,8 +90,7 @@ def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node)
         if display is not None and display.GetScene() is not None:
             scene.RemoveNode(display)
         # The export creates a colour table ("<segmentation>_ColorTable") for the labelmap: remove it too.
-        for node_id in _node_ids(scene, "vtkMRMLColorTableNode") - colour_tables_before:
-            scene.RemoveNode(scene.GetNodeByID(node_id))
+        remove_nodes_added_since(scene, colour_tables_before, "vtkMRMLColorTableNode")
     if mask.shape != shape:
         raise ValueError(f"Exported segment '{name}' has shape {mask.shape}, expected {shape}.")
     if not mask.any():

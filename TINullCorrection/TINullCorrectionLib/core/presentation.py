@@ -14,9 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from TINullCorrectionLib.core.types import ScoutPrediction
+from TINullCorrectionLib.core.results import (
+    ChosenTIAssessment,
+    FrameResult,
+    Recommendation,
+    ScoutResult,
+    StudyResult,
+)
+from TINullCorrectionLib.core.types import DEFAULT_OPTIMAL_RANGE_MS, ScoutPrediction
 
-DEFAULT_OPTIMAL_RANGE_MS = (-10.0, 20.0)
 DEFAULT_NEAR_MARGIN_MS = 20.0
 COLOUR_OPTIMAL = (0.1, 0.8, 0.2)  # green
 COLOUR_NEAR = (1.0, 0.7, 0.0)  # amber
@@ -25,34 +31,16 @@ STATUS_COLOURS = {"optimal": COLOUR_OPTIMAL, "near": COLOUR_NEAR, "far": COLOUR_
 
 NEUTRAL_COLOUR = (0.9, 0.9, 0.9)
 
-
-def _attr(obj, *names, default=None):
-    for name in names:
-        if obj is not None and hasattr(obj, name):
-            value = getattr(obj, name)
-            if value is not None:
-                return value
-    return default
+#: Plain-language meaning of the methods shown with a null (printed where the method is).
+METHOD_EXPLANATIONS = {
+    "cnn": "the CNN's frame-by-frame offsets combined",
+    "ir-fit": "the inversion-recovery fit of the myocardium signal (the CNN disagreed)",
+    "combined": "the CNN and the inversion-recovery fit of the myocardium, weighted by their uncertainties",
+}
 
 
-def prediction_of(result) -> ScoutPrediction:
-    """The ScoutPrediction in ``result`` (a ScoutPrediction, or an object carrying one as ``prediction``)."""
-    if isinstance(result, ScoutPrediction):
-        return result
-    prediction = _attr(result, "prediction")
-    if isinstance(prediction, ScoutPrediction):
-        return prediction
-    raise TypeError(f"Expected a ScoutPrediction (or a result holding one); got {type(result).__name__}.")
-
-
-def optimal_range_of(result, default=DEFAULT_OPTIMAL_RANGE_MS) -> tuple[float, float]:
-    """Optimal range (ms relative to the null) from a result/recommendation's settings, else ``default``."""
-    value = _attr(result, "optimal_range_ms")
-    if value is None:
-        value = _attr(_attr(result, "settings"), "optimal_range_ms")
-    if value is None:
-        value = _attr(_attr(_attr(result, "recommendation"), "settings"), "optimal_range_ms")
-    low, high = (float(v) for v in (value if value is not None else default))
+def checked_optimal_range(optimal_range_ms) -> tuple[float, float]:
+    low, high = (float(v) for v in optimal_range_ms)
     if not low <= high:
         raise ValueError(f"Optimal range must have minimum <= maximum; got ({low}, {high}) ms.")
     return low, high
@@ -68,48 +56,49 @@ def offset_status(offset_ms: float, optimal_range_ms=DEFAULT_OPTIMAL_RANGE_MS, n
     return "near" if distance <= near_margin_ms else "far"
 
 
-@dataclass(frozen=True)
-class FrameRow:
-    frame: int
-    ti_ms: float
-    predicted_offset_ms: float
-    corrected_ti_ms: float
-    confidence: float
-    in_optimal_range: bool
-    status: str
-    probabilities: tuple[float, ...]
-    #: TI minus the series' final null (CNN and IR fit combined); the CNN's own offset when no null is known
-    offset_from_null_ms: float = float("nan")
+def tail_reach_ms(prediction: ScoutPrediction) -> float:
+    """Inner edge of the CNN's tail classes (e.g. 150 ms for bins over -150..+150 ms)."""
+    centers = np.asarray(prediction.bin_centers_ms, dtype=float)
+    if centers.size < 4 or not np.all(np.isfinite(centers)) or not np.all(np.diff(centers) > 0):
+        return float("inf")  # no usable bins (e.g. a prediction restored from a table without them)
+    return float(centers[-2] + (centers[-2] - centers[-3]) / 2)
 
 
 def frame_rows(prediction: ScoutPrediction, optimal_range_ms=DEFAULT_OPTIMAL_RANGE_MS, near_margin_ms=DEFAULT_NEAR_MARGIN_MS,
-               null_ti_ms: float | None = None) -> list[FrameRow]:
-    """One row per frame (TI order) with the values the table, the plot and the overlay show.
+               null_ti_ms: float | None = None) -> list[FrameResult]:
+    """One :class:`FrameResult` per frame (TI order): what the table, the plot, the overlay and the reports show.
 
     With the series' final ``null_ti_ms`` the verdict of each frame (status, in_optimal_range) is judged on
-    ``TI - null`` (the tool's answer); without it, on the CNN's per-frame offset.
+    ``TI - null`` (the tool's answer); without it (a saved table without a null), on the CNN's own offset.
+    Frames classified into a tail class only say "earlier/later than the trained range": their offset and
+    corrected TI are bounds, flagged so that no one reads them as measurements.
     """
+    optimal_range_ms = checked_optimal_range(optimal_range_ms)
     ti = np.asarray(prediction.ti_ms, dtype=float)
     offsets = np.asarray(prediction.offset_ms, dtype=float)
     corrected = np.asarray(prediction.corrected_ti_ms, dtype=float)
     confidence = np.asarray(prediction.confidence, dtype=float)
     probabilities = np.asarray(prediction.probabilities, dtype=float)
-    rows = []
     known = null_ti_ms is not None and np.isfinite(null_ti_ms)
     from_null = ti - float(null_ti_ms) if known else offsets
+    reach = tail_reach_ms(prediction)
+    rows = []
     for index in range(ti.size):
         status = offset_status(from_null[index], optimal_range_ms, near_margin_ms)
+        beyond = "earlier" if offsets[index] < -reach else ("later" if offsets[index] > reach else "")
         rows.append(
-            FrameRow(
+            FrameResult(
                 frame=index,
                 ti_ms=float(ti[index]),
+                offset_from_null_ms=float(from_null[index]),
+                in_optimal_range=status == "optimal",
+                status=status,
                 predicted_offset_ms=float(offsets[index]),
                 corrected_ti_ms=float(corrected[index]),
                 confidence=float(confidence[index]),
-                in_optimal_range=status == "optimal",
-                status=status,
+                offset_beyond_range=beyond,
+                offset_bound_ms=(-reach if beyond == "earlier" else reach) if beyond else None,
                 probabilities=tuple(float(p) for p in probabilities[index]),
-                offset_from_null_ms=float(from_null[index]),
             )
         )
     return rows
@@ -129,87 +118,140 @@ def _fmt_ms(value) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.0f} ms"
 
 
-def recommendation_summary(recommendation, scout=None) -> str:
-    """Plain-language summary: null TI, recommended LGE TI, chosen-TI verdict, warnings."""
-    final = _attr(recommendation, "final", default=recommendation)
-    lines = []
-    description = _attr(scout, "series_description", default="")
-    label = _attr(scout, "slice_label", default="")
-    if description or label:
-        lines.append(f"TI scout: {' - '.join(part for part in (description, label) if part)}")
-    null_ti = _attr(final, "null_ti_ms")
-    uncertainty = _attr(final, "uncertainty_ms")
-    method = _attr(final, "method", default="")
-    null_line = f"Estimated myocardial null TI: {_fmt_ms(null_ti)}"
-    if uncertainty is not None and np.isfinite(uncertainty):
-        null_line += f" (+/- {uncertainty:.0f} ms)"
-    if method:
-        null_line += f", method: {method}"
-    lines.append(null_line)
-    cnn = _attr(recommendation, "cnn")
-    ir_fit = _attr(recommendation, "ir_fit")
-    if cnn is not None and ir_fit is not None and cnn is not final:
-        where = _attr(recommendation, "myocardium_source", default="") or "ROI"
-        lines.append(f"  CNN: {_fmt_ms(_attr(cnn, 'null_ti_ms'))}; physics fit on the {where}: {_fmt_ms(_attr(ir_fit, 'null_ti_ms'))}")
-    lines.append(f"Recommended LGE TI: {_fmt_ms(_attr(final, 'recommended_lge_ti_ms'))}")
-    chosen = _attr(recommendation, "chosen")
-    if chosen is not None:
-        chosen_ti = _attr(chosen, "chosen_ti_ms", "ti_ms")
-        verdict = _attr(chosen, "verdict", default="")
-        change_to = _attr(chosen, "change_to_ms")
-        message = _attr(chosen, "message", default="")
-        text = f"Chosen TI {_fmt_ms(chosen_ti)}: {verdict}" if chosen_ti is not None else f"Chosen TI: {verdict}"
-        if change_to is not None and np.isfinite(change_to) and (chosen_ti is None or abs(change_to - chosen_ti) >= 0.5):
-            text += f" - change it to {_fmt_ms(change_to)}"
-        lines.append(text)
-        if message and message not in text:
-            lines.append(f"  {message}")
-    warnings = list(_attr(recommendation, "warnings", default=()) or ())
-    for warning in _attr(final, "warnings", default=()) or ():
-        if warning not in warnings:
-            warnings.append(warning)
-    for warning in _attr(scout, "warnings", default=()) or ():
-        if warning not in warnings:
-            warnings.append(warning)
-    if warnings:
-        lines.append("Warnings:")
-        lines.extend(f"  - {w}" for w in warnings)
-    return "\n".join(lines)
+def cnn_offset_text(row: FrameResult) -> str:
+    """The CNN's own offset of a frame: a number, or a bound for a tail class (``> +150``)."""
+    if row.offset_beyond_range:
+        return f"{'>' if row.offset_beyond_range == 'later' else '<'} {row.offset_bound_ms:+.0f}"
+    return f"{row.predicted_offset_ms:+.1f}"
 
 
-def panel_texts(recommendation) -> dict[str, str]:
-    """Short strings for the module panel: nullTiText, recommendedTiText, verdictText, warningsText."""
-    final = _attr(recommendation, "final", default=recommendation)
-    null_ti = _attr(final, "null_ti_ms")
-    uncertainty = _attr(final, "uncertainty_ms")
-    null_text = _fmt_ms(null_ti)
-    if uncertainty is not None and np.isfinite(uncertainty) and null_ti is not None:
-        null_text += f" (+/- {uncertainty:.0f} ms, {_attr(final, 'method', default='')})"
-    chosen = _attr(recommendation, "chosen")
-    verdict = ""
-    if chosen is not None:
-        chosen_ti = _attr(chosen, "chosen_ti_ms", "ti_ms")
-        verdict = f"{_fmt_ms(chosen_ti)}: {_attr(chosen, 'verdict', default='')}" if chosen_ti is not None else str(_attr(chosen, "verdict", default=""))
-        change_to = _attr(chosen, "change_to_ms")
-        if change_to is not None and np.isfinite(change_to) and (chosen_ti is None or abs(change_to - chosen_ti) >= 0.5):
-            verdict += f" - change it to {_fmt_ms(change_to)}"
-    warnings = list(_attr(recommendation, "warnings", default=()) or ())
-    for warning in _attr(final, "warnings", default=()) or ():
-        if warning not in warnings:
-            warnings.append(warning)
-    return {
-        "nullTiText": null_text,
-        "recommendedTiText": _fmt_ms(_attr(final, "recommended_lge_ti_ms")),
-        "verdictText": verdict,
-        "warningsText": "\n".join(f"- {w}" for w in warnings) if warnings else "none",
-    }
+def chosen_ti_text(chosen: ChosenTIAssessment | None) -> str:
+    """One line on the operator's TI ('' when none was given)."""
+    if chosen is None:
+        return ""
+    if not chosen.judgeable:
+        return (f"your TI {chosen.chosen_ti_ms:.0f} ms: cannot judge - the null is extrapolated beyond the scout's frames; "
+                f"start from {chosen.change_to_ms:.0f} ms and repeat the scout with a wider TI range")
+    advice = "keep it" if chosen.in_optimal_range else f"change to {chosen.change_to_ms:.0f} ms ({chosen.change_by_ms:+.0f} ms)"
+    return f"your TI {chosen.chosen_ti_ms:.0f} ms: {chosen.verdict} ({chosen.offset_from_null_ms:+.0f} ms from the null): {advice}"
+
+
+def _verdict_text(chosen: ChosenTIAssessment | None) -> str:
+    if chosen is None:
+        return ""
+    verdict = f"{_fmt_ms(chosen.chosen_ti_ms)}: {chosen.verdict}"
+    if not chosen.judgeable:
+        verdict += f" - start from {_fmt_ms(chosen.change_to_ms)}"
+    elif abs(chosen.change_to_ms - chosen.chosen_ti_ms) >= 0.5:
+        verdict += f" - change it to {_fmt_ms(chosen.change_to_ms)}"
+    return verdict
 
 
 @dataclass(frozen=True)
-class _SavedNull:
+class PanelValues:
+    """What the module panel shows for a run: the answer for the selected slice, or for its scout when its
+    slices were combined (then ``n_slices_combined`` > 1)."""
+
     null_ti_ms: float
+    recommended_lge_ti_ms: float
+    null_text: str
+    recommended_text: str
+    verdict_text: str
+    warnings_text: str
+    n_slices_combined: int = 1
 
 
+def panel_values(study: StudyResult, selected: int = 0) -> PanelValues:
+    """Panel values of slice ``selected`` (index into ``study.slices``): its scout's combination when its
+    slices were combined, else the slice's own answer."""
+    result = study.slices[selected]
+    group = next(g for g in study.groups if any(s is result for s in g.slices))
+    combined = group.combined
+    if combined is not None:
+        warnings = list(dict.fromkeys([w for s in group.slices for w in s.all_warnings()] + list(combined.warnings)))
+        return PanelValues(
+            combined.null_ti_ms, combined.recommended_lge_ti_ms,
+            f"{_fmt_ms(combined.null_ti_ms)} (+/- {combined.uncertainty_ms:.0f} ms, {combined.n_slices} slices combined)",
+            _fmt_ms(combined.recommended_lge_ti_ms), _verdict_text(combined.chosen),
+            "\n".join(f"- {w}" for w in warnings) if warnings else "none", combined.n_slices,
+        )
+    final = result.final
+    null_text = _fmt_ms(final.null_ti_ms)
+    if np.isfinite(final.uncertainty_ms):
+        null_text += f" (+/- {final.uncertainty_ms:.0f} ms, {final.method})"
+    warnings = result.all_warnings()
+    return PanelValues(final.null_ti_ms, final.recommended_lge_ti_ms, null_text, _fmt_ms(final.recommended_lge_ti_ms),
+                       _verdict_text(result.recommendation.chosen), "\n".join(f"- {w}" for w in warnings) if warnings else "none")
+
+
+# --------------------------------------------------------------------------------------------- reports
+FRAME_TABLE_HEADER = (
+    f"{'frame':>5s} {'TI ms':>8s} {'from null ms':>13s} {'verdict':>8s}   {'CNN offset ms':>13s} {'CNN confidence':>14s}"
+)
+FRAME_TABLE_LEGEND = (
+    "from null: the frame's TI minus the reported null (its verdict); CNN offset: the network's estimate for this "
+    "frame alone ('> +150' / '< -150': beyond the trained range, only a bound)."
+)
+
+
+def frame_table_lines(recommendation: Recommendation) -> list[str]:
+    lines = [FRAME_TABLE_HEADER]
+    for row in recommendation.frames:
+        verdict = {"optimal": "optimal", "near": "near", "far": ""}[row.status]
+        lines.append(f"{row.frame:5d} {row.ti_ms:8.1f} {row.offset_from_null_ms:+13.1f} {verdict:>8s}   "
+                     f"{cnn_offset_text(row):>13s} {100 * row.confidence:13.0f}%")
+    lines.append(FRAME_TABLE_LEGEND)
+    return lines
+
+
+def scout_report_lines(result: ScoutResult, frames: bool = True) -> list[str]:
+    """The report of one slice (CLI and text node): header, per-frame table, null, fit, verdict, warnings."""
+    rec = result.recommendation
+    lines = [f"== {result.slice_label or 'slice'} ({result.n_frames} frames, TI from {result.ti_source})"]
+    if frames:
+        lines += frame_table_lines(rec)
+    final = rec.final
+    low, high = rec.optimal_range_ms
+    lines.append(f"null TI {final.null_ti_ms:.0f} +/- {final.uncertainty_ms:.0f} ms ({final.method}: "
+                 f"{METHOD_EXPLANATIONS.get(final.method, final.method)}); recommended LGE TI {final.recommended_lge_ti_ms:.0f} ms "
+                 f"(optimal range null {low:+g}..{high:+g} ms)")
+    if rec.ir_fit is not None and np.isfinite(rec.ir_fit.null_ti_ms):
+        pixels = int(rec.myocardium_mask.sum()) if rec.myocardium_mask is not None else 0
+        lines.append(f"inversion-recovery fit of the {rec.myocardium_source} ({pixels} pixels): null {rec.ir_fit.null_ti_ms:.0f} ms, "
+                     f"R^2 {rec.ir_fit.r_squared:.3f} (1 = the signal follows the recovery curve exactly)")
+    chosen = chosen_ti_text(rec.chosen)
+    if chosen:
+        lines.append(chosen)
+    lines += [f"WARNING: {w}" for w in result.all_warnings()]
+    return lines
+
+
+def study_report_text(study: StudyResult, frames: bool = True) -> str:
+    """The whole run's report: every slice, each scout's combination, skipped inputs."""
+    lines: list[str] = []
+    for number, group in enumerate(study.groups):
+        if len(study.groups) > 1:
+            lines.append(f"\n##### scout {number + 1} of {len(study.groups)} ({len(group.slices)} slice(s))")
+        for result in group.slices:
+            lines.append("")
+            lines += scout_report_lines(result, frames)
+        combined = group.combined
+        if combined is not None:
+            lines.append(
+                f"\n== all {combined.n_slices} slices of this scout: null TI {combined.null_ti_ms:.0f} +/- {combined.uncertainty_ms:.0f} ms "
+                f"(slices differ by up to {combined.slice_spread_ms:.0f} ms; the uncertainty includes that spread); "
+                f"recommended LGE TI {combined.recommended_lge_ti_ms:.0f} ms"
+            )
+            if combined.chosen is not None:
+                lines.append(chosen_ti_text(combined.chosen))
+            lines += [f"WARNING: {w}" for w in combined.warnings]
+    for skipped in study.skipped:
+        lines.append(f"SKIPPED: {skipped.what}: {skipped.reason}")
+    lines += [f"WARNING: {w}" for w in study.warnings]
+    return "\n".join(lines).lstrip("\n")
+
+
+# ------------------------------------------------------------------------------------------- overlay
 @dataclass(frozen=True)
 class SavedResult:
     """Prediction + optimal range + null TI read back from a saved table (input of the overlay)."""
@@ -218,46 +260,29 @@ class SavedResult:
     optimal_range_ms: tuple[float, float]
     null_ti_ms: float | None
 
-    @property
-    def final(self):
-        return None if self.null_ti_ms is None else _SavedNull(self.null_ti_ms)
 
-
-
-
-def _null_of(result):
-    for holder in (result, getattr(result, "recommendation", None)):
-        final = getattr(holder, "final", None) if holder is not None else None
-        value = getattr(final, "null_ti_ms", None) if final is not None else None
-        if value is not None and np.isfinite(value):
-            return float(value)
-    return None
-
-
-def frame_overlay_text(result, frame_index: int, optimal_range_ms=None, near_margin_ms: float = DEFAULT_NEAR_MARGIN_MS):
+def frame_overlay_text(prediction: ScoutPrediction, frame_index: int, optimal_range_ms=DEFAULT_OPTIMAL_RANGE_MS,
+                       null_ti_ms: float | None = None, near_margin_ms: float = DEFAULT_NEAR_MARGIN_MS):
     """(text, colour RGB 0-1) for frame ``frame_index`` (TI order) of an analysed scout.
 
-    result: a ScoutPrediction, or an object holding one as ``prediction`` (and optionally a
-    recommendation with ``final.null_ti_ms`` and settings with ``optimal_range_ms``).
     Green: the frame's offset from the series null (the CNN's own offset when no null is known) in the
     optimal range; amber: within ``near_margin_ms`` of it; red: further.
     """
-    prediction = prediction_of(result)
-    optimal = tuple(optimal_range_ms) if optimal_range_ms is not None else optimal_range_of(result)
-    null_ti = _null_of(result)
-    rows = frame_rows(prediction, optimal, near_margin_ms, null_ti)
+    optimal = checked_optimal_range(optimal_range_ms)
+    known = null_ti_ms is not None and np.isfinite(null_ti_ms)
+    rows = frame_rows(prediction, optimal, near_margin_ms, null_ti_ms if known else None)
     if not 0 <= frame_index < len(rows):
         return f"Frame {frame_index}: no prediction", NEUTRAL_COLOUR
     row = rows[frame_index]
     low, high = optimal
-    if null_ti is not None:
+    if known:
         line1 = (
             f"Frame {row.frame + 1}/{len(rows)}   TI {row.ti_ms:.0f} ms   {row.offset_from_null_ms:+.0f} ms from the null   "
-            f"(CNN for this frame: {row.predicted_offset_ms:+.0f} ms, confidence {100 * row.confidence:.0f}%)"
+            f"(CNN for this frame: {cnn_offset_text(row)} ms, confidence {100 * row.confidence:.0f}%)"
         )
     else:
         line1 = (
-            f"Frame {row.frame + 1}/{len(rows)}   TI {row.ti_ms:.0f} ms   predicted offset {row.predicted_offset_ms:+.0f} ms   "
+            f"Frame {row.frame + 1}/{len(rows)}   TI {row.ti_ms:.0f} ms   predicted offset {cnn_offset_text(row)} ms   "
             f"corrected TI {row.corrected_ti_ms:.0f} ms   confidence {100 * row.confidence:.0f}%"
         )
     offset = row.offset_from_null_ms
@@ -271,8 +296,10 @@ def frame_overlay_text(result, frame_index: int, optimal_range_ms=None, near_mar
             verdict += " - too early: normal myocardium not yet nulled (contrast may invert)"
         else:
             verdict += " - too late: normal myocardium greyed out"
-    if null_ti is not None:
-        verdict += f"   |   series null {null_ti:.0f} ms"
+    if known:
+        verdict += f"   |   series null {null_ti_ms:.0f} ms"
     return f"{line1}\n{verdict}", STATUS_COLOURS[row.status]
 
 
+def saved_overlay_text(saved: SavedResult, frame_index: int):
+    return frame_overlay_text(saved.prediction, frame_index, saved.optimal_range_ms, saved.null_ti_ms)

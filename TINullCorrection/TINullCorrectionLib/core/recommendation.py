@@ -22,20 +22,32 @@ with target_offset_ms = middle of the optimal range (default range null-10..null
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from TINullCorrectionLib.core.types import NullEstimate, ScoutPrediction, TIScout
+from TINullCorrectionLib.core.presentation import DEFAULT_NEAR_MARGIN_MS, frame_rows
+from TINullCorrectionLib.core.results import ChosenTIAssessment, Recommendation
+from TINullCorrectionLib.core.types import (
+    DEFAULT_OPTIMAL_RANGE_MS,
+    NullEstimate,
+    ScoutError,
+    ScoutPrediction,
+    TIScout,
+)
 
 TAIL_WIDTH_MS = 100.0
+#: A null closer than this to the first/last frame (or beyond it) is extrapolated (null_is_bracketed).
+BRACKET_MARGIN_MS = 10.0
+#: Plausible operator-chosen TI (SCIENCE.md "Plausible input ranges": 0-4000 ms).
+PLAUSIBLE_CHOSEN_TI_MS = (0.0, 4000.0)
 
 
 @dataclass(frozen=True)
 class RecommendationSettings:
     """optimal_range_ms: (low, high) offsets from the null that count as optimal (default -10..+20 ms)."""
 
-    optimal_range_ms: tuple[float, float] = (-10.0, 20.0)
+    optimal_range_ms: tuple[float, float] = DEFAULT_OPTIMAL_RANGE_MS
     target_offset_ms: float | None = None
     lge_offset_ms: float = 0.0
     drift_ms_per_min: float = 0.0
@@ -71,72 +83,6 @@ class RecommendationSettings:
     def lge_shift_ms(self) -> float:
         """Shift from the scout null to the LGE null: sequence offset + gadolinium drift."""
         return float(self.lge_offset_ms + self.drift_ms_per_min * self.minutes_since_scout)
-
-
-@dataclass(frozen=True)
-class ChosenTIAssessment:
-    chosen_ti_ms: float
-    offset_from_null_ms: float
-    verdict: str  # "optimal" | "too early" | "too late"
-    in_optimal_range: bool
-    change_to_ms: float
-    change_by_ms: float
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    cnn: NullEstimate
-    ir_fit: object | None  # irfit.IRFitResult when a myocardium mask was given and the fit ran
-    final: NullEstimate
-    frame_rows: tuple[dict, ...]
-    chosen: ChosenTIAssessment | None
-    warnings: tuple[str, ...]
-    settings: RecommendationSettings
-    #: "user ROI", "automatic myocardium" or "" (no physics cross-check), and the mask the fit used [H, W].
-    myocardium_source: str = ""
-    myocardium_mask: np.ndarray | None = None
-
-    @property
-    def offset_from_null_ms(self) -> np.ndarray:
-        """Every frame's TI minus the final null estimate (ms): the tool's answer per frame."""
-        return np.array([row["ti_ms"] for row in self.frame_rows]) - self.final.null_ti_ms
-
-    def to_dict(self) -> dict:
-        """JSON-ready summary with units in the key names."""
-        out = {
-            "null_ti_ms": self.final.null_ti_ms,
-            "null_uncertainty_ms": self.final.uncertainty_ms,
-            "method": self.final.method,
-            "recommended_lge_ti_ms": self.final.recommended_lge_ti_ms,
-            "cnn_null_ti_ms": self.cnn.null_ti_ms,
-            "cnn_null_uncertainty_ms": self.cnn.uncertainty_ms,
-            "optimal_range_ms": list(self.settings.optimal_range_ms),
-            "target_offset_ms": self.settings.target_ms,
-            "lge_offset_ms": self.settings.lge_offset_ms,
-            "drift_ms_per_min": self.settings.drift_ms_per_min,
-            "minutes_since_scout": self.settings.minutes_since_scout,
-            "warnings": list(self.warnings),
-            "frames": [dict(row) for row in self.frame_rows],
-        }
-        if self.ir_fit is not None:
-            out["ir_fit"] = {
-                "null_ti_ms": _finite_or_none(self.ir_fit.null_ti_ms),
-                "null_uncertainty_ms": _finite_or_none(self.ir_fit.null_uncertainty_ms),
-                "t1_star_ms": _finite_or_none(self.ir_fit.t1_star_ms),
-                "t1_ms": _finite_or_none(self.ir_fit.t1_ms),
-                "r_squared": _finite_or_none(self.ir_fit.r_squared),
-                "model": self.ir_fit.model,
-                "myocardium_source": self.myocardium_source,
-                "myocardium_pixels": int(self.myocardium_mask.sum()) if self.myocardium_mask is not None else 0,
-            }
-        if self.chosen is not None:
-            out["chosen"] = asdict(self.chosen)
-        return out
-
-
-def _finite_or_none(value) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 def series_null_likelihood(prediction: ScoutPrediction, candidates_ms: np.ndarray) -> np.ndarray:
@@ -188,17 +134,36 @@ def _fit_sd(ir_fit, fallback_ms: float) -> float:
     return value if np.isfinite(value) and value > 0 else fallback_ms
 
 
-def assess_chosen_ti(chosen_ti_ms: float, null_ti_ms: float, settings: RecommendationSettings) -> ChosenTIAssessment:
-    """Is the operator's LGE TI in the optimal range around the (LGE-shifted) null, and what to use instead."""
-    if not np.isfinite(chosen_ti_ms) or chosen_ti_ms <= 0:
-        raise ValueError(f"The chosen TI must be a positive number of ms; got {chosen_ti_ms}.")
+def assess_chosen_ti(chosen_ti_ms: float, null_ti_ms: float, settings: RecommendationSettings,
+                     null_bracketed: bool = True) -> ChosenTIAssessment:
+    """Is the operator's LGE TI in the optimal range around the (LGE-shifted) null, and what to use instead.
+
+    With ``null_bracketed`` False (the null lies at or beyond the scout's first/last frame: extrapolated) no
+    verdict is given ("cannot judge"); ``change_to_ms`` is the recommended TI to start from.
+    """
+    chosen_ti_ms = float(chosen_ti_ms)
+    low_ti, high_ti = PLAUSIBLE_CHOSEN_TI_MS
+    if not (np.isfinite(chosen_ti_ms) and low_ti < chosen_ti_ms <= high_ti):
+        raise ScoutError(f"The chosen TI must be a number of milliseconds in ({low_ti:g}, {high_ti:g}]; got {chosen_ti_ms:g}.")
     lge_null = null_ti_ms + settings.lge_shift_ms
     offset = float(chosen_ti_ms - lge_null)
     low, high = settings.optimal_range_ms
-    verdict = "optimal" if low <= offset <= high else ("too early" if offset < low else "too late")
     target = float(lge_null + settings.target_ms)
-    change_to = float(chosen_ti_ms) if verdict == "optimal" else target
-    return ChosenTIAssessment(float(chosen_ti_ms), offset, verdict, verdict == "optimal", change_to, change_to - float(chosen_ti_ms))
+    if not null_bracketed:
+        return ChosenTIAssessment(chosen_ti_ms, offset, "cannot judge", False, target, target - chosen_ti_ms, judgeable=False)
+    verdict = "optimal" if low <= offset <= high else ("too early" if offset < low else "too late")
+    change_to = chosen_ti_ms if verdict == "optimal" else target
+    return ChosenTIAssessment(chosen_ti_ms, offset, verdict, verdict == "optimal", change_to, change_to - chosen_ti_ms)
+
+
+def null_is_bracketed(ti_ms: np.ndarray, null_ti_ms: float, margin_ms: float = BRACKET_MARGIN_MS) -> bool:
+    """True when frames were acquired both before and after the null by at least ``margin_ms``.
+
+    Our rule: a null at (within ``margin_ms`` of) or beyond the first or last frame is extrapolated from one
+    side of the recovery curve only; its verdicts are withheld.
+    """
+    ti = np.asarray(ti_ms, dtype=float)
+    return bool(np.isfinite(null_ti_ms) and np.any(ti <= null_ti_ms - margin_ms) and np.any(ti >= null_ti_ms + margin_ms))
 
 
 def recommend(
@@ -228,7 +193,6 @@ def recommend(
     source = "user ROI" if myocardium_mask is not None else ""
     if myocardium_mask is None and myocardium_model is not None:
         from TINullCorrectionLib.core.automatic_myocardium import fit_automatic_myocardium
-        from TINullCorrectionLib.core.types import ScoutError
 
         try:
             ir_fit, myocardium_mask = fit_automatic_myocardium(scout, myocardium_model.myocardium_probability(scout))
@@ -261,11 +225,18 @@ def recommend(
             warnings.append("The inversion-recovery fit found no null in the myocardium ROI; the CNN value is reported.")
         warnings.extend(f"IR fit: {w}" for w in ir_fit.warnings)
 
+    bracketed = null_is_bracketed(ti, final.null_ti_ms)
     if final.null_ti_ms < ti[0] or final.null_ti_ms > ti[-1]:
         side = "before the first" if final.null_ti_ms < ti[0] else "after the last"
         warnings.append(
             f"The estimated null ({final.null_ti_ms:.0f} ms) lies {side} frame of the scout "
-            f"({ti[0]:.0f}-{ti[-1]:.0f} ms): repeat the scout with a wider TI range."
+            f"({ti[0]:.0f}-{ti[-1]:.0f} ms): it is extrapolated; repeat the scout with a wider TI range."
+        )
+    elif not bracketed:
+        side = "first" if final.null_ti_ms - ti[0] < ti[-1] - final.null_ti_ms else "last"
+        warnings.append(
+            f"The estimated null ({final.null_ti_ms:.0f} ms) lies at the {side} frame of the scout "
+            f"({ti[0]:.0f}-{ti[-1]:.0f} ms): the recovery is seen on one side only; repeat the scout with a wider TI range."
         )
     near = np.abs(ti - final.null_ti_ms) <= 60.0
     if near.any() and float(np.mean(prediction.confidence[near])) < settings.low_confidence:
@@ -273,31 +244,21 @@ def recommend(
 
     chosen = None
     if chosen_ti_ms is not None:
-        chosen = assess_chosen_ti(float(chosen_ti_ms), final.null_ti_ms, settings)
+        chosen = assess_chosen_ti(float(chosen_ti_ms), final.null_ti_ms, settings, null_bracketed=bracketed)
         if chosen.verdict == "too early":
             warnings.append(
                 f"At the chosen TI {chosen.chosen_ti_ms:.0f} ms normal myocardium is not yet nulled: "
                 "inverted contrast is likely (scar may look dark). Use a longer TI."
             )
-    low, high = settings.optimal_range_ms
-    reach = float(prediction.bin_centers_ms[-2] + (prediction.bin_centers_ms[-2] - prediction.bin_centers_ms[-3]) / 2)
-    rows = []
-    for index, (frame_ti, offset, confidence) in enumerate(zip(ti, prediction.offset_ms, prediction.confidence)):
-        # Frames classified into a tail class only say "earlier/later than the trained range": their
-        # offset and corrected TI are bounds, flagged so that no one reads them as measurements.
-        beyond = "earlier" if offset < -reach else ("later" if offset > reach else "")
-        rows.append({
-            "frame": index,
-            "ti_ms": float(frame_ti),
-            "predicted_offset_ms": float(offset),
-            "corrected_ti_ms": float(frame_ti - offset),
-            "offset_beyond_range": beyond,
-            "offset_bound_ms": (-reach if beyond == "earlier" else reach) if beyond else None,
-            "confidence": float(confidence),
-            # The tool's answer for the frame: its TI minus the final (CNN and/or fit) null.
-            "offset_from_null_ms": float(frame_ti - final.null_ti_ms),
-            "in_optimal_range": bool(low <= frame_ti - final.null_ti_ms <= high),
-        })
+        elif chosen.verdict == "cannot judge":
+            warnings.append(
+                f"The chosen TI {chosen.chosen_ti_ms:.0f} ms cannot be judged: the null is extrapolated beyond the scout's frames."
+            )
+    frames = tuple(frame_rows(prediction, settings.optimal_range_ms, DEFAULT_NEAR_MARGIN_MS, final.null_ti_ms))
     final = NullEstimate(final.null_ti_ms, final.uncertainty_ms, final.method, final.recommended_lge_ti_ms, tuple(warnings))
-    return Recommendation(cnn, ir_fit, final, tuple(rows), chosen, tuple(warnings), settings, source,
-                          myocardium_mask if ir_fit is not None else None)
+    return Recommendation(
+        cnn=cnn, ir_fit=ir_fit, final=final, frames=frames, chosen=chosen, warnings=tuple(warnings),
+        optimal_range_ms=settings.optimal_range_ms, target_offset_ms=settings.target_ms, lge_offset_ms=settings.lge_offset_ms,
+        drift_ms_per_min=settings.drift_ms_per_min, minutes_since_scout=settings.minutes_since_scout,
+        myocardium_source=source, myocardium_mask=myocardium_mask if ir_fit is not None else None, null_bracketed=bracketed,
+    )

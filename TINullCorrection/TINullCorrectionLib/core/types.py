@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: The optimal range of a frame's (or the chosen TI's) offset from the myocardial null, ms (our documented
+#: choice; the published bins are not public). Every accuracy figure names the range it used.
+DEFAULT_OPTIMAL_RANGE_MS = (-10.0, 20.0)
+
 
 class ScoutError(ValueError):
     """Raised for input that is not a usable TI scout (clear, user-facing message)."""
@@ -30,6 +34,9 @@ class TIScout:
     screen_capture: True when the frames are display levels (screenshots or phone photos of the monitor):
         window, gamma, black level and glare have changed the signal, so fits use a free baseline.
     warnings: plain-language notes from loading (e.g. "assembled from 6 series", scaling conversions).
+    scout_key: opaque key of the acquisition the slice belongs to (a hash of study, series and protocol; no
+        identifier can be read back from it): slices with the same non-empty key are one scout and may be
+        combined; "" when unknown (each such slice stands alone).
     """
 
     frames: np.ndarray
@@ -45,6 +52,7 @@ class TIScout:
     tr_ms: np.ndarray | None = None
     warnings: tuple[str, ...] = ()
     screen_capture: bool = False
+    scout_key: str = ""
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames, dtype=np.float32)

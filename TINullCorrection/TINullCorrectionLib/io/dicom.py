@@ -26,11 +26,12 @@ No patient identifiers are read into the results: series are keyed by SeriesInst
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -716,7 +717,15 @@ def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHea
         slice_label=label,
         tr_ms=tr_ms,
         warnings=tuple(candidate.warnings) + tuple(warnings),
+        scout_key=scout_key_of(first.study_uid, candidate.series_key, candidate.series_description),
     )
+
+
+def scout_key_of(study_uid: str, series_key: str, protocol: str) -> str:
+    """Opaque key of one acquisition (study, series, protocol): a truncated SHA-256, so slices can be grouped
+    without any identifier being stored or shown (pipeline.group_slices)."""
+    text = "\x1f".join((study_uid or "", series_key or "", protocol or ""))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _headers_of(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> list[_FrameHeader]:
@@ -750,11 +759,13 @@ def load_ti_scouts(paths) -> list[TIScout]:
     return [_scout_from_candidate(c, _headers_of(c, headers)) for c in _number_slices(candidates)]
 
 
-def load_scout_from_files(files) -> TIScout:
+def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
     """Load the given DICOM files (or one enhanced file) as ONE TI scout slice.
 
     The files may come from several series (e.g. one series per TI); they must share size, orientation and
     slice position, and their TI must vary (clear :class:`ScoutError` otherwise).
+    slice_index: the slice's number within its series as :func:`examine_dicom_files` found it
+    (``ScoutCandidate.slice_index``), so that its label names the right slice; 0 when None.
     """
     if isinstance(files, (str, os.PathLike)):
         files = [files]
@@ -782,4 +793,7 @@ def load_scout_from_files(files) -> TIScout:
     candidate, why = _describe_group(group)
     if candidate is None:
         raise ScoutError(f"These files are no TI scout: {why}.")
-    return _scout_from_candidate(_number_slices([candidate])[0], _headers_of(candidate, headers))
+    numbered = _number_slices([candidate])[0]
+    if slice_index is not None:
+        numbered = replace(numbered, slice_index=int(slice_index))
+    return _scout_from_candidate(numbered, _headers_of(candidate, headers))

@@ -122,13 +122,14 @@ def examine_file_lists(file_lists) -> list[LoadableSpec]:
 
 
 def load_files_as_sequence(
-    scene: slicer.vtkMRMLScene, files, name: str, sequences_logic=None
+    scene: slicer.vtkMRMLScene, files, name: str, sequences_logic=None, slice_index: int | None = None
 ) -> ScoutSequenceNodes:
     """Load the files of one TI scout slice as a TI-indexed sequence with a browser and proxy volume.
 
+    slice_index: the slice's number in its series (LoadableSpec.candidate.slice_index) for its label.
     Raises ScoutError (nothing added to the scene) when the files are not one loadable TI scout slice.
     """
     if not files:
         raise ScoutError("No files to load.")
-    scout = dicom_io.load_scout_from_files(list(files))
+    scout = dicom_io.load_scout_from_files(list(files), slice_index=slice_index)
     return sequence_from_scout(scene, scout, name, create_browser=True, sequences_logic=sequences_logic)

@@ -4,7 +4,8 @@ Imports only ``slicer``, ``vtk``, ``numpy`` and the core. Every writer takes the
 and either creates a node or updates the node it is given (so re-running the module overwrites its
 previous outputs instead of piling up nodes). A writer that fails leaves the scene as it was.
 
-The per-frame values and texts come from the core module :mod:`presentation`.
+The per-frame values and texts come from the core module :mod:`presentation`; the column units and
+descriptions from the fields of ``core.results.FrameResult`` (declared once there).
 """
 
 from __future__ import annotations
@@ -12,38 +13,22 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
+from CardiacLGECommonLib.core.quantities import descriptions_of, units_of
 
 from TINullCorrectionLib.core.presentation import (
-    DEFAULT_OPTIMAL_RANGE_MS,
     SavedResult,
+    checked_optimal_range,
     frame_rows,
-    optimal_range_of,
-    prediction_of,
     probability_column_names,
-    recommendation_summary,
 )
-from TINullCorrectionLib.core.types import ScoutPrediction
+from TINullCorrectionLib.core.results import FrameResult
+from TINullCorrectionLib.core.types import DEFAULT_OPTIMAL_RANGE_MS, ScoutPrediction
 
-COLUMN_UNITS = {
-    "frame": "",
-    "ti_ms": "ms",
-    "predicted_offset_ms": "ms",
-    "corrected_ti_ms": "ms",
-    "confidence": "",
-    "confidence_percent": "%",
-    "in_optimal_range": "",
-    "offset_from_null_ms": "ms",
-}
-COLUMN_DESCRIPTIONS = {
-    "frame": "Frame number (0 = shortest TI)",
-    "ti_ms": "Inversion time of the frame",
-    "predicted_offset_ms": "CNN-predicted TI of the frame minus the myocardial null TI (negative = before the null)",
-    "corrected_ti_ms": "Null TI estimated from this frame alone: TI - predicted offset",
-    "confidence": "Probability mass of the predicted class and its two neighbours (0-1)",
-    "confidence_percent": "Confidence in percent (for plotting beside the offset)",
-    "in_optimal_range": "1 when the frame's offset from the series null lies in the optimal range",
-    "offset_from_null_ms": "TI of the frame minus the series' final null TI (CNN and inversion-recovery fit combined)",
-}
+#: The table's columns (FrameResult fields) and the one derived column for the plot.
+TABLE_COLUMNS = ("frame", "ti_ms", "predicted_offset_ms", "corrected_ti_ms", "confidence", "in_optimal_range", "offset_from_null_ms")
+COLUMN_UNITS = {**{name: units_of(FrameResult)[name] for name in TABLE_COLUMNS}, "confidence_percent": "%"}
+COLUMN_DESCRIPTIONS = {**{name: descriptions_of(FrameResult)[name] for name in TABLE_COLUMNS},
+                       "confidence_percent": "Confidence in percent (for plotting beside the offset)"}
 
 
 # ------------------------------------------------------------------------------------------- table
@@ -65,21 +50,19 @@ def _column(array_class, name: str, values) -> vtk.vtkDataArray:
 
 def write_prediction_table(
     scene: slicer.vtkMRMLScene,
-    result,
+    prediction: ScoutPrediction,
     name: str = "TI scout predictions",
-    optimal_range_ms=None,
+    optimal_range_ms=DEFAULT_OPTIMAL_RANGE_MS,
     table_node: slicer.vtkMRMLTableNode | None = None,
     null_ti_ms: float | None = None,
 ) -> slicer.vtkMRMLTableNode:
     """Per-frame table: frame, ti_ms, predicted_offset_ms, corrected_ti_ms, confidence, in_optimal_range,
     confidence_percent, offset_from_null_ms and one probability column per class (``p_<class name>``).
 
-    result: a ScoutPrediction or an object holding one as ``prediction`` (its settings give the range).
     null_ti_ms: the series' final null; in_optimal_range and offset_from_null_ms are judged on it (on the
-    CNN's per-frame offsets when it is None).
+    CNN's per-frame offsets when it is None), by the same function that makes the report's frame rows.
     """
-    prediction = prediction_of(result)
-    optimal = tuple(optimal_range_ms) if optimal_range_ms is not None else optimal_range_of(result)
+    optimal = checked_optimal_range(optimal_range_ms)
     rows = frame_rows(prediction, optimal, null_ti_ms=null_ti_ms)
     table = vtk.vtkTable()
     table.AddColumn(_column(vtk.vtkIntArray, "frame", [r.frame for r in rows]))
@@ -166,15 +149,13 @@ def write_prediction_plot(
 
 
 # -------------------------------------------------------------------------------------------- text
-def write_recommendation_text(
+def write_report_text(
     scene: slicer.vtkMRMLScene,
-    recommendation,
+    text: str,
     name: str = "TI recommendation",
-    scout=None,
     text_node: slicer.vtkMRMLTextNode | None = None,
 ) -> slicer.vtkMRMLTextNode:
-    """Text node holding :func:`recommendation_summary`."""
-    text = recommendation_summary(recommendation, scout)
+    """Text node holding the report (``presentation.study_report_text``, the same text the CLI prints)."""
     node, _ = _new_or_reset(scene, "vtkMRMLTextNode", name, text_node)
     node.SetText(text)
     return node
@@ -200,11 +181,20 @@ def prediction_from_table(table_node: slicer.vtkMRMLTableNode) -> ScoutPredictio
         ti_ms=table_column(table_node, "ti_ms"),
         offset_ms=table_column(table_node, "predicted_offset_ms"),
         probabilities=probabilities,
-        bin_centers_ms=np.zeros(probabilities.shape[1]),
+        bin_centers_ms=_centres_from_column_names(probability_names, probabilities.shape[1]),
         class_names=tuple(n[2:] for n in probability_names) or ("all",),
         confidence=table_column(table_node, "confidence"),
         model_name=table_node.GetAttribute("TINullCorrection.Model") or "",
     )
+
+
+def _centres_from_column_names(names: list[str], n_classes: int) -> np.ndarray:
+    """Bin centres (ms) encoded in ``p_<centre>ms`` column names (probability_column_names); zeros when absent."""
+    try:
+        centres = np.array([float(name[2:-2]) for name in names]) if names and all(n.endswith("ms") for n in names) else None
+    except ValueError:
+        centres = None
+    return centres if centres is not None and centres.size == n_classes else np.zeros(n_classes)
 
 
 def saved_result_from_table(table_node: slicer.vtkMRMLTableNode) -> SavedResult:

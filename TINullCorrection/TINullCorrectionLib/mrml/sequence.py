@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import slicer
 import vtk
+from CardiacLGECommonLib.mrml.scene_changes import SceneChange
 from CardiacLGECommonLib.mrml.volumes import array_from_volume, ijk_to_ras_matrix, set_volume_array
 from vtk.util import numpy_support
 
@@ -39,6 +40,8 @@ PHASE_SENSITIVE_ATTRIBUTE = ATTRIBUTE_PREFIX + "PhaseSensitive"
 SERIES_DESCRIPTION_ATTRIBUTE = ATTRIBUTE_PREFIX + "SeriesDescription"
 SLICE_LABEL_ATTRIBUTE = ATTRIBUTE_PREFIX + "SliceLabel"
 SLICE_THICKNESS_ATTRIBUTE = ATTRIBUTE_PREFIX + "SliceThickness_mm"
+#: Opaque key of the acquisition (TIScout.scout_key): sequences with the same key are slices of one scout.
+SCOUT_KEY_ATTRIBUTE = ATTRIBUTE_PREFIX + "ScoutKey"
 
 TI_INDEX_NAME = "inversion time"
 TI_INDEX_UNIT = "ms"
@@ -72,31 +75,6 @@ def _format_index(value: float) -> str:
     return text if text not in ("", "-0") else "0"
 
 
-def _remove_nodes(scene: slicer.vtkMRMLScene, nodes) -> None:
-    for node in reversed([n for n in nodes if n is not None]):
-        if node.GetScene() is scene:
-            scene.RemoveNode(node)
-
-
-def _new_node_ids(scene: slicer.vtkMRMLScene, before: set[str]) -> list:
-    nodes = []
-    for index in range(scene.GetNumberOfNodes()):
-        node = scene.GetNthNode(index)
-        if node.GetID() not in before:
-            nodes.append(node)
-    return nodes
-
-
-def scene_node_ids(scene: slicer.vtkMRMLScene) -> set[str]:
-    """IDs of all nodes now in the scene (used to roll back half-created results)."""
-    return {scene.GetNthNode(i).GetID() for i in range(scene.GetNumberOfNodes())}
-
-
-def remove_nodes_added_since(scene: slicer.vtkMRMLScene, before_ids: set[str]) -> None:
-    """Remove every node added to ``scene`` after ``before_ids`` was taken (roll-back)."""
-    _remove_nodes(scene, _new_node_ids(scene, before_ids))
-
-
 def sequence_from_scout(
     scene: slicer.vtkMRMLScene,
     scout: TIScout,
@@ -118,8 +96,7 @@ def sequence_from_scout(
         raise ValueError(f"index_by must be 'ti' or 'frame'; got {index_by!r}.")
     labels = [_format_index(t) for t in scout.ti_ms]
     use_ti_index = index_by == "ti" and len(set(labels)) == len(labels)
-    before = scene_node_ids(scene)
-    try:
+    with SceneChange(scene):
         base_name = name or "TI scout"
         sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", scene.GenerateUniqueName(base_name))
         if use_ti_index:
@@ -136,6 +113,8 @@ def sequence_from_scout(
         sequence.SetAttribute(SERIES_DESCRIPTION_ATTRIBUTE, scout.series_description)
         sequence.SetAttribute(SLICE_LABEL_ATTRIBUTE, scout.slice_label)
         sequence.SetAttribute(SLICE_THICKNESS_ATTRIBUTE, f"{scout.slice_thickness_mm:g}")
+        if scout.scout_key:
+            sequence.SetAttribute(SCOUT_KEY_ATTRIBUTE, scout.scout_key)
         if scout.warnings:
             sequence.SetAttribute(WARNINGS_ATTRIBUTE, "\n".join(scout.warnings))
         tr_ms = scout.tr_ms
@@ -168,9 +147,6 @@ def sequence_from_scout(
                 if proxy.GetDisplayNode() is None:
                     proxy.CreateDefaultDisplayNodes()
         return ScoutSequenceNodes(sequence, browser, proxy)
-    except Exception:
-        remove_nodes_added_since(scene, before)
-        raise
 
 
 def _item_ti_from_index(sequence: slicer.vtkMRMLSequenceNode) -> tuple[np.ndarray | None, str, str]:
@@ -309,6 +285,7 @@ def scout_from_sequence(sequence: slicer.vtkMRMLSequenceNode, slice_index: int |
         slice_label=sequence.GetAttribute(SLICE_LABEL_ATTRIBUTE) or (f"slice {slice_index}" if slice_index else ""),
         tr_ms=tr_ms,
         warnings=tuple(line for line in warnings_text.split("\n") if line),
+        scout_key=sequence.GetAttribute(SCOUT_KEY_ATTRIBUTE) or "",
     )
 
 
@@ -467,3 +444,43 @@ def resolve_input_node(scene: slicer.vtkMRMLScene, node) -> ResolvedInput:
     else:
         n_slices = 0
     return ResolvedInput(target, browser, n_slices)
+
+
+@dataclass(frozen=True)
+class ScoutSlice:
+    """One slice of a scout to analyse: the node to read, its slice index (None: single-slice items), a name."""
+
+    node: object
+    slice_index: int | None
+    name: str
+
+
+def slices_of_scout(scene: slicer.vtkMRMLScene, resolved: ResolvedInput, slice_index: int | None = None) -> tuple[list[ScoutSlice], int]:
+    """Every slice of the scout the user selected, and the position of the selected slice in that list.
+
+    A multi-slice node: all its slices. A single-slice sequence: every TI-scout sequence in the scene with the
+    same scout key (the slices of one acquisition loaded by the DICOM plugin, one sequence per slice), ordered
+    by slice label; only the selected one when it has no key.
+    """
+    if resolved.n_slices > 1:
+        selected = 0 if slice_index is None else int(slice_index)
+        return [ScoutSlice(resolved.node, k, f"{resolved.node.GetName()} slice {k}") for k in range(resolved.n_slices)], selected
+    sequence = resolved.browser_node.GetMasterSequenceNode() if resolved.browser_node is not None else (
+        resolved.node if resolved.node.IsA("vtkMRMLSequenceNode") else None)
+    own = ScoutSlice(resolved.node, None, resolved.node.GetName())
+    key = sequence.GetAttribute(SCOUT_KEY_ATTRIBUTE) if sequence is not None else None
+    if not key:
+        return [own], 0
+    members = []
+    for index in range(scene.GetNumberOfNodesByClass("vtkMRMLSequenceNode")):
+        other = scene.GetNthNodeByClass(index, "vtkMRMLSequenceNode")
+        if other.GetAttribute(SCOUT_KEY_ATTRIBUTE) == key and number_of_slices(other) <= 1:
+            browser = browser_for_sequence(scene, other)
+            node = browser if browser is not None else other
+            members.append((other.GetAttribute(SLICE_LABEL_ATTRIBUTE) or other.GetName(), node))
+    members.sort(key=lambda item: item[0])
+    slices = [ScoutSlice(node, None, node.GetName()) for _, node in members]
+    selected = next((i for i, s in enumerate(slices) if s.node is resolved.node), None)
+    if selected is None:
+        return [own], 0
+    return slices, selected

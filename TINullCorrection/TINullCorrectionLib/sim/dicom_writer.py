@@ -93,8 +93,13 @@ def write_scout_dicom(
     study_uid: str | None = None,
     field_strength_t: float | None = None,
     uid_entropy: str | None = None,
+    first_instance: int = 1,
 ) -> list[Path]:
     """Write ``scout`` as one MR image file per frame in ``out_dir`` (IM_0001.dcm ...); returns the paths.
+
+    first_instance: InstanceNumber (and file number) of the first frame; write the slices of a multi-slice
+    scout as one series by giving each slice the same series_number/study_uid/uid_entropy and consecutive
+    instance ranges (e.g. 1, 21, 41 for 20 frames).
 
     vendor: "siemens" | "philips" | "ge" (decides the TI field, Manufacturer and ImageType).
     study_uid: share one study between several series; generated when None.
@@ -127,7 +132,10 @@ def write_scout_dicom(
     low_display = float(np.percentile(frames, 1))
     high_display = float(np.percentile(frames, 99.5))
     paths = []
-    for index in range(scout.n_frames):
+    if int(first_instance) < 1:
+        raise ValueError(f"first_instance must be >= 1; got {first_instance}.")
+    for frame_index in range(scout.n_frames):
+        index = int(first_instance) - 1 + frame_index
         sop = uid(f"sop{series_number}-{index}")
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MRImageStorage
@@ -165,7 +173,7 @@ def write_scout_dicom(
         ds.FlipAngle = "10"
         if field_strength_t is not None:
             ds.MagneticFieldStrength = _ds(float(field_strength_t))
-        ti = float(scout.ti_ms[index])
+        ti = float(scout.ti_ms[frame_index])
         if key == "philips":
             ds.TriggerTime = _ds(ti)  # Philips Look-Locker: the TI lives here, InversionTime is absent
         else:
@@ -194,7 +202,7 @@ def write_scout_dicom(
         ds.RescaleIntercept = _ds(intercept)
         ds.RescaleSlope = _ds(slope)
         ds.RescaleType = "US"
-        ds.PixelData = stored[index].tobytes()
+        ds.PixelData = stored[frame_index].tobytes()
         path = out / f"IM_{index + 1:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)

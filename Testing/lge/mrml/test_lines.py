@@ -131,7 +131,7 @@ def test_tables_and_plot(scene):
     result = edges.septal_profile_metrics(LineProfile(x, y, np.zeros((x.size, 3)), 0.1, "linear"))
     rows = [{"volume": "HR", **result.as_row()}, {"volume": "NR", **result.as_row()}]
     rows[1]["left_rise_20_80_mm"] = None
-    metrics = mrml_lines.metrics_to_table(scene, rows, "septum metrics")
+    metrics = mrml_lines.metrics_to_table(scene, rows, "septum metrics", type(result).ROW_UNITS)
     mt = metrics.GetTable()
     assert mt.GetNumberOfRows() == 2
     assert mt.GetColumnByName("volume").IsA("vtkStringArray")
@@ -140,7 +140,8 @@ def test_tables_and_plot(scene):
     assert mt.GetColumnByName("dark_band").IsA("vtkDoubleArray")
     assert np.isnan(mt.GetColumnByName("left_rise_20_80_mm").GetValue(1))
     assert mt.GetColumnByName("septal_thickness_fwhm_mm").GetValue(0) == pytest.approx(result.thickness_fwhm_mm)
-    assert metrics.GetColumnUnitLabel("left_sharpness_20_80_per_mm") == "1/mm"
+    assert metrics.GetColumnUnitLabel("left_sharpness_20_80_per_mm") == "1/mm"  # the unit the result class declares
+    assert metrics.GetColumnUnitLabel("band_level") == "au" and metrics.GetColumnUnitLabel("volume") == ""
 
 
 def test_bad_input_leaves_scene_unchanged(scene):

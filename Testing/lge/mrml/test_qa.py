@@ -74,7 +74,10 @@ def test_regions_snr_cnr_table_matches_core(slicer_env):
     assert analysis.noise.sigma == pytest.approx(phantom.sigma_true, rel=0.05)
     assert analysis.stats["blood"].mean == pytest.approx(phantom.image[phantom.blood_mask].mean(), rel=1e-6)
     assert analysis.snr["blood box"].snr == pytest.approx(phantom.levels["blood"] / phantom.sigma_true, rel=0.06)
-    assert outputs.table.GetNumberOfRows() == len(outputs.rows) == 4 + 1 + 3  # stats, noise, SNR (not of air)
+    # stats, noise, SNR (not of air), and every other family of the regions section (uniformity: one per region)
+    assert outputs.table.GetNumberOfRows() == len(outputs.rows) == 4 + 1 + 3 + 4
+    uniformity = outputs.family_results[volume.GetName()]["uniformity"].regions["blood"]
+    assert uniformity.cv_percent == pytest.approx(100 * analysis.stats["blood"].sd / analysis.stats["blood"].mean, rel=1e-9)
 
 
 def test_regions_bad_input_creates_nothing(slicer_env):
@@ -144,3 +147,35 @@ def test_resolution_check_on_simulated_markers(slicer_env, pair):
     # 2 mm bars (4 mm pitch) resolved at both resolutions; 1 mm bars (2 mm pitch) only at 0.625 mm.
     assert verdicts["2mm"] == {"NR": True, "HR": True}
     assert verdicts["1mm"] == {"NR": False, "HR": True}
+
+
+def test_edge_mtf_in_the_module_equals_the_cli_report(slicer_env):
+    """The module's MTF section (mrml_qa.edge_mtf) runs the same family as `cardiac-lge qa --mtf-roi`."""
+    from LGEResolutionQALib.io.definitions import RegionDefinition, StudyVolume
+    from LGEResolutionQALib.study.report import StudyDefinition, study_report
+    from scipy.special import erf
+
+    scene = slicer_env.scene
+    pixel, sigma_mm, n = 0.5, 1.0, 120
+    rows, cols = np.mgrid[0:n, 0:n]
+    theta = np.deg2rad(6.0)
+    distance = (cols * pixel - n * pixel / 2) * np.cos(theta) - (rows * pixel - n * pixel / 2) * np.sin(theta)
+    image = (100 + 800 * 0.5 * (1 + erf(distance / (sigma_mm * np.sqrt(2)))))[None].astype(np.float32)
+    matrix = np.diag([pixel, pixel, 4.0, 1.0])
+    node = add_volume_from_array(scene, image, matrix, "E")
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "edge box")
+    centre = (matrix @ [60.0, 60.0, 0.0, 1.0])[:3]
+    roi.SetCenter(*centre)
+    roi.SetSize(30.0, 30.0, 4.0)
+    before = _node_count(scene)
+    outputs = mrml_qa.edge_mtf(scene, [node], roi)
+    result = outputs.results["mtf"]["E"]
+    assert result.mtf50_per_mm == pytest.approx(np.sqrt(np.log(2) / 2) / (np.pi * sigma_mm), rel=0.1)
+    assert outputs.tables["mtf"].GetNumberOfRows() == 1 and outputs.chart is not None
+    assert outputs.tables["mtf"].GetColumnUnitLabel("mtf50_lp_per_mm") == "lp/mm"
+    region = RegionDefinition("edge box", center_ras=tuple(centre), size_mm=(30.0, 30.0, 4.0))
+    report = study_report([StudyVolume("E", image, matrix)], StudyDefinition(mtf_rois={"edge box": region}))
+    assert report.mtf["edge box"]["E"].mtf50_per_mm == pytest.approx(result.mtf50_per_mm, rel=1e-9)
+    with pytest.raises(ValueError, match="markups ROI"):
+        mrml_qa.edge_mtf(scene, [node], None)
+    assert _node_count(scene) == before + 4  # metrics table, curve table, chart, one series; the bad call added none

@@ -15,9 +15,7 @@ from LGEResolutionQALib.study.report import (
     LGESettings,
     NoiseSettings,
     StudyDefinition,
-    flat_row,
     study_report,
-    unit_of,
 )
 
 BOXES = {  # the simulated septum scene of phantom.make_septum_pair (RAS mm)
@@ -48,7 +46,7 @@ def test_septum_pair_report_side_by_side(pair, tmp_path):
     # The report runs the project's metric functions: same numbers as calling them directly.
     for volume in volumes:
         profile = profiles.sample_line(volume.array, volume.ijk_to_ras, *pair["septum_line_ras"], step_mm=0.1)
-        direct = flat_row(edges.septal_profile_metrics(profile))
+        direct = edges.septal_profile_metrics(profile).as_row()
         assert report.value(volume.name, "line:septum", "septum", "septal_thickness_fwhm_mm") == pytest.approx(
             direct["septal_thickness_fwhm_mm"])
         assert report.value(volume.name, "line:septum", "septum", "mean_rise_20_80_mm") == pytest.approx(
@@ -138,13 +136,17 @@ def test_bad_input_is_named_and_nothing_is_written(pair, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_units_from_keys():
-    assert unit_of("left_rise_20_80_mm") == "mm"
-    assert unit_of("mean_sharpness_20_80_per_mm") == "1/mm"
-    assert unit_of("lge_percent_of_lv") == "%"
-    assert unit_of("volume_ml") == "mL"
-    assert unit_of("snr") == "ratio"
-    assert unit_of("mean") == "au"
+def test_every_row_carries_the_unit_its_result_class_declares(pair):
+    """Units come from the result classes (ROW_UNITS), not from key suffixes: spot-check them in the report."""
+    volumes, definition = _septum_study(pair)
+    report = study_report(volumes, definition)
+    units = {(r["section"], r["metric"]): r["unit"] for r in report.rows}
+    assert units[("line:septum", "left_rise_20_80_mm")] == "mm"
+    assert units[("line:septum", "mean_sharpness_20_80_per_mm")] == "1/mm"
+    assert units[("line:septum", "band_level")] == "au"
+    assert units[("region", "volume_ml")] == "mL" and units[("region", "mean")] == "au"
+    assert units[("snr", "snr")] == "ratio" and units[("cnr", "cnr")] == "ratio"
+    assert all(r["unit"] is not None for r in report.rows)
 
 
 def test_cubic_interpolation_and_single_edge_lines(pair):

@@ -63,16 +63,17 @@ def test_recommended_ti_adds_target_offset_and_drift():
     result = recommend(_scout(ti), _prediction(ti, 300.0), settings)
     assert result.final.method == "cnn"
     assert result.final.recommended_lge_ti_ms == pytest.approx(result.final.null_ti_ms + 5.0 + 30.0 + 10.0)
-    assert len(result.frame_rows) == ti.size
-    row = result.frame_rows[5]
-    assert row["corrected_ti_ms"] == pytest.approx(row["ti_ms"] - row["predicted_offset_ms"])
-    assert row["offset_beyond_range"] == "" and row["offset_bound_ms"] is None
+    assert len(result.frames) == ti.size
+    row = result.frames[5]
+    assert row.corrected_ti_ms == pytest.approx(row.ti_ms - row.predicted_offset_ms)
+    assert row.offset_beyond_range == "" and row.offset_bound_ms is None
     # TI 100 ms is 200 ms before the null: a tail class, reported as a bound, not a measurement.
-    first, last = result.frame_rows[0], result.frame_rows[-1]
-    assert first["offset_beyond_range"] == "earlier" and first["offset_bound_ms"] == pytest.approx(-150.0)
-    assert last["offset_beyond_range"] == "later" and last["offset_bound_ms"] == pytest.approx(150.0)
+    first, last = result.frames[0], result.frames[-1]
+    assert first.offset_beyond_range == "earlier" and first.offset_bound_ms == pytest.approx(-150.0)
+    assert last.offset_beyond_range == "later" and last.offset_bound_ms == pytest.approx(150.0)
     data = result.to_dict()
     assert {"null_ti_ms", "recommended_lge_ti_ms", "optimal_range_ms", "frames"} <= set(data)
+    assert data["frames"][0]["offset_bound_ms"] == pytest.approx(-150.0) and "probabilities" not in data["frames"][0]
 
 
 @pytest.mark.parametrize(
@@ -188,9 +189,9 @@ def test_rows_give_every_frame_its_offset_from_the_final_null():
     mask = np.ones((16, 16), bool)
     result = recommend(scout, _prediction(ti, 360.0), myocardium_mask=mask)  # CNN 60 ms late, fit right
     assert result.final.method == "ir-fit"
-    offsets = np.array([row["offset_from_null_ms"] for row in result.frame_rows])
+    offsets = np.array([row.offset_from_null_ms for row in result.frames])
     np.testing.assert_allclose(offsets, ti - result.final.null_ti_ms)
     np.testing.assert_allclose(result.offset_from_null_ms, offsets)
-    in_range = [row["in_optimal_range"] for row in result.frame_rows]
+    in_range = [row.in_optimal_range for row in result.frames]
     assert in_range == [bool(-10.0 <= o <= 20.0) for o in offsets]
     assert result.myocardium_source == "user ROI"

@@ -3,15 +3,13 @@ table/plot/text, ROI masks, per-frame overlay; bad input leaves the scene unchan
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 import slicer
 import vtk
 from CardiacLGECommonLib.mrml.volumes import add_volume_from_array, set_volume_array
 from TINullCorrectionLib.core import presentation
-from TINullCorrectionLib.core.types import NullEstimate, ScoutError, ScoutPrediction, TIScout
+from TINullCorrectionLib.core.types import ScoutError, ScoutPrediction, TIScout
 from TINullCorrectionLib.mrml import overlay as mrml_overlay
 from TINullCorrectionLib.mrml import results as mrml_results
 from TINullCorrectionLib.mrml import roi as mrml_roi
@@ -269,22 +267,41 @@ def test_plot_and_text_nodes(scene):
         mrml_results.write_prediction_plot(scene, None)
     assert _count(scene) == before
 
-    final = NullEstimate(null_ti_ms=231.4, uncertainty_ms=6.2, method="combined", recommended_lge_ti_ms=241.4, warnings=("CNN and physics disagree",))
-    recommendation = types.SimpleNamespace(
-        final=final,
-        cnn=NullEstimate(228.0, 8.0, "cnn", 238.0),
-        ir_fit=NullEstimate(236.0, 5.0, "ir-fit", 246.0),
-        chosen=types.SimpleNamespace(chosen_ti_ms=200.0, verdict="too early (inverted contrast likely)", change_to_ms=241.0),
-        warnings=("null near the end of the scout",),
-    )
-    text = mrml_results.write_recommendation_text(scene, recommendation, scout=scout)
-    summary = text.GetText()
-    assert "Estimated myocardial null TI: 231 ms (+/- 6 ms)" in summary
-    assert "Recommended LGE TI: 241 ms" in summary
-    assert "Chosen TI 200 ms: too early" in summary and "change it to 241 ms" in summary
-    assert "CNN: 228 ms; physics fit on the ROI: 236 ms" in summary
-    assert "CNN and physics disagree" in summary and "null near the end" in summary
-    assert "Patient" not in summary
+    report = "== slice 0 (8 frames)\nnull TI 231 +/- 6 ms"
+    text = mrml_results.write_report_text(scene, report, "TI recommendation")
+    assert text.GetText() == report
+    before = _count(scene)
+    assert mrml_results.write_report_text(scene, "again", text_node=text) is text and text.GetText() == "again"
+    assert _count(scene) == before
+
+
+def test_report_text_is_the_cli_report(scene):
+    """The text node holds exactly what `ti-correct` prints (one report function for both)."""
+    from TINullCorrectionLib.core.pipeline import analyse_study
+    from TINullCorrectionLib.mrml import analysis as mrml_analysis
+
+    scout = _scout()
+    study = analyse_study([scout], _OracleModel(230.0), chosen_ti_ms=200.0)
+    outputs = mrml_analysis.write_study_nodes(scene, study, [scout], ["LL"])
+    assert outputs.text_node.GetText() == presentation.study_report_text(study, frames=False)
+    summary = outputs.text_node.GetText()
+    null = study.slices[0].null_ti_ms
+    assert abs(null - 230.0) <= 10.0  # the oracle's 20 ms bins
+    assert f"null TI {null:.0f} +/- " in summary and f"recommended LGE TI {null + 5.0:.0f} ms" in summary
+    assert "your TI 200 ms: too early" in summary and f"change to {null + 5.0:.0f} ms" in summary
+    assert "LL test" not in summary and "Patient" not in summary  # no series description, no patient data
+
+
+class _OracleModel:
+    """Predicts every frame's offset from a known null exactly (for adapter plumbing)."""
+
+    name = "oracle"
+
+    def __init__(self, null_ms: float):
+        self.null_ms = null_ms
+
+    def predict(self, scout, progress=None):
+        return _prediction(scout, self.null_ms)
 
 
 # ------------------------------------------------------------------------------------------------ ROI
@@ -362,28 +379,20 @@ def test_segment_on_another_slice_is_outside(slicer_env):
 def test_frame_overlay_text_and_colour():
     scout = _scout(n=8, ti0=100, step=40)  # TIs 100..380, null 230 -> offsets -100(clipped)..+100(clipped)
     prediction = _prediction(scout, null_ms=230.0)
-    result = types.SimpleNamespace(
-        prediction=prediction,
-        recommendation=types.SimpleNamespace(final=NullEstimate(230.0, 5.0, "cnn", 230.0), settings=types.SimpleNamespace(optimal_range_ms=(-10, 20))),
-    )
-    text, colour = presentation.frame_overlay_text(result, 3)  # TI 220: offset -10 -> optimal
-    assert "TI 220 ms" in text and "-10 ms from the null" in text and "CNN for this frame: -10 ms" in text
+    text, colour = presentation.frame_overlay_text(prediction, 3, (-10, 20), 230.0)  # TI 220: offset -10 -> optimal
+    assert "TI 220 ms" in text and "-10 ms from the null" in text and "CNN for this frame: -10.0 ms" in text
     assert "In the optimal range" in text and "series null 230 ms" in text
     assert colour == presentation.COLOUR_OPTIMAL
-    text, colour = presentation.frame_overlay_text(result, 2)  # TI 180: offset -50 -> 40 ms early -> far
+    text, colour = presentation.frame_overlay_text(prediction, 2, (-10, 20), 230.0)  # TI 180: offset -50 -> 40 ms early -> far
     assert colour == presentation.COLOUR_FAR and "too early" in text
-    text, colour = presentation.frame_overlay_text(result, 5)  # TI 300: offset +70 -> 50 ms late -> far
+    text, colour = presentation.frame_overlay_text(prediction, 5, (-10, 20), 230.0)  # TI 300: offset +70 -> 50 ms late -> far
     assert colour == presentation.COLOUR_FAR and "too late" in text
     # The verdict follows the series' final null (e.g. the IR fit), not the frame's own CNN offset.
-    refitted = types.SimpleNamespace(
-        prediction=prediction,
-        recommendation=types.SimpleNamespace(final=NullEstimate(260.0, 3.0, "ir-fit", 265.0), settings=types.SimpleNamespace(optimal_range_ms=(-10, 20))),
-    )
-    text, colour = presentation.frame_overlay_text(refitted, 3)  # TI 220: CNN -10 ms, but 40 ms before the 260 ms null
-    assert "-40 ms from the null" in text and "CNN for this frame: -10 ms" in text
+    text, colour = presentation.frame_overlay_text(prediction, 3, (-10, 20), 260.0)  # TI 220: CNN -10 ms, but 40 ms before 260
+    assert "-40 ms from the null" in text and "CNN for this frame: -10.0 ms" in text
     assert colour == presentation.COLOUR_FAR and "too early" in text
-    text, _ = presentation.frame_overlay_text(prediction, 3)  # a bare prediction: the CNN's own offset
-    assert "predicted offset -10 ms" in text and "corrected TI 230 ms" in text
+    text, _ = presentation.frame_overlay_text(prediction, 3)  # no null known: the CNN's own offset
+    assert "predicted offset -10.0 ms" in text and "corrected TI 230 ms" in text
     _, colour = presentation.frame_overlay_text(prediction, 2, optimal_range_ms=(-40, 20))  # -50: 10 ms early
     assert colour == presentation.COLOUR_NEAR
     text, colour = presentation.frame_overlay_text(prediction, 99)
@@ -416,26 +425,32 @@ def test_overlay_restores_from_the_saved_table(scene):
     np.testing.assert_allclose(saved.prediction.offset_ms, prediction.offset_ms)
     np.testing.assert_allclose(saved.prediction.probabilities, prediction.probabilities)
     assert saved.optimal_range_ms == (-10.0, 20.0) and saved.null_ti_ms == 230.0
-    original = presentation.frame_overlay_text(
-        types.SimpleNamespace(prediction=prediction, optimal_range_ms=(-10, 20), final=NullEstimate(230.0, 1.0, "cnn", 230.0)), 3
-    )
-    assert presentation.frame_overlay_text(saved, 3) == original
+    original = presentation.frame_overlay_text(prediction, 3, (-10, 20), 230.0)
+    assert presentation.saved_overlay_text(saved, 3) == original
     other = scene.AddNewNodeByClass("vtkMRMLTableNode", "other")
     with pytest.raises(ValueError, match="not a TI prediction table"):
         mrml_results.saved_result_from_table(other)
 
 
-def test_panel_texts():
-    recommendation = types.SimpleNamespace(
-        final=NullEstimate(231.4, 6.2, "combined", 241.4, ("w1",)),
-        chosen=types.SimpleNamespace(chosen_ti_ms=240.0, verdict="in the optimal range", change_to_ms=240.0),
-        warnings=("w0",),
-    )
-    texts = presentation.panel_texts(recommendation)
-    assert texts["nullTiText"] == "231 ms (+/- 6 ms, combined)"
-    assert texts["recommendedTiText"] == "241 ms"
-    assert texts["verdictText"] == "240 ms: in the optimal range"
-    assert texts["warningsText"] == "- w0\n- w1"
+def test_panel_values_show_the_slice_or_its_combined_scout():
+    from dataclasses import replace
+
+    from TINullCorrectionLib.core.pipeline import analyse_study
+
+    scout = _scout(warnings=("loaded from 2 series",))
+    single = analyse_study([scout], _OracleModel(230.0), chosen_ti_ms=240.0)
+    values = presentation.panel_values(single, 0)
+    final = single.slices[0].final
+    assert values.null_text == f"{final.null_ti_ms:.0f} ms (+/- {final.uncertainty_ms:.0f} ms, cnn)" and values.n_slices_combined == 1
+    assert values.recommended_text == f"{final.null_ti_ms + 5.0:.0f} ms" and values.null_ti_ms == pytest.approx(final.null_ti_ms)
+    assert values.verdict_text == "240 ms: optimal"
+    assert values.warnings_text.startswith("- loaded from 2 series")
+    # two slices of one scout: the panel shows their combination
+    slices = [replace(scout, scout_key="k", slice_label="slice 0"), replace(scout, scout_key="k", slice_label="slice 1")]
+    combined = analyse_study(slices, _OracleModel(230.0), chosen_ti_ms=240.0)
+    values = presentation.panel_values(combined, 1)
+    assert values.n_slices_combined == 2 and "2 slices combined" in values.null_text
+    assert values.null_ti_ms == pytest.approx(combined.groups[0].combined.null_ti_ms)
 
 
 def test_resolve_input_node_maps_proxy_and_sequence_to_the_browser(slicer_env):

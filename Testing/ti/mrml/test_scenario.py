@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from CardiacLGECommonLib.mrml.volumes import add_volume_from_array
 from TINullCorrectionLib import scenarios
+from TINullCorrectionLib.core.pipeline import analyse_scout
 from TINullCorrectionLib.core.types import ScoutError, ScoutPrediction
 from TINullCorrectionLib.mrml import analysis as mrml_analysis
 from TINullCorrectionLib.mrml import roi as mrml_roi
@@ -58,7 +59,7 @@ def test_scenario_plumbing_with_an_oracle_model(slicer_env):
     assert result["true_null_ti_ms"] == pytest.approx(truth)
     assert result["table_rows"] == result["n_frames"] == len(result["ti_ms"])
     assert abs(result["null_error_ms"]) <= scenarios.NULL_TOLERANCE_MS
-    assert "Recommended LGE TI" in result["summary"]
+    assert "recommended LGE TI" in result["summary"]
     for key in ("sequence_node_id", "browser_node_id", "roi_node_id", "table_node_id", "chart_node_id", "text_node_id"):
         assert scene.GetNodeByID(result[key]) is not None, key
     text, colour = result["frame_overlay"]
@@ -134,7 +135,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(scene, tmp_path):
     with pytest.raises(ValueError):
         mrml_analysis.load_model_checked(corrupt)
     with pytest.raises(ValueError, match="No model"):
-        mrml_analysis.analyse_scout(scenarios.simulate_known_null_scout(2).scout, None, mrml_analysis.make_settings())
+        analyse_scout(scenarios.simulate_known_null_scout(2).scout, None, mrml_analysis.make_settings())
     assert scene.GetNumberOfNodes() == before
 
 
@@ -175,7 +176,7 @@ def test_rerun_updates_the_same_output_nodes_and_checks_the_chosen_ti(scene):
     assert scene.GetNumberOfNodes() == count
     assert outputs2.table_node is outputs.table_node and outputs2.text_node is outputs.text_node
     assert analysis2.recommendation.chosen is not None
-    assert f"Chosen TI {chosen:.0f} ms" in outputs2.text_node.GetText()
+    assert f"your TI {chosen:.0f} ms: too early" in outputs2.text_node.GetText()
 
 
 def test_a_real_model_file_runs_through_the_module_path(scene, tmp_path):
@@ -226,7 +227,7 @@ def test_without_roi_the_automatic_myocardium_is_fitted_and_shown_as_a_segmentat
     assert segmentation is not None and segmentation.IsA("vtkMRMLSegmentationNode")
     assert "automatic myocardium" in segmentation.GetName()
     # the segment holds exactly the pixels the fit used, on the scout's geometry
-    scout = analysis.scout
+    scout = mrml_sequence.scout_from_node(nodes.browser_node)
     segment_id = segmentation.GetSegmentation().GetNthSegmentID(0)
     np.testing.assert_array_equal(mrml_roi.mask_from_roi_for_scout(scout, segmentation, segment_id), recommendation.myocardium_mask)
 
