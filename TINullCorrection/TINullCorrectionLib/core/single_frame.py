@@ -16,12 +16,14 @@ between photos). Scalars: the frame's TI (/1000 ms) and whether it is a screen c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+from CardiacLGECommonLib.core.quantities import json_ready, quantity
 from scipy import ndimage
 
 from TINullCorrectionLib.core.recommendation import RecommendationSettings, assess_chosen_ti
+from TINullCorrectionLib.core.results import ChosenTIAssessment
 from TINullCorrectionLib.core.types import ScoutError
 
 N_SINGLE_CHANNELS = 2
@@ -131,36 +133,30 @@ def offset_spread_ms(probabilities: np.ndarray, centers_ms: np.ndarray, offset_m
 
 @dataclass(frozen=True)
 class SingleFrameResult:
-    """Single-frame answer (all times in ms; offsets = TI minus the myocardial null)."""
+    """The single-frame answer; offsets are the frame's TI minus the myocardial null."""
 
-    ti_ms: float
-    offset_from_null_ms: float
-    offset_uncertainty_ms: float
-    confidence: float
-    null_ti_ms: float
-    recommended_lge_ti_ms: float
-    frame_status: str           # "optimal" | "too early" | "too late" for the frame's own TI
-    frame_in_optimal_range: bool
-    change_ti_to_ms: float      # the frame's TI when optimal, else the recommended TI
-    offset_beyond_range: str    # "" | "earlier" | "later": a tail class, only a bound is known
-    optimal_range_ms: tuple[float, float]
-    target_offset_ms: float
-    lge_offset_ms: float
-    chosen: object | None       # recommendation.ChosenTIAssessment for a chosen LGE TI, when given
-    warnings: tuple[str, ...]
-    probabilities: tuple[float, ...]
-    class_names: tuple[str, ...]
+    ti_ms: float = quantity("ms", "TI of the photographed frame")
+    offset_from_null_ms: float = quantity("ms", "Network's offset of the frame's TI from the myocardial null (negative = before)")
+    offset_uncertainty_ms: float = quantity("ms", "SD of the offset under the network's class probabilities")
+    confidence: float = quantity("", "Probability mass of the predicted class and its two neighbours (0-1)")
+    null_ti_ms: float = quantity("ms", "Null TI implied by this frame: TI - offset")
+    recommended_lge_ti_ms: float = quantity("ms", "Null + target offset + LGE offset + drift")
+    frame_status: str = quantity("", "optimal / too early / too late: the frame's own TI against the optimal range")
+    frame_in_optimal_range: bool = quantity("", "True when the frame's TI lies in the optimal range")
+    change_ti_to_ms: float = quantity("ms", "TI to use: the frame's TI when it is optimal (and no LGE shift is set), else the recommended TI")
+    offset_beyond_range: str = quantity("", "'earlier'/'later' when the network chose a tail class (only a bound is known)")
+    optimal_range_ms: tuple[float, float] = quantity("ms", "Optimal range around the null (low, high)")
+    target_offset_ms: float = quantity("ms", "Offset from the null the recommendation aims at")
+    lge_offset_ms: float = quantity("ms", "Scout-to-LGE shift added (offset + drift)")
+    chosen: ChosenTIAssessment | None = None
+    warnings: tuple[str, ...] = ()
+    probabilities: tuple[float, ...] = ()
+    class_names: tuple[str, ...] = ()
     model_name: str = ""
 
     def to_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k not in ("chosen",)}
+        out = json_ready(self)
         out["mode"] = "single-frame"
-        out["optimal_range_ms"] = list(self.optimal_range_ms)
-        out["warnings"] = list(self.warnings)
-        out["probabilities"] = list(self.probabilities)
-        out["class_names"] = list(self.class_names)
-        if self.chosen is not None:
-            out["chosen"] = asdict(self.chosen)
         return out
 
 
@@ -199,13 +195,39 @@ def assess_single_frame(prediction: SingleFramePrediction, settings: Recommendat
     if status == "too early":
         warnings.append(f"At TI {prediction.ti_ms:.0f} ms normal myocardium is not yet nulled: inverted contrast is likely.")
     chosen = assess_chosen_ti(float(chosen_ti_ms), null, settings) if chosen_ti_ms is not None else None
+    if chosen is not None and chosen.verdict == "too early":
+        warnings.append(f"At the chosen TI {chosen.chosen_ti_ms:.0f} ms normal myocardium is not yet nulled: inverted contrast is likely.")
     return SingleFrameResult(
         ti_ms=float(prediction.ti_ms), offset_from_null_ms=offset,
         offset_uncertainty_ms=offset_spread_ms(probabilities, centers, offset), confidence=float(prediction.confidence),
         null_ti_ms=null, recommended_lge_ti_ms=recommended, frame_status=status, frame_in_optimal_range=status == "optimal",
         change_ti_to_ms=float(prediction.ti_ms) if status == "optimal" and settings.lge_shift_ms == 0 else recommended,
         offset_beyond_range=beyond, optimal_range_ms=settings.optimal_range_ms, target_offset_ms=settings.target_ms,
-        lge_offset_ms=settings.lge_shift_ms, chosen=chosen, warnings=tuple(warnings),
+        lge_offset_ms=settings.lge_shift_ms, chosen=chosen, warnings=tuple(dict.fromkeys(warnings)),
         probabilities=tuple(float(p) for p in probabilities), class_names=tuple(prediction.class_names),
         model_name=prediction.model_name,
     )
+
+
+def single_frame_report(result: SingleFrameResult) -> str:
+    """Plain-language text of a single-frame answer (the CLI prints it; the web page shows the same values)."""
+    low, high = result.optimal_range_ms
+    if result.offset_beyond_range:
+        offset = f"{'<' if result.offset_beyond_range == 'earlier' else '>'} {result.offset_from_null_ms:+.0f} ms"
+    else:
+        offset = f"{result.offset_from_null_ms:+.0f} ms (+/- {result.offset_uncertainty_ms:.0f} ms)"
+    lines = [
+        f"Frame at TI {result.ti_ms:.0f} ms: {offset} from the myocardial null, confidence {100 * result.confidence:.0f}%",
+        f"  -> {result.frame_status} (optimal range null {low:+g}..{high:+g} ms)",
+        f"Null TI from this frame: {result.null_ti_ms:.0f} ms",
+        f"Recommended LGE TI: {result.recommended_lge_ti_ms:.0f} ms" + (f" (includes {result.lge_offset_ms:+.0f} ms LGE shift)" if result.lge_offset_ms else ""),
+        f"Change TI to: {result.change_ti_to_ms:.0f} ms",
+    ]
+    if result.chosen is not None:
+        chosen = result.chosen
+        advice = "keep it" if chosen.in_optimal_range else f"change it to {chosen.change_to_ms:.0f} ms"
+        lines.append(f"Chosen TI {chosen.chosen_ti_ms:.0f} ms: {chosen.verdict} - {advice}")
+    if result.warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  - {w}" for w in result.warnings)
+    return "\n".join(lines)

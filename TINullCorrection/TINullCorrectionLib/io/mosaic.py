@@ -618,3 +618,59 @@ def scout_from_tiles(frames: np.ndarray, ti_ms, field_of_view_mm: float = DEFAUL
         slice_label=f"mosaic of {frames.shape[0]} tiles",
         warnings=(*warnings, f"A photo carries no pixel size: the tiles are taken to show a {field_of_view_mm:g} mm field of view."),
     )
+
+
+# ------------------------------------------------------------------------------------ the whole job
+@dataclass(frozen=True)
+class MosaicResult:
+    """A mosaic photo analysed: what was read (tiles, TIs) and the pipeline's answer on the scout it makes."""
+
+    reading: MosaicReading
+    result: object  # core.results.ScoutResult
+
+    def tile_statuses(self) -> list[str]:
+        from TINullCorrectionLib.core.presentation import offset_status
+
+        low_high = self.result.optimal_range_ms
+        return [offset_status(frame.offset_from_null_ms, low_high) for frame in self.result.recommendation.frames]
+
+    def annotated_image(self, image: np.ndarray) -> np.ndarray:
+        """The photo with every tile outlined green / amber / red (its offset from the series null) and labelled."""
+        from TINullCorrectionLib.core.presentation import draw_tile_verdicts
+
+        frames = self.result.recommendation.frames
+        labels = [f"TI {frame.ti_ms:.0f}: {frame.offset_from_null_ms:+.0f} ms" for frame in frames]
+        return draw_tile_verdicts(image, [t.corners_px for t in self.reading.tiles], self.tile_statuses(), labels)
+
+    def to_dict(self) -> dict:
+        out = {"mode": "mosaic", "mosaic": self.reading.to_dict(), **self.result.to_dict()}
+        out["warnings"] = list(dict.fromkeys([*self.reading.warnings, *out.get("warnings", [])]))
+        return out
+
+
+class TIsNeeded(MosaicError):
+    """The tiles were found but their TIs could not be read: the user must enter them (the reading is attached)."""
+
+    def __init__(self, message: str, reading: MosaicReading):
+        super().__init__(message)
+        self.reading = reading
+
+
+def analyse_mosaic_photo(image: np.ndarray, model, settings=None, *, recognizer=None, myocardium_model=None,
+                         ti_ms: list[float] | None = None, first_ti_ms: float | None = None, spacing_ms: float | None = None,
+                         chosen_ti_ms: float | None = None, mosaic_settings: MosaicSettings = MosaicSettings(),
+                         warnings=()) -> MosaicResult:
+    """Read a mosaic photo (:func:`read_mosaic`) and run the TI pipeline (core.pipeline.analyse_scout: CNN +
+    automatic myocardium + inversion-recovery fit) on the scout its tiles make. Raises TIsNeeded (with the
+    reading) when the TIs could not be read and none were given."""
+    from TINullCorrectionLib.core.pipeline import analyse_scout
+    from TINullCorrectionLib.core.recommendation import RecommendationSettings
+
+    reading = read_mosaic(image, recognizer, mosaic_settings, ti_ms=ti_ms, first_ti_ms=first_ti_ms, spacing_ms=spacing_ms)
+    if reading.scout is None:
+        raise TIsNeeded(
+            f"Found {len(reading.tiles)} tiles but could not read their TIs: enter the TIs (or the first TI and the spacing).",
+            reading)
+    result = analyse_scout(reading.scout, model, settings if settings is not None else RecommendationSettings(),
+                           myocardium_model=myocardium_model, chosen_ti_ms=chosen_ti_ms, warnings=tuple(warnings))
+    return MosaicResult(reading, result)
