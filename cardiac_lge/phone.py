@@ -89,11 +89,47 @@ def encode_jpeg(image: np.ndarray, quality: int = 88) -> bytes:
 
 @dataclass(frozen=True)
 class PhoneAnswer:
-    """What both front ends show: the JSON form of the result, its text report, the annotated picture (JPEG)."""
+    """What both front ends show: the JSON form of the result, its text report, the annotated picture (JPEG).
+
+    display: the strings the web page shows, formatted here (Python, like the CLI's report) from ``result``.
+    """
 
     result: dict
     report: str
     annotated_jpeg: bytes
+
+    @property
+    def display(self) -> dict:
+        return display_values(self.result)
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def display_values(result: dict) -> dict:
+    """The page's texts from a result's JSON form (mosaic or single frame); numbers as the CLI prints them."""
+    out = {"null_ti": _ms(result.get("null_ti_ms")), "recommended_ti": _ms(result.get("recommended_lge_ti_ms")),
+           "verdict": "", "verdict_class": "", "detail": ""}
+    uncertainty = result.get("null_uncertainty_ms")
+    if uncertainty is not None:
+        out["null_ti"] += f" \u00b1 {uncertainty:.0f}"
+    chosen = result.get("chosen")
+    if result.get("mode") == "single-frame":
+        frame = (f"This frame (TI {result['ti_ms']:.0f} ms) is {result['offset_from_null_ms']:+.0f} ms from the null "
+                 f"(confidence {100 * result['confidence']:.0f}%): {result['frame_status']}")
+        out["verdict"] = frame + ("" if result["frame_in_optimal_range"] else f" \u2013 change TI to {result['change_ti_to_ms']:.0f} ms")
+        out["verdict_class"] = result["frame_status"].replace(" ", "-")
+        out["detail"] = "Single-frame mode: one picture without its neighbours; a photo of the whole mosaic is more accurate."
+    elif result.get("method"):
+        out["detail"] = f"Method: {result['method']}; {result.get('n_frames', 0)} tiles"
+    if chosen is not None:
+        advice = "keep it" if chosen["in_optimal_range"] else f"change it to {chosen['change_to_ms']:.0f} ms"
+        text = f"Your TI {chosen['chosen_ti_ms']:.0f} ms: {chosen['verdict']} \u2013 {advice}"
+        out["verdict"] = f"{out['verdict']}. {text}" if out["verdict"] else text
+        if not out["verdict_class"]:
+            out["verdict_class"] = chosen["verdict"].replace(" ", "-")
+    return out
 
 
 def analyse_mosaic_bytes(data: bytes, models: PhoneModels, settings=None, *, ti_ms=None, first_ti_ms=None, spacing_ms=None,
@@ -125,10 +161,8 @@ def analyse_single_frame_bytes(data: bytes, ti_ms: float, models: PhoneModels, s
     from TINullCorrectionLib.core.pipeline import analyse_single_frame
     from TINullCorrectionLib.core.presentation import draw_tile_verdicts, offset_status
     from TINullCorrectionLib.core.recommendation import RecommendationSettings
-    from TINullCorrectionLib.core.single_frame import single_frame_report
+    from TINullCorrectionLib.core.single_frame import SingleFrame, single_frame_report
     from TINullCorrectionLib.io.images import decode_photo, luminance
-
-    from TINullCorrectionLib.core.single_frame import SingleFrame
 
     settings = settings if settings is not None else RecommendationSettings()
     if ti_ms is None:

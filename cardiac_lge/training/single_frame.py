@@ -69,7 +69,7 @@ class FrameSet:
 
 def pictures_of_series(simulated, rng: np.random.Generator, condition: str) -> np.ndarray:
     """The frames [N, H, W] of a simulated scout as pictures of ``condition`` ("screen", "4k", "3mp")."""
-    from TINullCorrectionLib.sim.photo import display_window, degrade_scout_as_photo
+    from TINullCorrectionLib.sim.photo import degrade_scout_as_photo, display_window
 
     if condition == "screen":
         return display_window(simulated.scout.frames, rng, (0.85, 1.2)).astype(np.float32) * 255.0
@@ -178,7 +178,7 @@ def train_single_frame_model(config: SingleFrameTrainingConfig = SingleFrameTrai
     network.load_state_dict(best_state)
     network.eval()
     card = {"architecture": "single-frame", "n_series": n_series, "n_pictures": len(frames), "epochs": config.epochs,
-            "seed": config.seed, "condition_mix": " / ".join(f"{c} {p:g}" for c, p in zip(CONDITIONS, config.condition_mix)),
+            "seed": config.seed, "condition_mix": " / ".join(f"{c} {p:g}" for c, p in zip(CONDITIONS, config.condition_mix, strict=True)),
             "best_validation_loss": float(best_loss), "channels": N_SINGLE_CHANNELS}
     return SingleFrameModel(network, config.bins, config.preprocess, card, name="ti-offset-single-frame"), history
 

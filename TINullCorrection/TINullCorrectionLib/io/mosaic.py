@@ -204,13 +204,14 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     every lattice line from the first to the last, missing ones interpolated. None when fewer than 3 fit.
 
     Stage 1: RANSAC over pairs of lines and their index difference (linear lattice, tolerance 0.12 spacings,
-    score = strength x closeness, times the fraction of lattice lines present). Stage 2: the positions are
-    refitted as a quadratic function of the index (perspective foreshortening) and, for every index, the line
-    nearest to the fit within 0.07 spacings is taken (so an annotation row or a panel edge next to a border,
-    however strong, does not replace it); the lattice is extended by one index at either end when a line is there.
+    score = strength x closeness, times the fraction of lattice lines present). Stage 2: for every index the
+    candidates within 0.15 spacings are compared and the combination whose positions are the smoothest function
+    of the index is kept (:func:`_smoothest_choice`), so an annotation row or a panel edge next to a border,
+    however strong, does not replace it.
     """
     if len(lines) < 3:
         return None
+    lines = sorted(lines, key=lambda line: line.at(centre))
     positions = np.array([line.at(centre) for line in lines])
     strengths = np.array([line.strength for line in lines])
     best, best_score = None, 0.0
@@ -237,18 +238,7 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     if best is None:
         return None
     chosen, origin, spacing = best
-    for _ in range(2):
-        keys = np.array(sorted(chosen), dtype=float)
-        fit = np.polyfit(keys, positions[[chosen[int(k)] for k in keys]], 2 if keys.size >= 4 else 1)
-        updated: dict[int, int] = {}
-        for key in range(int(keys[0]) - 1, int(keys[-1]) + 2):
-            distance = np.abs(positions - np.polyval(fit, key)) / spacing
-            nearest = int(np.argmin(distance))
-            if distance[nearest] < 0.07:
-                updated[key] = nearest
-        if len(updated) < 3:
-            break
-        chosen = updated
+    chosen = _smoothest_choice(sorted(chosen), positions, strengths, origin, spacing)
     keys = np.array(sorted(chosen))
     members = [lines[chosen[int(k)]] for k in keys]
     fit_a = np.polyfit(keys, [m.a for m in members], 2 if keys.size >= 4 else 1)
@@ -257,6 +247,35 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     for k in range(int(keys[0]), int(keys[-1]) + 1):
         out.append(lines[chosen[k]] if k in chosen else _Line(float(np.polyval(fit_a, k)), float(np.polyval(fit_b, k)), 0.0))
     return out if len(out) >= 3 else None
+
+
+def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndarray, origin: float, spacing: float) -> dict[int, int]:
+    """One line per lattice index: the combination of candidates (within 0.15 spacings of the linear lattice,
+    the 3 strongest per index) with the smallest residual from a straight line of position against index (the
+    foreshortening of a hand-held photo is a few % over the grid), ties broken by strength."""
+    import itertools
+
+    candidates = []
+    for key in keys:
+        near = np.flatnonzero(np.abs(positions - (origin + key * spacing)) < 0.15 * spacing)
+        near = near[np.argsort(-strengths[near])][:3]
+        candidates.append(list(near) if near.size else [None])
+    present = [(k, c) for k, c in zip(keys, candidates) if c != [None]]
+    keys = [k for k, _ in present]
+    options = [c for _, c in present]
+    if int(np.prod([len(o) for o in options])) > 20000:
+        return {k: o[0] for k, o in zip(keys, options)}
+    index = np.asarray(keys, dtype=float)
+    degree = 1
+    top = float(strengths.max()) if strengths.size else 1.0
+    best, best_cost = None, np.inf
+    for combination in itertools.product(*options):
+        values = positions[list(combination)]
+        fit = np.polyval(np.polyfit(index, values, degree), index)
+        cost = float(np.sum(((values - fit) / spacing) ** 2)) + 0.002 * float(np.sum(1.0 - strengths[list(combination)] / top))
+        if cost < best_cost:
+            best, best_cost = combination, cost
+    return {k: int(c) for k, c in zip(keys, best)}
 
 
 def _intersection(vertical: _Line, horizontal: _Line) -> np.ndarray:

@@ -25,7 +25,12 @@ from TINullCorrectionLib.core.single_frame import (
     single_frame_scalars,
 )
 from TINullCorrectionLib.networks.architectures import OffsetBins, _conv_block
-from TINullCorrectionLib.networks.weights_file import MODELS_DIR, ModelLoadError, read_weights_file, write_weights_file
+from TINullCorrectionLib.networks.weights_file import (
+    MODELS_DIR,
+    ModelLoadError,
+    read_weights_file,
+    write_weights_file,
+)
 
 FILE_FORMAT = "cardiaclge-single-frame-model"
 FILE_VERSION = 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +92,12 @@ def layout(n_frames: int, style: MosaicStyle) -> tuple[int, int]:
     return int(math.ceil(n_frames / columns)), columns
 
 
-def render_mosaic(simulated, rng: np.random.Generator, style: str = "siemens", monitor: str = "4k") -> RenderedMosaic:
-    """Draw the frames of a SimulatedScout as the console's mosaic on a ``monitor`` ("4k" or "3mp")."""
+def render_mosaic(simulated, rng: np.random.Generator, style: str = "siemens", monitor: str = "4k",
+                  print_ti: bool = True) -> RenderedMosaic:
+    """Draw the frames of a SimulatedScout as the console's mosaic on a ``monitor`` ("4k" or "3mp").
+
+    print_ti: False leaves the TI out of the annotations (a console configured without it: the reader must then
+    be given the TIs)."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {VENDOR_STYLES}; got {style!r}.")
     if monitor not in MONITOR_PX:
@@ -141,8 +145,9 @@ def render_mosaic(simulated, rng: np.random.Generator, style: str = "siemens", m
         boxes.append((x0, y0, x0 + tile_w, y0 + tile_h))
         values = {"ti": int(displayed[slot]), "index": slot + 1, "n": scout.n_frames, "w": window, "c": level, "tr": tr_ms}
         corners = {corner: [t.format(**values) for t in texts] for corner, texts in s.corner_texts.items()}
-        lines = corners.setdefault(s.ti_corner, [])
-        lines.insert(min(s.ti_line, len(lines)), s.ti_template.format(**values))
+        if print_ti:
+            lines = corners.setdefault(s.ti_corner, [])
+            lines.insert(min(s.ti_line, len(lines)), s.ti_template.format(**values))
         margin, spacing = int(0.45 * font_px), int(1.3 * font_px)
         for corner, texts in corners.items():
             for line, text in enumerate(texts):
@@ -203,17 +208,11 @@ def photograph_mosaic(rendered: RenderedMosaic, rng: np.random.Generator, simula
 
 
 def simulate_mosaic_photo(rng: np.random.Generator, style: str = "siemens", monitor: str = "4k", simulated=None,
-                          **simulation_overrides) -> MosaicPhoto:
+                          print_ti: bool = True, **simulation_overrides) -> MosaicPhoto:
     """Simulate a TI scout (or use ``simulated``), draw it as a ``style`` mosaic on ``monitor`` and photograph it."""
     from TINullCorrectionLib.sim.simulator import simulate_scout
 
     if simulated is None:
         simulated = simulate_scout(rng, **simulation_overrides)
-    rendered = render_mosaic(simulated, rng, style, monitor)
+    rendered = render_mosaic(simulated, rng, style, monitor, print_ti=print_ti)
     return photograph_mosaic(rendered, rng, simulated)
-
-
-def mosaic_frames_truth(mosaic: MosaicPhoto):
-    """The simulated scout with the TIs as printed (integers): the reference a perfect reader would return."""
-    scout = mosaic.simulated.scout
-    return replace(scout, ti_ms=mosaic.displayed_ti_ms.astype(float))
