@@ -420,13 +420,15 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
 
     size = tiles[0].shape[0] if tiles else 1
     results: list[tuple[str, float, float | None]] = [("", 0.0, None)] * len(tiles)
-    regions, first = [], []
+    regions, first, numbers = [], [], []
     heights = [b[3] - b[1] for tile_boxes in boxes for b in tile_boxes]
     line_px = int(np.median(heights)) if heights else int(0.07 * size)
     for i in list(range(len(tiles)))[: calibration + 4]:
         first.append(i)
         order = sorted(boxes[i], key=lambda b: -(b[2] - b[0])) + _corner_lines(size, line_px)
-        for box, line in zip(order, recognizer.read_lines([_crop(tiles[i], b) for b in order])):
+        read = recognizer.read_lines([_crop(tiles[i], b) for b in order])
+        numbers.append([(box, line, parse_ti_number(line.text)) for box, line in zip(order, read)])
+        for box, line in zip(order, read):
             value = parse_ti_text(line.text)
             if value is not None and results[i][2] is None:
                 results[i] = (line.text, line.score, value)
@@ -434,7 +436,13 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
         if len(regions) >= calibration:
             break
     if not regions:
-        return results
+        # no "TI" label recognised: the TI is the number that grows by a TI step (>= 5 ms) from tile to tile
+        # at the same place on the first three tiles (an image number grows by 1)
+        region = _growing_number_region(numbers[:3], size)
+        if region is None:
+            return results
+        regions.append(region)
+        first = first[:0]
     region = tuple(int(v) for v in np.median(np.array(regions), axis=0))
     others = [i for i in range(len(tiles)) if i not in first]
     lines = recognizer.read_lines([_crop(tiles[i], region, pad_fraction=0.1) for i in others])
@@ -450,6 +458,27 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
             if value is not None and results[i][2] is None:
                 results[i] = (line.text, line.score, value)
     return results
+
+
+def _growing_number_region(numbers, size: int):
+    """The TI region from the numbers read on the first tiles ([(box, line, value)] per tile): a box of tile 0
+    whose number grows by at least 5 (ms) in the box at the same place on each next tile."""
+    if len(numbers) < 3:
+        return None
+    for box, _, value in numbers[0]:
+        if value is None:
+            continue
+        centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+        values = [value]
+        for tile_numbers in numbers[1:]:
+            found = [v for b, _, v in tile_numbers if v is not None
+                     and np.hypot(*(np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]) - centre)) < 0.06 * size]
+            if not found:
+                break
+            values.append(found[0])
+        if len(values) == len(numbers) and all(b - a >= 5 for a, b in zip(values[:-1], values[1:])):
+            return _ti_region(box, size)
+    return None
 
 
 def _corner_lines(size: int, line_px: int) -> list[tuple[int, int, int, int]]:

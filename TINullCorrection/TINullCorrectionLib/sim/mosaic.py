@@ -185,7 +185,8 @@ class MosaicPhoto:
 
 def photograph_mosaic(rendered: RenderedMosaic, rng: np.random.Generator, simulated=None) -> MosaicPhoto:
     """A hand-held phone photo of the mosaic: the grid framed with a margin of 10-20%, rotated up to 3 degrees,
-    corners displaced by up to the monitor's perspective setting (sim/photo.py), camera 1700-2600 pixels wide."""
+    corners displaced by up to the monitor's perspective setting (sim/photo.py), camera 2000-2600 pixels wide (a
+    phone's 4000-pixel photo reduced as the reader reduces it: io/mosaic.py works on at most 2400 pixels)."""
     from TINullCorrectionLib.sim.photo import SETTINGS
 
     x0, y0, x1, y1 = rendered.grid_box_px
@@ -196,7 +197,7 @@ def photograph_mosaic(rendered: RenderedMosaic, rng: np.random.Generator, simula
     rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     corners = centre + (corners - centre) @ rotation.T
     corners += rng.uniform(-1, 1, (4, 2)) * SETTINGS[rendered.monitor].perspective * half
-    camera_w = int(rng.integers(2000, 2601) if rendered.monitor == "4k" else rng.integers(1700, 2301))
+    camera_w = int(rng.integers(2000, 2601))
     camera_h = int(round(camera_w * half[1] / half[0]))
     photo = photograph_display(rendered.display, rng, rendered.monitor, corners, (camera_w, camera_h))
     boxes = rendered.tile_boxes_px

@@ -291,7 +291,7 @@ def photograph_display(display: np.ndarray, rng: np.random.Generator, monitor: s
         corners = corners * np.array([image.width / display.shape[1], image.height / display.shape[0]])
     coefficients = perspective_coefficients(corners, camera_px)
     camera = image.transform(camera_px, Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BILINEAR)
-    camera = camera.filter(ImageFilter.GaussianBlur(rng.uniform(*s.defocus_px) * 1.5))
+    camera = camera.filter(ImageFilter.GaussianBlur(rng.uniform(*s.defocus_px)))
     values = np.asarray(camera, dtype=np.float32) / 255.0
     yy, xx = np.mgrid[0 : camera_px[1], 0 : camera_px[0]].astype(np.float32)
     angle, period = rng.uniform(0, np.pi), rng.uniform(*s.moire_period_px)
