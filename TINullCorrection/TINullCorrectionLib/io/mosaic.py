@@ -157,7 +157,7 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
     if not found:
         return []
     candidates = np.concatenate(found)
-    candidates = candidates[np.argsort(-candidates[:, 2])]
+    candidates = candidates[np.argsort(-candidates[:, 2])][:400]
     height, width = binary.shape
     centre, span = (height / 2.0, height) if vertical else (width / 2.0, width)
     extent = width if vertical else height
@@ -165,6 +165,7 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
     t = np.linspace(0.15 * span, 0.85 * span, 200)
     rows_px, cols_px = np.nonzero(binary)
     u, v = (rows_px, cols_px) if vertical else (cols_px, rows_px)
+    u, v = u.astype(np.float32), v.astype(np.float32)
     kept: list[_Line] = []
     for rho, theta, votes in candidates:
         if vertical:   # x cos t + y sin t = rho  ->  x = rho / cos t - y tan t
@@ -173,15 +174,16 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
             line = _Line(rho / np.sin(theta), -np.cos(theta) / np.sin(theta), float(votes))
         if any(abs(line.at(centre) - other.at(centre)) < 0.01 * extent for other in kept):
             continue
-        line = _refine_line(line, u.astype(float), v.astype(float), 0.004 * extent)
         # a viewport border is continuous; a row of annotations or anatomy edges is not
         position = np.round(line.a + line.b * t).astype(int)
         inside = (position >= 0) & (position < extent)
         along = t.astype(int)[inside]
         hits = dilated[along, position[inside]] if vertical else dilated[position[inside], along]
         coverage = float(hits.mean()) if hits.size else 0.0
-        if coverage >= 0.5:
-            kept.append(_Line(line.a, line.b, float(votes) * coverage))
+        if coverage < 0.5:
+            continue
+        line = _refine_line(line, u, v, 0.004 * extent)
+        kept.append(_Line(line.a, line.b, float(votes) * coverage))
         if len(kept) >= max_lines:
             break
     return kept
@@ -191,6 +193,8 @@ def _refine_line(line: _Line, u: np.ndarray, v: np.ndarray, window: float) -> _L
     """Least-squares line through the ridge pixels (u, v) within ``window`` (then half of it) of ``line``: the
     Hough peak is only within a bin of the border, and a tilted border meets annotations at one end."""
     a, b = line.a, line.b
+    band = np.abs(v - (a + b * u)) <= 2.0 * max(window, 1.5)
+    u, v = u[band], v[band]
     for width in (window, window / 2.0):
         near = np.abs(v - (a + b * u)) <= max(width, 1.5)
         if near.sum() < 20:
