@@ -427,7 +427,7 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
     regions, first, numbers = [], [], []
     heights = [b[3] - b[1] for tile_boxes in boxes for b in tile_boxes]
     line_px = int(np.median(heights)) if heights else int(0.07 * size)
-    for i in list(range(len(tiles)))[: calibration + 4]:
+    for i in list(range(len(tiles)))[: max(calibration, 3)]:
         first.append(i)
         order = sorted(boxes[i], key=lambda b: -(b[2] - b[0])) + _corner_lines(size, line_px)
         read = recognizer.read_lines([_crop(tiles[i], b) for b in order])
