@@ -29,6 +29,8 @@ class PhoneModels:
     myocardium_model_path: str | None = None
     single_frame_model_path: str | None = None
     use_ocr: bool = True
+    #: onnxruntime threads of the OCR (None: all cores; the web server sets cores / workers)
+    ocr_threads: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -62,7 +64,7 @@ class PhoneModels:
             return None
         from TINullCorrectionLib.io.ocr import RapidTextRecognizer
 
-        return self._get("ocr", RapidTextRecognizer)
+        return self._get("ocr", lambda: RapidTextRecognizer(self.ocr_threads))
 
     def warm_up(self) -> None:
         """Load everything and run each path once on a small simulated input (the first run is slower)."""
@@ -139,14 +141,14 @@ def analyse_mosaic_bytes(data: bytes, models: PhoneModels, settings=None, *, ti_
     from TINullCorrectionLib.core.presentation import scout_report_lines
     from TINullCorrectionLib.io.images import decode_photo
     from TINullCorrectionLib.io.mosaic import MosaicSettings, analyse_mosaic_photo
-    from TINullCorrectionLib.networks.measured_accuracy import picture_warning
+    from TINullCorrectionLib.networks.measured_accuracy import mosaic_accuracy_warning
 
     image = decode_photo(data, MOSAIC_LONG_SIDE_PX)
     mosaic_settings = MosaicSettings() if field_of_view_mm is None else MosaicSettings(field_of_view_mm=float(field_of_view_mm))
     answer = analyse_mosaic_photo(
         image, models.ti_model, settings, recognizer=models.recognizer if ti_ms is None else None,
         myocardium_model=models.myocardium_model, ti_ms=ti_ms, first_ti_ms=first_ti_ms, spacing_ms=spacing_ms,
-        chosen_ti_ms=chosen_ti_ms, mosaic_settings=mosaic_settings, warnings=(picture_warning(),),
+        chosen_ti_ms=chosen_ti_ms, mosaic_settings=mosaic_settings, warnings=(mosaic_accuracy_warning(),),
     )
     reading = answer.reading
     lines = [f"Mosaic: {reading.rows} x {reading.columns} viewports, {len(reading.tiles)} tiles with an image; TIs "
@@ -171,7 +173,10 @@ def analyse_single_frame_bytes(data: bytes, ti_ms: float, models: PhoneModels, s
         raise ScoutError("A single frame needs its TI: enter the TI printed with the frame.")
     image = decode_photo(data, SINGLE_FRAME_LONG_SIDE_PX)
     frame = SingleFrame(luminance(image), float(ti_ms), screen_capture=True)
-    result = analyse_single_frame(frame, models.single_frame_model, settings, chosen_ti_ms=chosen_ti_ms)
+    from TINullCorrectionLib.networks.measured_accuracy import single_frame_accuracy_warning
+
+    result = analyse_single_frame(frame, models.single_frame_model, settings, chosen_ti_ms=chosen_ti_ms,
+                                  warnings=(single_frame_accuracy_warning(),))
     height, width = image.shape[:2]
     quad = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], float)
     status = offset_status(result.offset_from_null_ms, settings.optimal_range_ms)

@@ -427,9 +427,11 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
     regions, first, numbers = [], [], []
     heights = [b[3] - b[1] for tile_boxes in boxes for b in tile_boxes]
     line_px = int(np.median(heights)) if heights else int(0.07 * size)
-    for i in list(range(len(tiles)))[: max(calibration, 3)]:
+    for attempt, i in enumerate(list(range(len(tiles)))[: max(calibration, 3)]):
         first.append(i)
-        order = sorted(boxes[i], key=lambda b: -(b[2] - b[0])) + _corner_lines(size, line_px)
+        order = sorted(boxes[i], key=lambda b: -(b[2] - b[0]))
+        if attempt > 0 or not order:  # where the line finder missed the TI (text over bright anatomy)
+            order += _corner_lines(size, line_px)
         read = recognizer.read_lines([_crop(tiles[i], b) for b in order])
         numbers.append([(box, line, parse_ti_number(line.text)) for box, line in zip(order, read)])
         for box, line in zip(order, read):

@@ -65,12 +65,13 @@ class TextLine:
 class RapidTextRecognizer:
     """PP-OCRv4 text-line recogniser of ``rapidocr_onnxruntime`` on the CPU, models from the installed wheel.
 
-    threads: onnxruntime intra-op threads (1 keeps several requests from competing for the same cores).
+    threads: onnxruntime intra-op threads (default: onnxruntime's choice, all cores; the web server gives each of
+    its workers its share so that several requests do not compete for the same cores).
     Thread-safe: one lock around the session (onnxruntime sessions may run concurrently, but one at a time
     keeps the memory and the CPU use of a small server bounded).
     """
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int | None = None):
         try:
             import rapidocr_onnxruntime
             from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
@@ -82,8 +83,8 @@ class RapidTextRecognizer:
         self.model_path = Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"
         if not self.model_path.is_file():
             raise OCRUnavailableError(f"The OCR model is missing from the installed package: {self.model_path}")
-        config = {"model_path": str(self.model_path), "use_cuda": False, "use_dml": False, "rec_img_shape": [3, 48, 320],
-                  "rec_batch_num": 8, "intra_op_num_threads": int(threads), "inter_op_num_threads": 1}
+        config = {"model_path": str(self.model_path), "use_cuda": False, "use_dml": False, "rec_img_shape": [3, 48, 160],
+                  "rec_batch_num": 8, "intra_op_num_threads": -1 if threads is None else int(threads), "inter_op_num_threads": 1}
         self._recognizer = TextRecognizer(config)
         self._lock = threading.Lock()
         self.name = "RapidOCR PP-OCRv4 text recogniser (rapidocr_onnxruntime)"
