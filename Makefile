@@ -32,6 +32,7 @@ lint: setup
 bench: setup
 	$(VPY) benchmarks/bench_ti_correction.py
 	$(VPY) benchmarks/bench_lge_qa.py
+	$(VPY) benchmarks/bench_dicom_examine.py
 
 clean-venv:
 	rm -rf $(VENV)

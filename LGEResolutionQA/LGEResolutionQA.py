@@ -40,6 +40,16 @@ except ImportError:  # Slicer < 5.4
 
 NONE_CHOICE = ""  # "no region" entry of the role combo boxes
 
+
+def segmentListEvents():
+    """Events a segmentation node invokes when its list of segments (names, order) changes."""
+    return (
+        slicer.vtkSegmentation.SegmentAdded,
+        slicer.vtkSegmentation.SegmentRemoved,
+        slicer.vtkSegmentation.SegmentModified,
+        slicer.vtkSegmentation.SegmentsOrderModified,
+    )
+
 #
 # LGEResolutionQA
 #
@@ -65,8 +75,8 @@ a uniform tissue region, or the NEMA difference of two acquisitions.</li>
 volume (mL) and % of LV are tabulated.</li>
 <li><b>Phantom resolution</b>: is a bar group resolved (peaks, dips, modulation)?</li>
 </ul>
-Results are MRML tables and plots shown in the layout. This is research software, not a medical device. See the
-<a href="https://github.com/cardiaclge/SlicerCardiacLGE#lge-resolution-qa">documentation</a>.
+Results are MRML tables and plots shown in the layout. This is research software, not a medical device. See the README.md of the CardiacLGE extension
+(section "LGE Resolution QA module (3D Slicer) and `cardiac-lge qa`") for the full documentation.
 """)
         self.parent.acknowledgementText = _("""
 Developed by the CardiacLGE contributors (BSD-3-Clause). Noise methods: NEMA MS 1, Constantinides et al.
@@ -215,14 +225,21 @@ class LGEResolutionQAWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # ------------------------------------------------------------------------------------- GUI state
     def _observeSegmentation(self, segmentation) -> None:
-        """Refresh the role combo boxes when segments are added, removed or renamed."""
+        """Refresh the role combo boxes when segments are added, removed, renamed or reordered.
+
+        The segmentation node invokes vtkSegmentation's SegmentAdded / SegmentRemoved / SegmentModified /
+        SegmentsOrderModified for those changes and no ModifiedEvent (checked under slicer-core by
+        Testing/glue/test_lge_module_logic.py), so those are the events observed.
+        """
         if segmentation is self._observedSegmentation:
             return
         if self._observedSegmentation is not None:
-            self.removeObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+            for event in segmentListEvents():
+                self.removeObserver(self._observedSegmentation, event, self._updateGUI)
         self._observedSegmentation = segmentation
         if segmentation is not None:
-            self.addObserver(segmentation, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+            for event in segmentListEvents():
+                self.addObserver(segmentation, event, self._updateGUI)
 
     def _updateGUI(self, caller=None, event=None) -> None:
         pn = self._parameterNode
@@ -288,27 +305,33 @@ class LGEResolutionQAWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # ------------------------------------------------------------------------------------------- run
     def _run(self, function, title) -> None:
+        """Run one analysis under a wait cursor; messages are shown after the cursor is restored."""
         pn = self._parameterNode
         if pn is None:
             return
         pn.statusText = _("Running...")
         slicer.app.processEvents()
+        badInput = None
         try:
+            # tryWithErrorDisplay restores the cursor before its own error box (unexpected errors).
             with slicer.util.tryWithErrorDisplay(_("{title} failed.").format(title=title), waitCursor=True):
                 try:
                     outputs, message = function(pn)
                 except ValueError as error:  # bad input: clear message, the scene is unchanged
-                    pn.statusText = _("Not run: {error}").format(error=error)
-                    slicer.util.errorDisplay(str(error), windowTitle=title)
-                    return
-                pn.statusText = message
-                self.logic.showOutputs(outputs)
-                with slicer.util.NodeModify(pn.parameterNode):
-                    pn.lastTable = outputs.table
-                    pn.lastChart = outputs.chart
+                    badInput = error
+                else:
+                    pn.statusText = message
+                    self.logic.showOutputs(outputs)
+                    with slicer.util.NodeModify(pn.parameterNode):
+                        pn.lastTable = outputs.table
+                        pn.lastChart = outputs.chart
         except Exception as error:
             logging.exception(f"LGEResolutionQA: {title} failed")
             pn.statusText = _("Failed: {error}").format(error=error)
+            return
+        if badInput is not None:  # the wait cursor is gone now
+            pn.statusText = _("Not run: {error}").format(error=badInput)
+            slicer.util.errorDisplay(str(badInput), windowTitle=title)
 
     def onProfileButton(self) -> None:
         self._run(self.logic.runProfiles, _("Septal profile"))

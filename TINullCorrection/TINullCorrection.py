@@ -30,6 +30,7 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 from slicer.util import VTKObservationMixin
+from TINullCorrectionLib.core.types import DEFAULT_OPTIMAL_RANGE_MS
 
 try:
     from slicer.i18n import tr as _
@@ -132,7 +133,8 @@ cue (green in the optimal range, amber near, red far).</li>
 </ol>
 The default model is a compact CNN trained only on the project's physics-based simulator (no public labelled
 TI scout data exist); check it against your own scans before clinical use. This is research software, not a
-medical device. See the <a href="https://github.com/cardiaclge/SlicerCardiacLGE#ti-null-correction">documentation</a>.
+medical device. See the README.md of the CardiacLGE extension
+(section "TI Null Correction module (3D Slicer)") for the full documentation.
 """)
         self.parent.acknowledgementText = _("""
 Developed by the CardiacLGE contributors (BSD-3-Clause). The approach follows the published CNN correction of
@@ -153,7 +155,8 @@ class TINullCorrectionParameterNode:
     inputNode - TI scout: sequence browser, sequence, or a volume (proxy of a browser / multi-volume).
     sliceIndex - slice to use when the frames are multi-slice volumes.
     combineSlices - analyse every slice of the selected scout and combine them (only slices of one acquisition).
-    useDefaultModel / modelPath - the CNN weights.
+    useDefaultModel / modelPath - the CNN weights (modelPath "" when none is chosen: a str, not a pathlib.Path,
+        whose empty value Path() would show as "." in the path field; wired by hand in the widget).
     roiNode / roiSegmentId - optional myocardium ROI for the inversion-recovery cross-check.
     autoMyocardium - without an ROI, find the myocardium with the U-Net and fit it (shown as a segmentation).
     useChosenTi / chosenTiMs - the operator's TI to check.
@@ -168,13 +171,13 @@ class TINullCorrectionParameterNode:
     sliceIndex: Annotated[int, WithinRange(0, 512)] = 0
     combineSlices: bool = True
     useDefaultModel: bool = True
-    modelPath: pathlib.Path
+    modelPath: str = ""
     roiNode: Optional[Union[vtkMRMLSegmentationNode, vtkMRMLMarkupsROINode]]  # noqa: UP007, UP045
     roiSegmentId: str = ""
     autoMyocardium: bool = True
     useChosenTi: bool = False
     chosenTiMs: Annotated[float, WithinRange(0.0, 3000.0)] = 300.0
-    optimalRangeMs: Annotated[FloatRange, RangeBounds(-100, 100), Default(FloatRange(-10, 20))]
+    optimalRangeMs: Annotated[FloatRange, RangeBounds(-100, 100), Default(FloatRange(*DEFAULT_OPTIMAL_RANGE_MS))]
     lgeOffsetMs: Annotated[float, WithinRange(-100.0, 200.0)] = 0.0
     driftMsPerMin: Annotated[float, WithinRange(-20.0, 20.0)] = 0.0
     minutesSinceScout: Annotated[float, WithinRange(0.0, 120.0)] = 0.0
@@ -229,6 +232,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.showResultsButton.connect("clicked(bool)", self.onShowResultsButton)
         self.ui.roiSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onRoiNodeChanged)
         self.ui.roiSegmentSelector.connect("currentSegmentChanged(QString)", self.onRoiSegmentChanged)
+        self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self.onModelPathChanged)
         self.ui.progressBar.setVisible(False)
 
         self.initializeParameterNode()
@@ -279,6 +283,8 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if pn is None:
             return
         self.ui.modelPathLineEdit.enabled = not pn.useDefaultModel
+        if self.ui.modelPathLineEdit.currentPath != pn.modelPath:
+            self.ui.modelPathLineEdit.currentPath = pn.modelPath
         self.ui.chosenTiSpinBox.enabled = pn.useChosenTi
         self.ui.autoMyocardiumCheckBox.enabled = pn.roiNode is None  # a user ROI takes precedence
         isSegmentation = pn.roiNode is not None and pn.roiNode.IsA("vtkMRMLSegmentationNode")
@@ -290,7 +296,7 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.roiSegmentSelector.setCurrentSegmentID(pn.roiSegmentId)
         nSlices = self.logic.numberOfSlices(slicer.mrmlScene, pn.inputNode)
         self.ui.sliceIndexSpinBox.enabled = nSlices > 1
-        canRun = pn.inputNode is not None and not self._running and (pn.useDefaultModel or str(pn.modelPath) not in ("", "."))
+        canRun = pn.inputNode is not None and not self._running and (pn.useDefaultModel or bool(pn.modelPath.strip()))
         self.ui.runButton.enabled = canRun
         self.ui.runButton.toolTip = _("Estimate the null and recommend the LGE TI") if canRun else _("Select a TI scout (and a model file if not using the default model)")
         self.ui.cancelButton.enabled = self._running
@@ -306,6 +312,10 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onRoiNodeChanged(self, node) -> None:
         if self._parameterNode and node is not None and node.IsA("vtkMRMLSegmentationNode"):
             self.ui.roiSegmentSelector.setCurrentNode(node)
+
+    def onModelPathChanged(self, path) -> None:
+        if self._parameterNode and self._parameterNode.modelPath != (path or ""):
+            self._parameterNode.modelPath = path or ""
 
     def onRoiSegmentChanged(self, segmentId) -> None:
         if self._parameterNode:
@@ -498,8 +508,8 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
 
         scene = slicer.mrmlScene
         inputs = mrml_analysis.inputs_for_run(scene, pn.inputNode, pn.sliceIndex, pn.combineSlices)  # bad input fails here
-        modelPath = None if pn.useDefaultModel else pn.modelPath
-        if modelPath is not None and str(modelPath) in ("", "."):
+        modelPath = None if pn.useDefaultModel else pn.modelPath.strip()
+        if modelPath is not None and not modelPath:
             raise ValueError(_("Select a model weights file, or use the default model."))
         model = self.loadModel(modelPath)
         myocardiumModel = self.loadMyocardiumModel() if (pn.autoMyocardium and pn.roiNode is None) else None

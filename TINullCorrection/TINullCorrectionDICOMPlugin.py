@@ -1,16 +1,17 @@
 """DICOM plugin of the CardiacLGE extension: loads TI scout / Look-Locker series as TI-indexed sequences.
 
-This file is a hidden scripted module. Its constructor registers
-``TINullCorrectionDICOMPluginClass`` in ``slicer.modules.dicomPlugins`` (the DICOM module instantiates
-every registered class when it examines files). The examine and load logic lives in
-``TINullCorrectionLib.mrml_dicom`` (tested under slicer-core on real DICOM files); this file only
-copies its results into ``DICOMLoadable`` objects and places the loaded nodes in the subject hierarchy.
+This file is a hidden module. Like Slicer's own DICOM plugins (e.g. DICOMScalarVolumePlugin) its
+module class is a plain class, not a ScriptedLoadableModule, so it registers no self-test; its
+constructor registers ``TINullCorrectionDICOMPluginClass`` in ``slicer.modules.dicomPlugins`` (the DICOM
+module instantiates every registered class when it examines files). The examine and load logic lives in
+``TINullCorrectionLib.mrml.dicom`` (tested under slicer-core on real DICOM files, with Slicer's
+pre-selection rules); this file only copies its results into ``DICOMLoadable`` objects and places the
+loaded nodes in the subject hierarchy.
 """
 
 import logging
 
 import slicer
-from slicer.ScriptedLoadableModule import ScriptedLoadableModule
 
 try:
     from DICOMLib import DICOMLoadable, DICOMPlugin
@@ -27,9 +28,15 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
     def __init__(self):
         super().__init__()
         self.loadType = "TI scout sequence"
+        from TINullCorrectionLib.io.tag_values import EXAMINE_TAGS
+
+        # Read through slicer.dicomDatabase.fileValue; the DICOM module pre-caches these at import.
+        self.tags.update(EXAMINE_TAGS)
+        self._loadedScouts = {}  # load key -> proxy node loaded since the last examine
 
     def examineForImport(self, fileLists):
-        """One loadable per TI scout slice; all file lists are also examined together (one series per TI)."""
+        """Loadables for TI scout slices; all file lists are examined together (one series per TI)."""
+        self._loadedScouts = {}
         key = self.hashFiles([f for files in fileLists for f in files] + [str(len(fileLists))])
         if key in self.loadableCache:
             return self.loadableCache[key]
@@ -37,7 +44,7 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
 
         loadables = []
         try:
-            specs = examine_file_lists(fileLists)
+            specs = examine_file_lists(fileLists, file_value=slicer.dicomDatabase.fileValue)
         except Exception as error:  # a plugin must never break the DICOM browser
             logging.warning(f"TI scout plugin: could not examine files: {error}")
             specs = []
@@ -60,37 +67,35 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
 
     def load(self, loadable):
         from TINullCorrectionLib.core.types import ScoutError
-        from TINullCorrectionLib.mrml.dicom import load_files_as_sequence
+        from TINullCorrectionLib.mrml.dicom import load_files_as_sequence_installing_decoders
 
+        # A scout assembled from several series is offered once per member series (same files);
+        # a script that loads every selected loadable gets the one scout, loaded once.
+        loadKey = frozenset(loadable.files)
+        previous = self._loadedScouts.get(loadKey)
+        if previous is not None and slicer.mrmlScene.IsNodePresent(previous):
+            return previous
         sequencesLogic = slicer.modules.sequences.logic() if hasattr(slicer.modules, "sequences") else None
-        for attempt in range(2):
-            try:
-                sequenceNode, browserNode, proxyNode = load_files_as_sequence(
-                    slicer.mrmlScene, loadable.files, loadable.name, sequencesLogic,
-                    slice_index=getattr(loadable, "tiScoutSliceIndex", None),
-                )
-                break
-            except ScoutError as error:
-                # Compressed pixel data (e.g. Philips JPEG lossless) need pylibjpeg decoders that Slicer
-                # does not ship: offer to install them (with consent), then try once more.
-                if attempt == 0 and "codec" in str(error) and self._installDecoders():
-                    continue
-                logging.error(f"Could not load '{loadable.name}' as a TI scout: {error}")
-                return False
+        try:
+            sequenceNode, browserNode, proxyNode = load_files_as_sequence_installing_decoders(
+                slicer.mrmlScene, loadable.files, loadable.name, sequencesLogic, install_decoders=self._installDecoders,
+                slice_index=getattr(loadable, "tiScoutSliceIndex", None),
+            )
+        except ScoutError as error:
+            logging.error(f"Could not load '{loadable.name}' as a TI scout: {error}")
+            return False
         if proxyNode is None:
             logging.error(f"Could not load '{loadable.name}': the Sequences module did not create a proxy volume.")
             return False
+        self._loadedScouts[loadKey] = proxyNode
 
-        # Subject hierarchy: series item for the proxy volume (Slicer's standard DICOM placement),
-        # with the sequence and browser nodes under the same series.
+        # Subject hierarchy as Slicer's own DICOMImageSequencePlugin does: the displayed frame (proxy)
+        # volume is the series item, under its patient and study; the sequence and its browser go
+        # into the same study beside it.
+        from TINullCorrectionLib.mrml.dicom import place_beside_series
+
         self.addSeriesInSubjectHierarchy(loadable, proxyNode)
-        shNode = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
-        seriesItemID = shNode.GetItemByDataNode(proxyNode)
-        parentItemID = shNode.GetItemParent(seriesItemID) if seriesItemID else 0
-        for node in (sequenceNode, browserNode):
-            itemID = shNode.GetItemByDataNode(node)
-            if itemID and parentItemID:
-                shNode.SetItemParent(itemID, parentItemID)
+        place_beside_series(slicer.mrmlScene, proxyNode, (sequenceNode, browserNode))
 
         # Show the first frame and the sequence browser toolbar.
         appLogic = slicer.app.applicationLogic()
@@ -103,9 +108,9 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
             slicer.modules.sequences.showSequenceBrowser(browserNode)
         return proxyNode
 
-
     @staticmethod
     def _installDecoders():
+        """Ask for consent and install the JPEG decoders (TINullCorrection's installer); True when installed."""
         try:
             from TINullCorrection import DICOM_DECODER_REQUIREMENTS, ensurePythonDependencies
         except ImportError:
@@ -113,20 +118,20 @@ class TINullCorrectionDICOMPluginClass(DICOMPlugin):
         return ensurePythonDependencies(DICOM_DECODER_REQUIREMENTS, requester="TI scout DICOM plugin")
 
 
-class TINullCorrectionDICOMPlugin(ScriptedLoadableModule):
-    """Hidden module whose only job is to register the TI scout DICOM plugin."""
+class TINullCorrectionDICOMPlugin:
+    """Hidden module whose only job is to register the TI scout DICOM plugin (no self-test)."""
 
     def __init__(self, parent):
-        ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "TI scout DICOM plugin"
-        self.parent.categories = ["Developer Tools.DICOM Plugins"]
-        self.parent.contributors = ["CardiacLGE developers"]
-        self.parent.helpText = (
+        parent.title = "TI scout DICOM plugin"
+        parent.categories = ["Developer Tools.DICOM Plugins"]
+        parent.contributors = ["CardiacLGE developers"]
+        parent.helpText = (
             "Loads cardiac TI scout (Look-Locker, TI Scout, Cine IR) series from the DICOM browser as sequences "
             "indexed by inversion time, for the TINullCorrection module. No user interface of its own."
         )
-        self.parent.acknowledgementText = "CardiacLGE is open source (BSD-3-Clause)."
-        self.parent.hidden = True
+        parent.acknowledgementText = "CardiacLGE is open source (BSD-3-Clause)."
+        parent.hidden = True  # only the DICOM module uses it
+        self.parent = parent
         if DICOMLoadable is None:
             logging.warning("TI scout DICOM plugin not registered: DICOMLib is not available in this Slicer.")
             return

@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from TINullCorrectionLib.core.types import DEFAULT_OPTIMAL_RANGE_MS
+
 from cardiac_lge.cli import main as cardiac_lge
 
 
@@ -52,7 +54,8 @@ def main() -> int:
     step("4. LGE image quality: normal (1.5 mm) vs high (0.625 mm) resolution of a simulated septum",
          ["qa-demo", "--out", str(out / "lge_qa")])
 
-    print(f"\n{'=' * 100}\nSummary (optimal range: null -10..+20 ms)")
+    low, high = DEFAULT_OPTIMAL_RANGE_MS
+    print(f"\n{'=' * 100}\nSummary (optimal range: null {low:+g}..{high:+g} ms)")
     for series, true_null, estimate, recommended, verdict in summary:
         print(f"  {series}: true null {true_null:.0f} ms, estimated {estimate:.0f} ms (error {estimate - true_null:+.0f} ms), "
               f"recommended LGE TI {recommended:.0f} ms; operator's TI judged '{verdict}'")

@@ -23,7 +23,7 @@ from support.glue_checks import (
 )
 from support.paths import REPO_ROOT
 
-GUI_MODULES = ("TINullCorrection", "LGEResolutionQA")
+GUI_MODULES = ("TINullCorrection", "LGEResolutionQA", "LGEReaderStudy")
 
 
 @pytest.mark.parametrize("module_name", MODULE_FOLDERS)
@@ -99,3 +99,17 @@ def test_syntax_error_and_undefined_name_are_caught(module_copy):
     assert any("F821" in p or "undefined" in p for p in check_compiles_and_ruff(module_copy))
     path.write_text(path.read_text() + "\ndef (:\n")
     assert any("does not compile" in p for p in check_compiles_and_ruff(module_copy))
+
+
+def test_hidden_helper_that_registers_a_self_test_is_caught(tmp_path):
+    from support.glue_checks import check_self_test_registration
+
+    for name in ("CardiacLGECommon", "TINullCorrection"):
+        shutil.copytree(REPO_ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*Lib"))
+    plugin = tmp_path / "TINullCorrection" / "TINullCorrectionDICOMPlugin.py"
+    text = plugin.read_text()
+    plugin.write_text(text.replace("class TINullCorrectionDICOMPlugin:", "class TINullCorrectionDICOMPlugin(ScriptedLoadableModule):"))
+    assert any("TINullCorrectionDICOMPlugin subclasses ScriptedLoadableModule" in p for p in check_self_test_registration(tmp_path / "TINullCorrection"))
+    gui = tmp_path / "TINullCorrection" / "TINullCorrection.py"
+    gui.write_text(gui.read_text().replace("class TINullCorrectionTest(", "class SomethingElseTest("))
+    assert any("no class TINullCorrectionTest" in p for p in check_self_test_registration(tmp_path / "TINullCorrection"))

@@ -96,3 +96,57 @@ def test_logic_regions_and_lge_from_roles(module, slicer_env):
     assert message.startswith("LGE ")
     with pytest.raises(ValueError, match="No myocardium"):
         logic.runLGE(_parameters(inputVolume=volume, segmentationNode=segmentation, myocardiumRegion=""))
+
+
+def test_region_lists_follow_segment_add_rename_remove_and_reorder(module, slicer_env):
+    """The widget's segmentation observers (real VTKObservationMixin, real node) fire on every change."""
+    segmentation = slicer_env.scene.AddNewNodeByClass("vtkMRMLSegmentationNode")
+    widget = module.LGEResolutionQAWidget()
+    refreshes = []
+    widget._updateGUI = lambda caller=None, event=None: refreshes.append(event)
+    widget._observeSegmentation(segmentation)
+    pn = _parameters(segmentationNode=segmentation)
+    logic = module.LGEResolutionQALogic()
+    seg = segmentation.GetSegmentation()
+
+    def changed(action) -> list:
+        refreshes.clear()
+        action()
+        assert refreshes, "the region lists would not be refreshed"
+        return logic.regionNames(pn)
+
+    first = seg.AddEmptySegment("", "septum", [1, 0, 0])
+    assert changed(lambda: seg.AddEmptySegment("", "blood", [0, 1, 0])) == ["septum", "blood"]
+    assert changed(lambda: seg.GetSegment(first).SetName("myocardium")) == ["myocardium", "blood"]
+    assert changed(lambda: seg.SetSegmentIndex(first, 1)) == ["blood", "myocardium"]
+    assert changed(lambda: seg.RemoveSegment(first)) == ["blood"]
+    widget._observeSegmentation(None)
+    refreshes.clear()
+    seg.AddEmptySegment("", "air", [0, 0, 1])
+    assert refreshes == []  # observers removed with the selection
+
+
+def test_error_box_is_shown_after_the_wait_cursor_is_restored(module, slicer_env, monkeypatch):
+    """Bad input: the message box must not appear under a wait cursor (real slicer.util context managers)."""
+    import slicer
+
+    state = {"overrides": 0, "shown_under": []}
+    app = types.SimpleNamespace(
+        setOverrideCursor=lambda cursor: state.__setitem__("overrides", state["overrides"] + 1),
+        restoreOverrideCursor=lambda: state.__setitem__("overrides", state["overrides"] - 1),
+        processEvents=lambda: None, testingEnabled=lambda: False)
+    monkeypatch.setattr(slicer, "app", app, raising=False)
+    sys.modules["qt"].Qt.WaitCursor = 3
+    sys.modules["qt"].QApplication = types.SimpleNamespace(setOverrideCursor=app.setOverrideCursor,
+                                                         restoreOverrideCursor=app.restoreOverrideCursor)
+    monkeypatch.setattr(slicer.util, "errorDisplay", lambda text, **kw: state["shown_under"].append(state["overrides"]))
+    widget = module.LGEResolutionQAWidget()
+    widget._parameterNode = types.SimpleNamespace(statusText="", parameterNode=None)
+    widget.logic = module.LGEResolutionQALogic()
+
+    def bad_input(pn):
+        raise ValueError("The line lies outside the image.")
+
+    widget._run(bad_input, "Septal profile")
+    assert state["shown_under"] == [0] and state["overrides"] == 0
+    assert "outside the image" in widget._parameterNode.statusText

@@ -37,6 +37,7 @@ def test_pyproject_tells_the_truth_about_python():
     assert 'requires-python = ">=3.10"' in text
     assert re.search(r'per-file-target-version = \{[^}]*"TINullCorrection/\*\*" = "py39"', text)
     assert '"LGEResolutionQA/**" = "py39"' in text and '"CardiacLGECommon/**" = "py39"' in text
+    assert '"LGEReaderStudy/**" = "py39"' in text
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-MODULE_FOLDERS = ("TINullCorrection", "LGEResolutionQA", "CardiacLGECommon")
+MODULE_FOLDERS = ("TINullCorrection", "LGEResolutionQA", "CardiacLGECommon", "LGEReaderStudy")
 
 
 def module_file(module_dir: Path) -> Path:
@@ -149,3 +149,77 @@ def check_compiles_and_ruff(module_dir: Path) -> list[str]:
 
 
 ALL_CHECKS = (check_ui_names, check_cmake_lists_every_python_file, check_parameter_names, check_compiles_and_ruff)
+
+
+# --------------------------------------------------------------------------------- self-test registration
+def module_files_slicer_discovers(module_dir: Path) -> list[Path]:
+    """Top-level .py files of a module folder: Slicer creates a scripted module for each of them."""
+    return sorted(p for p in module_dir.glob("*.py") if p.is_file())
+
+
+def check_self_test_registration(module_dir: Path) -> list[str]:
+    """A module class that subclasses ScriptedLoadableModule registers ``<Name>.runTest`` in
+    ``slicer.selfTests`` (Slicer's Base/Python/slicer/ScriptedLoadableModule.py); SelfTests "Run All"
+    then fails for it unless the file defines ``<Name>Test``. Hidden helper modules (the DICOM plugin,
+    the shared library) must be plain classes that set ``parent.hidden``, as Slicer's DICOMPlugins do."""
+    problems = []
+    for path in module_files_slicer_discovers(module_dir):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        module_class = classes.get(path.stem)
+        if module_class is None:
+            problems.append(f"{path.name}: no class {path.stem} (Slicer instantiates the class named after the file)")
+            continue
+        bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in module_class.bases}
+        source = ast.get_source_segment(path.read_text(encoding="utf-8"), module_class) or ""
+        hidden = "hidden = True" in source
+        if "ScriptedLoadableModule" in bases:
+            if f"{path.stem}Test" not in classes:
+                problems.append(
+                    f"{path.name}: {path.stem} subclasses ScriptedLoadableModule, which registers a self-test, "
+                    f"but there is no class {path.stem}Test (SelfTests 'Run All' would fail)"
+                )
+        elif not hidden:
+            problems.append(f"{path.name}: {path.stem} is not a ScriptedLoadableModule; a helper module must set parent.hidden = True")
+    return problems
+
+
+ALL_CHECKS = ALL_CHECKS + (check_self_test_registration,)
+
+
+# ------------------------------------------------------------------------------ empty path field shows "."
+def parameter_node_annotations(py_path: Path) -> dict[str, str]:
+    """Field -> annotation source of the ``@parameterNodeWrapper`` classes of a module file."""
+    text = py_path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    annotations = {}
+    for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        if any("parameterNodeWrapper" in ast.get_source_segment(text, d) for d in cls.decorator_list):
+            for stmt in cls.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    annotations[stmt.target.id] = ast.get_source_segment(text, stmt.annotation)
+    return annotations
+
+
+def ui_widget_classes(ui_path: Path) -> dict[str, str]:
+    root = ET.parse(ui_path).getroot()
+    return {w.get("name"): w.get("class") for w in root.iter("widget") if w.get("name")}
+
+
+def check_path_line_edits_show_empty(module_dir: Path) -> list[str]:
+    """A ctkPathLineEdit bound to a pathlib.Path field shows "." when empty: Slicer's
+    ctkPathLineEditToPathConnector writes ``str(value)`` and the default ``Path()`` is ``.``."""
+    ui_path = ui_file(module_dir)
+    if not ui_path.exists():
+        return []
+    annotations = parameter_node_annotations(module_file(module_dir))
+    classes = ui_widget_classes(ui_path)
+    problems = []
+    for widget, parameter in sorted(ui_parameter_names(ui_path).items()):
+        annotation = annotations.get(parameter, "")
+        if classes.get(widget) == "ctkPathLineEdit" and re.search(r"\b(pathlib\.)?(Pure)?(Posix|Windows)?Path\b", annotation):
+            problems.append(f"{ui_path.name}: '{widget}' (ctkPathLineEdit) is bound to {parameter}: {annotation}, which shows '.' when empty")
+    return problems
+
+
+ALL_CHECKS = ALL_CHECKS + (check_path_line_edits_show_empty,)

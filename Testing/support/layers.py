@@ -24,8 +24,9 @@ LIB_PACKAGES = {
     "TINullCorrectionLib": "TINullCorrection/TINullCorrectionLib",
     "LGEResolutionQALib": "LGEResolutionQA/LGEResolutionQALib",
     "CardiacLGECommonLib": "CardiacLGECommon/CardiacLGECommonLib",
+    "LGEReaderStudyLib": "LGEReaderStudy/LGEReaderStudyLib",
 }
-GLUE_MODULES = {"TINullCorrection", "TINullCorrectionDICOMPlugin", "LGEResolutionQA", "CardiacLGECommon"}
+GLUE_MODULES = {"TINullCorrection", "TINullCorrectionDICOMPlugin", "LGEResolutionQA", "CardiacLGECommon", "LGEReaderStudy"}
 APPLICATION_ONLY = {"slicer", "vtk", "qt", "ctk", "DICOMLib", "sitkUtils"}
 
 #: layer -> layers (of any Lib package) it may import

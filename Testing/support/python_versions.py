@@ -24,7 +24,7 @@ from pathlib import Path
 SLICER_PYTHON = {"5.8": (3, 9, 10), "5.10": (3, 12, 10), "5.12": (3, 12, 10)}
 OLDEST_PYTHON = min(SLICER_PYTHON.values())[:2]
 REMOVED_IN_312 = {"distutils", "imp", "asynchat", "asyncore", "smtpd"}
-SLICER_LOADED_ROOTS = ("TINullCorrection", "LGEResolutionQA", "CardiacLGECommon")
+SLICER_LOADED_ROOTS = ("TINullCorrection", "LGEResolutionQA", "CardiacLGECommon", "LGEReaderStudy")
 
 
 def slicer_loaded_files(repo: Path) -> list[Path]:

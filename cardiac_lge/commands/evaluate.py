@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from TINullCorrectionLib.core.types import DEFAULT_OPTIMAL_RANGE_MS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="accuracy table of a TI-offset model (simulated or labelled DICOM)",
@@ -24,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", type=Path, help="CSV series_dir,null_ti_ms for --dicom-dir")
     parser.add_argument("--seed", type=int, default=777001, help="seed of the simulated test set (default 777001, not a training seed)")
     parser.add_argument("--photo", choices=("4k", "3mp"), help="degrade every simulated series as a phone photo of this monitor")
-    parser.add_argument("--optimal-range", type=float, nargs=2, default=(-10.0, 20.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--optimal-range", type=float, nargs=2, default=DEFAULT_OPTIMAL_RANGE_MS, metavar=("LOW", "HIGH"),
                         help="optimal range around the null in ms (default -10 20)")
     parser.add_argument("--near-ms", type=float, default=60.0, help="frames within this many ms of the null are scored (default 60)")
     parser.add_argument("--chosen-ti-csv", type=Path, help="CSV series_dir,chosen_ti_ms of operator-chosen TIs (DICOM mode)")

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: DICOM/ITK patient coordinates (LPS) <-> Slicer's RAS: x and y change sign (its own inverse), 4x4.
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+LPS_TO_RAS.setflags(write=False)
+
 
 @dataclass(frozen=True)
 class ImageGeometry:

@@ -1,6 +1,6 @@
 """Edge sharpness and septal thickness from an intensity profile (core: numpy/scipy only).
 
-Definitions (SCIENCE.md §2, "Edge sharpness across the septum"): with plateaus I_lo < I_hi and
+Definitions (docs/METHODS.md §2.1): with plateaus I_lo < I_hi and
 ΔI = I_hi − I_lo,
 
 * rise distance d20–80 = |x(I_lo + 0.8ΔI) − x(I_lo + 0.2ΔI)| (and d10–90), sharpness = 1/d (mm⁻¹);

@@ -1,6 +1,6 @@
 """LGE (scar) segmentation inside the LV myocardium and its extent as % of the LV (core: numpy/scipy).
 
-Methods (SCIENCE.md §2 "LGE segmentation"):
+Methods (docs/METHODS.md §2.4):
 
 * ``nsd``: threshold T = μ_remote + n·σ_remote (sample SD), n = 5 by default; n ∈ {2, 3, 5, 6} are the
   published choices — any other positive n is allowed and adds a warning to the result.

@@ -1,6 +1,6 @@
 """Edge MTF from a slanted edge (core: numpy only).
 
-SCIENCE.md §2 ("Resolution checks"): edge spread function (ESF) from a slanted edge, supersampled;
+docs/METHODS.md §2.3: edge spread function (ESF) from a slanted edge, supersampled;
 LSF = d(ESF)/dx; MTF = |FFT(LSF)| normalised at 0; MTF50 (cycles/mm = lp/mm) and the effective
 resolution 1/(2·MTF50). For an ideal edge blurred by a Gaussian of σ: MTF(f) = exp(−2π²σ²f²), so
 MTF50 = sqrt(ln 2 / 2) / (π σ).

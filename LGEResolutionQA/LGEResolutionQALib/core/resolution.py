@@ -1,6 +1,6 @@
 """Bar / hole group resolution check along a line profile (core: numpy/scipy only).
 
-SCIENCE.md §2 ("Resolution checks"): sample across the group (supersampled, ideally averaged over
+docs/METHODS.md §2.3: sample across the group (supersampled, ideally averaged over
 the bar length with ``profiles.sample_line(..., line_width_mm=...)``), expect N bars at pitch p.
 
 Variant used here (``METHOD``):

@@ -2,7 +2,7 @@
 
 Every estimate names its method; a zero, negative or undefined σ is an error, never an infinite SNR.
 
-Methods (SCIENCE.md §2, "SNR and CNR"):
+Methods (docs/METHODS.md §2.2):
 
 * ``nema-difference`` — two repeated acquisitions S1, S2 of the same object:
   σ = SD(S1 − S2)/√2 over an ROI (NEMA MS 1; within ~3% of the multiple-acquisition reference even

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,7 +233,7 @@ def _load_markups(path) -> list[dict]:
 def _to_ras(markup: dict, path) -> np.ndarray:
     system = str(markup.get("coordinateSystem", "LPS")).upper()
     if system == "LPS":
-        return np.diag([-1.0, -1.0, 1.0])
+        return LPS_TO_RAS[:3, :3].copy()
     if system == "RAS":
         return np.eye(3)
     raise ValueError(f"{Path(path).name}: unknown coordinateSystem {system!r} (expected LPS or RAS).")
@@ -315,7 +314,7 @@ def read_markups_rois(path, name: str | None = None) -> list[RegionDefinition]:
 
 def write_markups_line(path, name: str, start_ras, end_ras, coordinate_system: str = "LPS") -> None:
     """Write a Slicer markups line JSON file (control points in ``coordinate_system``)."""
-    flip = np.diag([-1.0, -1.0, 1.0]) if coordinate_system == "LPS" else np.eye(3)
+    flip = LPS_TO_RAS[:3, :3] if coordinate_system == "LPS" else np.eye(3)
     points = [{"id": str(n + 1), "label": f"{name}-{n + 1}", "position": [float(v) for v in flip @ np.asarray(p, float)],
                "positionStatus": "defined"} for n, p in enumerate((start_ras, end_ras))]
     document = {
@@ -329,7 +328,7 @@ def write_markups_line(path, name: str, start_ras, end_ras, coordinate_system: s
 
 def write_markups_roi(path, name: str, center_ras, size_mm, axes_ras=None, coordinate_system: str = "LPS") -> None:
     """Write a Slicer markups ROI (box) JSON file."""
-    flip = np.diag([-1.0, -1.0, 1.0]) if coordinate_system == "LPS" else np.eye(3)
+    flip = LPS_TO_RAS[:3, :3] if coordinate_system == "LPS" else np.eye(3)
     axes = np.eye(3) if axes_ras is None else np.asarray(axes_ras, dtype=float)
     center = [float(v) for v in flip @ np.asarray(center_ras, float)]
     document = {

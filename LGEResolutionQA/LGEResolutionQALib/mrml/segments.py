@@ -4,12 +4,10 @@ Imports only ``slicer``, ``vtk``, ``numpy`` and the core; every function takes t
 (no ``slicer.app`` / ``slicer.modules`` / ``slicer.util``), so it runs under the ``slicer-core``
 wheel. Masks are numpy bool arrays indexed [k, j, i] on the *reference volume's* grid.
 
-* Segment -> mask: ``vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode`` with the
-  reference volume and ``EXTENT_REFERENCE_GEOMETRY`` (the segment is resampled, nearest neighbour,
-  onto the volume geometry; parent transforms of the segmentation and the volume are applied by the
-  logic). A temporary labelmap node is added to the scene and removed again.
-* Markups ROI -> mask: the voxel centres (IJK -> world, incl. the volume's parent transforms) that
-  lie inside the ROI's oriented box (``GetObjectToWorldMatrix``, ``GetSize``; inside-out honoured).
+* Segment / markups ROI -> mask: the volume's voxel centres (IJK -> world, incl. its parent transforms) looked
+  up in the segment's binary labelmap (nearest voxel) or tested against the ROI's oriented box
+  (``CardiacLGECommonLib.mrml.masks``, the same algorithm TINullCorrection uses on a TI scout). No node is
+  added to the scene.
 * Scar mask -> new segment: a ``vtkOrientedImageData`` with the volume's geometry expressed in the
   segmentation node's coordinates, written with ``SetBinaryLabelmapToSegment`` into a segment created
   with ``AddEmptySegment("", name, color)``. Other segments are not modified.
@@ -22,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
-from CardiacLGECommonLib.mrml.scene_changes import node_ids, remove_nodes_added_since
+from CardiacLGECommonLib.mrml import masks
+from CardiacLGECommonLib.mrml.masks import points_in_segment
 from CardiacLGECommonLib.mrml.volumes import (
     array_from_volume,
     ijk_to_world_matrix,
-    matrix_to_numpy,
     node_to_world_matrix,
     numpy_to_matrix,
 )
@@ -63,36 +61,14 @@ def _check_segment(segmentation_node, segment_id: str) -> str:
 
 
 def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node) -> np.ndarray:
-    """Boolean mask [k, j, i] of ``segment_id`` resampled onto ``reference_volume_node``'s grid.
+    """Boolean mask [k, j, i] of ``segment_id`` on ``reference_volume_node``'s grid: the voxel centres (incl. the
+    volume's parent transforms) whose nearest segment-labelmap voxel is set (CardiacLGECommonLib.mrml.masks).
 
     Raises ValueError when the segment does not exist, has no binary labelmap, or does not cover any
     voxel of the reference volume (ROI on another geometry / empty ROI).
     """
     name = _check_segment(segmentation_node, segment_id)
-    shape = _volume_dims(reference_volume_node)
-    scene = segmentation_node.GetScene() or reference_volume_node.GetScene()
-    if scene is None:
-        raise ValueError("The segmentation node is not in an MRML scene.")
-    colour_tables_before = node_ids(scene, "vtkMRMLColorTableNode")
-    labelmap_node = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "__CardiacLGE_tmp_segment_mask")
-    try:
-        ids = vtk.vtkStringArray()
-        ids.InsertNextValue(segment_id)
-        ok = slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
-            segmentation_node, ids, labelmap_node, reference_volume_node,
-            slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY)
-        if not ok or labelmap_node.GetImageData() is None:
-            raise ValueError(f"Segment '{name}' could not be exported onto volume '{reference_volume_node.GetName()}'.")
-        mask = array_from_volume(labelmap_node) != 0
-    finally:
-        display = labelmap_node.GetDisplayNode()
-        scene.RemoveNode(labelmap_node)
-        if display is not None and display.GetScene() is not None:
-            scene.RemoveNode(display)
-        # The export creates a colour table ("<segmentation>_ColorTable") for the labelmap: remove it too.
-        remove_nodes_added_since(scene, colour_tables_before, "vtkMRMLColorTableNode")
-    if mask.shape != shape:
-        raise ValueError(f"Exported segment '{name}' has shape {mask.shape}, expected {shape}.")
+    mask = points_in_segment(segmentation_node, segment_id, voxel_centres_world(reference_volume_node))
     if not mask.any():
         raise ValueError(
             f"Segment '{name}' is empty on volume '{reference_volume_node.GetName()}' (empty segment, or drawn "
@@ -103,27 +79,12 @@ def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node)
 
 def voxel_centres_world(volume_node) -> np.ndarray:
     """World RAS (mm) of every voxel centre of ``volume_node``: [k, j, i, 3]."""
-    n_k, n_j, n_i = _volume_dims(volume_node)
-    kk, jj, ii = np.meshgrid(np.arange(n_k), np.arange(n_j), np.arange(n_i), indexing="ij")
-    ijk = np.stack([ii, jj, kk, np.ones_like(ii)], axis=-1).astype(float)
-    return (ijk @ ijk_to_world_matrix(volume_node).T)[..., :3]
+    return masks.voxel_centres_world(_volume_dims(volume_node), ijk_to_world_matrix(volume_node))
 
 
 def mask_from_markups_roi(roi_node, reference_volume_node) -> np.ndarray:
     """Voxels of ``reference_volume_node`` whose centre lies inside the (oriented) markups ROI box."""
-    if roi_node is None or not roi_node.IsA("vtkMRMLMarkupsROINode"):
-        raise ValueError("A markups ROI node (vtkMRMLMarkupsROINode) is required.")
-    if roi_node.GetNumberOfControlPoints() < 1:
-        raise ValueError(f"ROI '{roi_node.GetName()}' is not placed.")
-    size = np.array(roi_node.GetSize(), dtype=float)
-    if np.any(size <= 0):
-        raise ValueError(f"ROI '{roi_node.GetName()}' has zero size {tuple(size)}.")
-    world_to_object = np.linalg.inv(matrix_to_numpy(roi_node.GetObjectToWorldMatrix()))
-    points = voxel_centres_world(reference_volume_node)
-    local = points @ world_to_object[:3, :3].T + world_to_object[:3, 3]
-    inside = np.all(np.abs(local) <= size / 2.0 + 1e-6, axis=-1)
-    if roi_node.GetInsideOut():
-        inside = ~inside
+    inside = masks.points_in_roi_box(roi_node, voxel_centres_world(reference_volume_node))
     if not inside.any():
         raise ValueError(
             f"ROI '{roi_node.GetName()}' contains no voxel centre of volume '{reference_volume_node.GetName()}' "

@@ -1,6 +1,6 @@
 """Inversion-recovery signal fits: apparent null TI, T1*, T1 and an uncertainty (numpy/scipy only).
 
-Models (../shared/SCIENCE.md section 1):
+Models (docs/METHODS.md §1):
 - Look-Locker, phase-sensitive: ``S(TI) = A - B*exp(-TI/T1*)``; magnitude: ``|A - B*exp(-TI/T1*)|``.
   Apparent null ``TI_null = T1* * ln(B/A)``; Look-Locker corrected ``T1 = T1* * (B/A - 1)``
   (Deichmann & Haase, JMR 1992; Messroghli et al., MRM 2004).
@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from TINullCorrectionLib.core.physics import look_locker_null_ms, look_locker_t1_ms
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 
 MODEL_LL_MAGNITUDE = "look-locker magnitude |A - B exp(-TI/T1*)|"
@@ -250,10 +251,10 @@ def fit_inversion_recovery(ti_ms, signal, phase_sensitive: bool = False) -> IRFi
     warnings: list[str] = []
 
     def null_of(p: np.ndarray) -> float:
-        return p[2] * math.log(p[1] / p[0]) if p[0] > 0 and p[1] > p[0] else math.nan
+        return look_locker_null_ms(p[0], p[1], p[2])
 
     def t1_of(p: np.ndarray) -> float:
-        return p[2] * (p[1] / p[0] - 1.0) if p[0] != 0 else math.nan
+        return look_locker_t1_ms(p[0], p[1], p[2])
 
     params = np.array([a, b, tau])
     null_ti_ms = null_of(params)
@@ -424,13 +425,12 @@ def fit_magnitude_with_baseline(ti_ms, signal) -> IRFitResult:
     if a < 0:  # every point before the null
         a, b, k = -a, -b, n
     warnings: list[str] = []
-    null_ti_ms = tau * math.log(b / a) if a > 0 and b > a else math.nan
+    null_ti_ms = look_locker_null_ms(a, b, tau)
     cov = _covariance(ti, _ll_basis, tau, np.array([a, b]), sse) if n > 3 else np.full((3, 3), np.inf)
     if n > 4:
         cov = cov * (n - 3) / (n - 4)  # one more parameter (the baseline) than the plain model
     if math.isfinite(null_ti_ms):
-        null_sd = _delta_sd(lambda p: p[2] * math.log(p[1] / p[0]) if p[0] > 0 and p[1] > p[0] else math.nan,
-                            np.array([a, b, tau]), cov)
+        null_sd = _delta_sd(lambda p: look_locker_null_ms(p[0], p[1], p[2]), np.array([a, b, tau]), cov)
         warnings.extend(_range_warnings(null_ti_ms, ti))
     else:
         null_sd = math.inf
@@ -441,7 +441,7 @@ def fit_magnitude_with_baseline(ti_ms, signal) -> IRFitResult:
     rmse, r_squared = _quality(yn, fitted)
     return IRFitResult(
         a=a * scale, b=b * scale, t1_star_ms=float(tau), null_ti_ms=float(null_ti_ms),
-        t1_ms=float(tau * (b / a - 1.0)) if a > 0 else math.nan, null_uncertainty_ms=float(null_sd),
+        t1_ms=look_locker_t1_ms(a, b, tau) if a > 0 else math.nan, null_uncertainty_ms=float(null_sd),
         rmse=rmse * scale, r_squared=float(r_squared), n_flipped=int(k), model=MODEL_LL_BASELINE,
         warnings=tuple(warnings), baseline=c * scale,
     )
@@ -554,10 +554,10 @@ def refine_null_near_crossing(ti_ms, signal, fit: IRFitResult, half_window_ms: f
     a, b = np.linalg.lstsq(np.stack([np.ones_like(e), -e], axis=1), y[local], rcond=None)[0]
     if not (a > 0 and b > a):
         return fit
-    null_ti_ms = tau * math.log(b / a)
+    null_ti_ms = look_locker_null_ms(a, b, tau)
     note = (f"null refined from the {np.count_nonzero(local)} frames within {half_window_ms:.0f} ms of the zero "
             f"crossing ({fit.null_ti_ms:.0f} -> {null_ti_ms:.0f} ms; the display's tone curve bends the rest)")
-    return replace(fit, a=float(a), b=float(b), null_ti_ms=float(null_ti_ms), t1_ms=float(tau * (b / a - 1.0)),
+    return replace(fit, a=float(a), b=float(b), null_ti_ms=float(null_ti_ms), t1_ms=look_locker_t1_ms(a, b, tau),
                    warnings=(*fit.warnings, note))
 
 
@@ -712,8 +712,8 @@ def fit_pixelwise(scout: TIScout, mask=None, n_grid: int = 120) -> dict[str, np.
             & np.isfinite(a)
             & np.isfinite(b)
         )
-        null = np.where(ok, tau * np.log(b / a), np.nan)
-        t1 = np.where(ok, tau * (b / a - 1.0), np.nan)
+        null = np.where(ok, look_locker_null_ms(a, b, tau), np.nan)
+        t1 = np.where(ok, look_locker_t1_ms(a, b, tau), np.nan)
     values = {
         "a": np.where(ok, a * scale[:, 0], np.nan),
         "b": np.where(ok, b * scale[:, 0], np.nan),

@@ -6,7 +6,7 @@ Choices (ours, documented in the model card):
   centre of a cardiac scout), resampled to ``grid`` x ``grid`` pixels with anti-aliasing
   (Gaussian pre-filter, sigma = 0.4 x the downsampling factor). Outside the image -> 0.
 - Intensities divided by the 99th percentile of |signal| over the last 20% of frames (at least two),
-  i.e. relative to the recovered signal of the series, not per frame (SCIENCE.md "Hints").
+  i.e. relative to the recovered signal of the series, not per frame (docs/METHODS.md "Hints").
 - Channels of frame n: [frame n, frame n-1, frame n+1, first frame, last frame] (neighbours clamped
   at the ends), so the network sees whether each tissue is falling or recovering around frame n.
 - Scalars of frame n: TI gaps to the previous / next frame (/100 ms; 0 at the ends), whether the

@@ -15,7 +15,7 @@ weighting ("combined"); beyond it a warning is raised and the fit is reported wh
 (R^2 >= min_fit_r_squared, null inside the scout's TI range: "ir-fit"), else the CNN ("cnn").
 The CNN's weight uses its calibrated uncertainty (calibrated_cnn_uncertainty).
 
-Recommended LGE TI (our documented choice, SCIENCE.md):
+Recommended LGE TI (our documented choice, docs/METHODS.md):
     recommended = null + target_offset_ms + lge_offset_ms + drift_ms_per_min * minutes_since_scout
 with target_offset_ms = middle of the optimal range (default range null-10..null+20 ms -> +5 ms).
 """
@@ -39,7 +39,7 @@ from TINullCorrectionLib.core.types import (
 TAIL_WIDTH_MS = 100.0
 #: A null closer than this to the first/last frame (or beyond it) is extrapolated (null_is_bracketed).
 BRACKET_MARGIN_MS = 10.0
-#: Plausible operator-chosen TI (SCIENCE.md "Plausible input ranges": 0-4000 ms).
+#: Plausible operator-chosen TI (docs/METHODS.md "Plausible input ranges": 0-4000 ms).
 PLAUSIBLE_CHOSEN_TI_MS = (0.0, 4000.0)
 
 

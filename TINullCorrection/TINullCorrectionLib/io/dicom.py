@@ -1,6 +1,6 @@
 """Load TI scouts (Look-Locker / TI scout / IR series) from DICOM files with pydicom.
 
-Steps (see ../shared/SCIENCE.md section 1, "Where vendors put the per-frame TI in DICOM"):
+Steps (see docs/METHODS.md §1, "Where vendors put the per-frame TI in DICOM"):
 1. Read headers only (``stop_before_pixels``); files that are not DICOM are skipped quietly.
 2. Group frames by series (SeriesInstanceUID) and slice position: ImagePositionPatient projected on the
    slice normal ``n = row_cosine x column_cosine`` (fallback: SliceLocation).
@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -368,7 +369,7 @@ def _cluster_positions(frames: Sequence[_FrameHeader]) -> list[tuple[float, list
 
 
 def _choose_ti_source(frames: Sequence[_FrameHeader]) -> tuple[str | None, list[float] | None, str]:
-    """First source (SCIENCE.md order) present on all frames whose value varies; else (None, None, why)."""
+    """First source (docs/METHODS.md order) present on all frames whose value varies; else (None, None, why)."""
     constant_sources = []
     for source in TI_SOURCE_ORDER:
         values = [f.ti_values.get(source) for f in frames]
@@ -636,8 +637,7 @@ def _ijk_to_ras(orientation, position, spacing_rc, thickness_mm) -> np.ndarray:
         matrix[:3, 2] = _normal(orientation) * thickness_mm
     if position is not None:
         matrix[:3, 3] = position
-    lps_to_ras = np.diag([-1.0, -1.0, 1.0, 1.0])
-    return lps_to_ras @ matrix
+    return LPS_TO_RAS @ matrix
 
 
 def _slice_label(candidate: ScoutCandidate) -> str:

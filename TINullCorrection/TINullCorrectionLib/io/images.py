@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
+from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 
 _LUMA_BT601 = np.array([0.299, 0.587, 0.114])
 _TI_KEYS = ("ti_ms", "ti", "inversion_times", "inversion_times_ms")
-_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 DEFAULT_SLICE_THICKNESS_MM = 8.0
 
 
@@ -233,7 +233,7 @@ def load_scout_from_volume_file(path, ti_ms=None) -> TIScout:
         ti_ms=ti[order],
         pixel_spacing_mm=(float(spacing[1]), float(spacing[0])),
         slice_thickness_mm=DEFAULT_SLICE_THICKNESS_MM,
-        ijk_to_ras=_LPS_TO_RAS @ matrix,
+        ijk_to_ras=LPS_TO_RAS @ matrix,
         ti_source=source,
         phase_sensitive=bool(np.any(array < 0)),
         slice_label=path.name,

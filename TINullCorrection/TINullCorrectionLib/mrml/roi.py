@@ -1,7 +1,8 @@
 """MRML adapter: a myocardial ROI (segment or markups ROI box) -> boolean mask [H, W] on a TI scout.
 
 The mask drives the physics (inversion-recovery) fit. Each scout pixel centre is mapped to world RAS
-with the scout's IJK->RAS matrix and tested against the ROI; a pixel counts when the ROI contains its
+with the scout's IJK->RAS matrix and tested against the ROI (CardiacLGECommonLib.mrml.masks, the
+algorithm LGEResolutionQA uses too); a pixel counts when the ROI contains its
 centre or a point half a slice thickness above/below it (ROIs drawn on the 2D scout in a slice view
 sit on its plane, but a box may be thin). Imports only ``slicer``, ``vtk``, ``numpy`` and the core.
 """
@@ -11,29 +12,19 @@ from __future__ import annotations
 import numpy as np
 import slicer
 import vtk
-from CardiacLGECommonLib.mrml.volumes import matrix_to_numpy, node_to_world_matrix
+from CardiacLGECommonLib.mrml.masks import points_in_roi_box, points_in_segment, voxel_centres_world
 
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 
 MYOCARDIUM_SEGMENT_NAMES = ("myocardium", "lv myocardium", "left ventricle myocardium", "myo", "remote myocardium")
 
 
-def _to_world(node) -> np.ndarray:
-    try:
-        return node_to_world_matrix(node)
-    except ValueError as error:
-        raise ScoutError(str(error)) from error
-
-
 def _sample_points(scout: TIScout) -> np.ndarray:
-    """World RAS of every pixel centre, and of points +/- half a slice thickness along the normal: [3, H, W, 4]."""
+    """World RAS of every pixel centre, and of points +/- half a slice thickness along the normal: [3, H, W, 3]."""
     _, height, width = scout.frames.shape
-    jj, ii = np.meshgrid(np.arange(height, dtype=float), np.arange(width, dtype=float), indexing="ij")
-    samples = []
-    for k in (0.0, -0.49, 0.49):
-        ijk = np.stack([ii, jj, np.full_like(ii, k), np.ones_like(ii)], axis=-1)
-        samples.append(ijk @ scout.ijk_to_ras.T)
-    return np.stack(samples)
+    centres = voxel_centres_world((1, height, width), scout.ijk_to_ras)[0]
+    normal = scout.ijk_to_ras[:3, 2]
+    return np.stack([centres + offset * normal for offset in (0.0, -0.49, 0.49)])
 
 
 def choose_segment_id(segmentation_node, segment_id: str | None = None) -> str:
@@ -59,49 +50,24 @@ def choose_segment_id(segmentation_node, segment_id: str | None = None) -> str:
 
 def _mask_from_segment(scout: TIScout, segmentation_node, segment_id: str | None) -> np.ndarray:
     segment_id = choose_segment_id(segmentation_node, segment_id)
-    segment_name = segmentation_node.GetSegmentation().GetSegment(segment_id).GetName()
-    labelmap = slicer.vtkOrientedImageData()
-    if not segmentation_node.GetBinaryLabelmapRepresentation(segment_id, labelmap):
-        raise ScoutError(f"Segment '{segment_name}' has no binary labelmap (create it in Segment Editor).")
-    extent = labelmap.GetExtent()
-    if extent[1] < extent[0] or extent[3] < extent[2] or extent[5] < extent[4]:
-        raise ScoutError(f"Segment '{segment_name}' is empty.")
-    image_to_world = vtk.vtkMatrix4x4()
-    labelmap.GetImageToWorldMatrix(image_to_world)
-    world_to_ijk = np.linalg.inv(_to_world(segmentation_node) @ matrix_to_numpy(image_to_world))
-    dims = labelmap.GetDimensions()
-    from vtk.util import numpy_support
-
-    scalars = labelmap.GetPointData().GetScalars()
-    values = numpy_support.vtk_to_numpy(scalars).reshape(dims[2], dims[1], dims[0])
-    mask = np.zeros(scout.frames.shape[1:], dtype=bool)
-    for points in _sample_points(scout):
-        ijk = np.rint(points @ world_to_ijk.T)[..., :3].astype(np.int64)
-        ijk -= np.array([extent[0], extent[2], extent[4]])
-        inside = np.all((ijk >= 0) & (ijk < np.array(dims)), axis=-1)
-        hit = np.zeros_like(mask)
-        i, j, k = ijk[inside].T
-        hit[inside] = values[k, j, i] > 0
-        mask |= hit
+    try:
+        mask = np.any([points_in_segment(segmentation_node, segment_id, points) for points in _sample_points(scout)], axis=0)
+    except ValueError as error:
+        raise ScoutError(str(error)) from error
     if not mask.any():
+        name = segmentation_node.GetSegmentation().GetSegment(segment_id).GetName()
         raise ScoutError(
-            f"Segment '{segment_name}' does not overlap the TI scout slice: draw it on the scout frames "
+            f"Segment '{name}' does not overlap the TI scout slice: draw it on the scout frames "
             "(outside the image or on another slice)."
         )
     return mask
 
 
 def _mask_from_roi_box(scout: TIScout, roi_node) -> np.ndarray:
-    object_to_world = matrix_to_numpy(roi_node.GetObjectToWorldMatrix())
-    size = np.asarray(roi_node.GetSize(), dtype=float)
-    if np.any(size <= 0):
-        raise ScoutError(f"ROI '{roi_node.GetName()}' has zero size; place it around the myocardium.")
-    world_to_object = np.linalg.inv(object_to_world)
-    half = size / 2.0 + 1e-6
-    mask = np.zeros(scout.frames.shape[1:], dtype=bool)
-    for points in _sample_points(scout):
-        local = (points @ world_to_object.T)[..., :3]
-        mask |= np.all(np.abs(local) <= half, axis=-1)
+    try:
+        mask = np.any([points_in_roi_box(roi_node, points) for points in _sample_points(scout)], axis=0)
+    except ValueError as error:
+        raise ScoutError(f"{error} Place it around the myocardium.") from error
     if not mask.any():
         raise ScoutError(f"ROI '{roi_node.GetName()}' lies outside the TI scout slice: place it on the scout image.")
     return mask

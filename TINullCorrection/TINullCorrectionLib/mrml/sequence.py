@@ -49,7 +49,7 @@ FRAME_INDEX_NAME = "frame"
 
 # Normalised index names (lower case, no spaces/underscores) accepted as an inversion time.
 _TI_INDEX_NAMES = {"inversiontime", "inversiontimes", "ti", "inversiontimems", "ti_ms", "tims"}
-# Philips Look-Locker frames carry their TI in TriggerTime (SCIENCE.md); MultiVolumeImporter names
+# Philips Look-Locker frames carry their TI in TriggerTime (docs/METHODS.md); MultiVolumeImporter names
 # its index after that tag. Accepted, and reported as the TI source.
 _TRIGGER_INDEX_NAMES = {"triggertime", "nominalcardiactriggerdelaytime"}
 

@@ -3,7 +3,7 @@ inversion-recovery fit can run without a hand-drawn ROI.
 
 Why: the CNN's per-frame offsets are coarse (10 ms bins from 4 mm pixels); the physics of the scout
 is exact once the myocardium is known. The signal of remote myocardium follows
-``|A - B exp(-TI/T1*)|`` and its zero crossing *is* the label (SCIENCE.md section 1), so the
+``|A - B exp(-TI/T1*)|`` and its zero crossing *is* the label (docs/METHODS.md §1), so the
 U-Net only has to say *where* the myocardium is, which simulated anatomy teaches well, and the fit
 says *when* it nulls.
 

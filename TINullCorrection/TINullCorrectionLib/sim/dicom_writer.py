@@ -1,6 +1,6 @@
 """Write a TIScout as a DICOM MR series, one file per frame, the way each vendor stores its TI scout.
 
-Where the per-frame TI goes (SCIENCE.md section 1, "Where vendors put the per-frame TI in DICOM"):
+Where the per-frame TI goes (docs/METHODS.md §1.6):
 - Siemens "TI Scout" and GE "Cine IR": InversionTime (0018,0082);
 - Philips "Look-Locker": TriggerTime (0018,1060) and NO InversionTime (as in the real Philips Look-Locker
   in ../shared/data), so readers must fall back to TriggerTime.
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
@@ -67,7 +68,7 @@ def quantisation(frames: np.ndarray) -> tuple[float, float]:
 def geometry_tags(ijk_to_ras: np.ndarray) -> dict[str, list[float]]:
     """ImageOrientationPatient, ImagePositionPatient, PixelSpacing and the normal (LPS) of an IJK->RAS matrix."""
     matrix = np.asarray(ijk_to_ras, dtype=float)
-    ras_to_lps = np.array([-1.0, -1.0, 1.0])
+    ras_to_lps = np.diag(LPS_TO_RAS)[:3]  # its own inverse
     column_step, row_step = matrix[:3, 0] * ras_to_lps, matrix[:3, 1] * ras_to_lps
     col_spacing, row_spacing = float(np.linalg.norm(column_step)), float(np.linalg.norm(row_step))
     if col_spacing <= 0 or row_spacing <= 0:

@@ -1,6 +1,6 @@
 """Physics-based generator of synthetic TI scouts (Look-Locker) with an exact myocardial null label.
 
-Signal model (SCIENCE.md section 1, Deichmann & Haase 1992; Messroghli et al. MRM 2004):
+Signal model (docs/METHODS.md §1, Deichmann & Haase 1992; Messroghli et al. MRM 2004):
 for every tissue k with (Look-Locker corrected) T1_k and one inversion / readout ratio ``B/A`` per series,
 
     T1*_k     = T1_k / (B/A - 1)                   (so that T1*_k * (B/A - 1) == T1_k exactly)
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from scipy import ndimage
 
+from TINullCorrectionLib.core.physics import look_locker_null_ms, t1_star_ms
 from TINullCorrectionLib.core.types import TIScout
 
 #: Tissue classes with their own recovery curve, in the order of the weight maps.
@@ -45,16 +46,16 @@ _K = {name: index for index, name in enumerate(TISSUES)}
 class SimulationRanges:
     """Ranges of every drawn parameter (uniform unless said otherwise).
 
-    Sources: SCIENCE.md section 1 (post-contrast T1 table: JCMR 2013;15:11, MyoMapNet, Warntjes PSIR;
+    Sources: docs/METHODS.md §1 (post-contrast T1 table: JCMR 2013;15:11, MyoMapNet, Warntjes PSIR;
     scanner TI sampling from the vendors' TI scouts and the real Philips Look-Locker in ../shared/data).
     Anything marked "our choice" is a modelling decision, kept a parameter on purpose.
     """
 
     #: Field strengths drawn with equal probability (T).
     field_strengths_t: tuple[float, ...] = (1.5, 3.0)
-    #: Frames per series: TI scouts read 15-30 frames (SCIENCE.md).
+    #: Frames per series: TI scouts read 15-30 frames (docs/METHODS.md).
     n_frames: tuple[int, int] = (15, 30)
-    #: TI step between frames (ms): 20-160 ms (SCIENCE.md); real Philips post-contrast: 82 ms.
+    #: TI step between frames (ms): 20-160 ms (docs/METHODS.md); real Philips post-contrast: 82 ms.
     ti_step_ms: tuple[float, float] = (20.0, 160.0)
     #: First TI (ms) of the series (vendors' shortest TI after the inversion; real Philips: 63 ms).
     first_ti_ms: tuple[float, float] = (50.0, 150.0)
@@ -74,12 +75,12 @@ class SimulationRanges:
     #: Field of view (mm) typical of cardiac short-axis scouts; pixel spacing is drawn within
     #: pixel_spacing_mm and, where both can hold, within fov/matrix (our choice).
     field_of_view_mm: tuple[float, float] = (280.0, 400.0)
-    #: SNR of the fully recovered remote myocardium (SCIENCE.md hints: 10-60).
+    #: SNR of the fully recovered remote myocardium (docs/METHODS.md hints: 10-60).
     snr: tuple[float, float] = (10.0, 60.0)
     slice_thickness_mm: tuple[float, float] = (6.0, 10.0)
     p_phase_sensitive: float = 0.25
     p_scar: float = 0.5
-    #: Myocardium nulls before blood (e.g. amyloidosis), SCIENCE.md; rare.
+    #: Myocardium nulls before blood (e.g. amyloidosis), docs/METHODS.md; rare.
     p_reverse_kinetics: float = 0.05
     #: B/A of S = |A - B exp(-TI/T1*)|. 2 is a perfect inversion without readout saturation; MOLLI-type fits
     #: give about 1.6-2.0 (imperfect inversion, sparse readouts). A TI scout reads continuously: with
@@ -88,14 +89,14 @@ class SimulationRanges:
     #: is earlier (real Philips 1.5 T post-contrast: myocardium nulls at 180-210 ms). Our choice: 1.6-3.0
     #: (null / T1 from 0.78 down to 0.55).
     b_over_a: tuple[float, float] = (1.6, 3.0)
-    #: Post-contrast (10-20 min) Look-Locker T1 of remote myocardium (ms), SCIENCE.md table.
+    #: Post-contrast (10-20 min) Look-Locker T1 of remote myocardium (ms), docs/METHODS.md table.
     myocardium_t1_ms_1p5t: tuple[float, float] = (380.0, 560.0)
     myocardium_t1_ms_3t: tuple[float, float] = (520.0, 680.0)
     #: Blood T1 as a fraction of myocardial T1: blood 300-460 ms vs myocardium 400-550 ms at 1.5 T
-    #: (SCIENCE.md) gives about 0.65-0.95; reverse kinetics: blood longer than myocardium (our choice 1.1-1.5).
+    #: (docs/METHODS.md) gives about 0.65-0.95; reverse kinetics: blood longer than myocardium (our choice 1.1-1.5).
     blood_to_myocardium_t1: tuple[float, float] = (0.65, 0.93)
     blood_to_myocardium_t1_reverse: tuple[float, float] = (1.1, 1.5)
-    #: Infarct / scar T1 as a fraction of remote: scar 250-425 ms vs 400-550 ms at 1.5 T (SCIENCE.md).
+    #: Infarct / scar T1 as a fraction of remote: scar 250-425 ms vs 400-550 ms at 1.5 T (docs/METHODS.md).
     scar_to_myocardium_t1: tuple[float, float] = (0.5, 0.85)
     #: Fat hardly takes up gadolinium: native fat T1 ~ 250-380 ms at 1.5-3 T (Gold et al. AJR 2004;
     #: de Bazelaire et al. Radiology 2004); our ranges per field strength.
@@ -115,7 +116,7 @@ class SimulationRanges:
     #: mixes some in (``cardiac-lge train --native-fraction``). Native T1 at 1.5 / 3 T: myocardium
     #: ~950-1050 / 1150-1300 ms, blood ~1550-1650 / 1850-1950 ms, chronic infarct longer than remote,
     #: skeletal muscle ~900-1100 / 1000-1400 ms, liver ~550-650 / 750-850 ms (typical published MOLLI /
-    #: Look-Locker values, e.g. the T1 mapping consensus JCMR 2017;19:75; SCIENCE.md has post-contrast
+    #: Look-Locker values, e.g. the T1 mapping consensus JCMR 2017;19:75; docs/METHODS.md has post-contrast
     #: values only; the real septum in ../shared/data fits to 1001 ms); our ranges are a little wider.
     p_native: float = 0.0
     native_myocardium_t1_ms_1p5t: tuple[float, float] = (900.0, 1120.0)
@@ -192,16 +193,9 @@ class SimulatedScout:
 
 
 # ----------------------------------------------------------------------------------------------- physics
-def t1_star_ms(t1_ms: float | np.ndarray, b_over_a: float) -> float | np.ndarray:
-    """Apparent Look-Locker relaxation time T1* = T1 / (B/A - 1) (Deichmann & Haase 1992)."""
-    if not b_over_a > 1.0:
-        raise ValueError(f"B/A must be > 1 for an inversion recovery; got {b_over_a}.")
-    return t1_ms / (b_over_a - 1.0)
-
-
 def apparent_null_ti_ms(t1_ms: float, b_over_a: float) -> float:
-    """Apparent null TI = T1* ln(B/A) = T1 ln(B/A) / (B/A - 1); B/A = 2 gives the textbook T1 ln 2."""
-    return float(t1_star_ms(float(t1_ms), b_over_a) * math.log(b_over_a))
+    """Apparent null TI = T1* ln(B/A) = T1 ln(B/A) / (B/A - 1) (core.physics); B/A = 2 gives T1 ln 2."""
+    return float(look_locker_null_ms(1.0, b_over_a, t1_star_ms(float(t1_ms), b_over_a)))
 
 
 def t1_for_null_ms(null_ti_ms: float, b_over_a: float) -> float:

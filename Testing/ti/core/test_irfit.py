@@ -418,7 +418,7 @@ SEPTUM_COLS = slice(123, 127)
 @pytest.mark.realdata
 def test_real_look_locker_septal_null(shared_data):
     """Native (pre-contrast) myocardium: apparent null ~655 ms, LL-corrected T1 ~1000 ms (native 1.5 T
-    myocardium ~950-1050 ms), far later than the post-contrast 180-210 ms of SCIENCE.md. The LV blood pool
+    myocardium ~950-1050 ms), far later than the post-contrast 180-210 ms of docs/METHODS.md. The LV blood pool
     (rows 122-133, columns 136-147) nulls later still (~1100 ms, T1 ~1550 ms)."""
     scout = load_ti_scouts(shared_data / "look_locker_native_philips")[1]
     assert scout.slice_label.startswith("series 4001 slice 1")
