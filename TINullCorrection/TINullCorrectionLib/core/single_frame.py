@@ -28,7 +28,7 @@ from TINullCorrectionLib.core.types import ScoutError
 
 N_SINGLE_CHANNELS = 2
 N_SINGLE_SCALARS = 2
-#: Plausible TI of a scout frame (SCIENCE.md "Plausible input ranges").
+#: Plausible TI of a scout frame (docs/METHODS.md, plausible input ranges).
 TI_RANGE_MS = (0.0, 4000.0)
 
 
