@@ -1,15 +1,20 @@
-# CardiacLGE: set-up, demo and tests. Each target creates .venv when it is missing.
-#   make demo   - set up, then run the main job on example data the project generates itself
-#   make test   - set up, then run the whole test suite (pytest + slicer-core, no Slicer app needed)
+# CardiacLGE: set-up, demo and tests. Each target creates its virtual environment when it is missing.
+#   make demo   - the default install only (.venv-runtime: no torch, no slicer-core), then the main job on
+#                 example data the project generates itself
+#   make test   - the test profile (.venv: + torch, onnx, onnxscript, slicer-core), then the whole test suite
+#                 (pytest + slicer-core, no Slicer app needed)
 PYTHON ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
+RUNTIME_VENV ?= .venv-runtime
+RPY := $(RUNTIME_VENV)/bin/python
 # torch 2.13.0: the CPU build on this project's machines; override TORCH_SPEC elsewhere if needed.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.cardiaclge-installed
+RUNTIME_STAMP := $(RUNTIME_VENV)/.cardiaclge-installed
 DEMO_DIR ?= demo_output
 
-.PHONY: setup demo test lint bench clean-venv
+.PHONY: setup runtime demo test lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -18,10 +23,18 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(RPY) || $(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RPY) -m pip install --quiet --upgrade pip
+	$(RPY) -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
 setup: $(STAMP)
 
-demo: setup
-	$(VPY) scripts/demo.py --out $(DEMO_DIR)
+runtime: $(RUNTIME_STAMP)
+
+demo: runtime
+	$(RPY) scripts/demo.py --out $(DEMO_DIR)
 
 test: setup
 	$(VPY) -m pytest -q
@@ -35,4 +48,4 @@ bench: setup
 	$(VPY) benchmarks/bench_dicom_examine.py
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(RUNTIME_VENV)

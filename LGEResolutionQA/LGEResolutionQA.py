@@ -14,6 +14,7 @@ import qt
 import slicer
 import vtk
 from slicer import (
+    vtkMRMLMarkupsFiducialNode,
     vtkMRMLMarkupsLineNode,
     vtkMRMLMarkupsROINode,
     vtkMRMLPlotChartNode,
@@ -71,7 +72,9 @@ and regions in RAS:
 sharpness (1/mm), maximum gradient per step height, septal thickness (FWHM of the dark band).</li>
 <li><b>ROI statistics, SNR, CNR</b>: regions from segments or markups ROIs; noise from an air region (Rayleigh),
 a uniform tissue region, or the NEMA difference of two acquisitions.</li>
-<li><b>LGE segmentation</b>: n-SD, FWHM or Otsu in the LV myocardium segment; an "LGE" segment is added and the LGE
+<li><b>LGE segmentation</b>: per slice, Gaussian mixture (default), n-SD, FWHM or Otsu in the LV myocardium segment;
+"LGE" and "LGE remote" (where the reference was taken) segments are added; with the anterior RV insertion point
+(a markups point) the AHA segments, transmurality and a bullseye image; the LGE
 volume (mL) and % of LV are tabulated.</li>
 <li><b>Phantom resolution</b>: is a bar group resolved (peaks, dips, modulation)?</li>
 </ul>
@@ -80,7 +83,9 @@ Results are MRML tables and plots shown in the layout. This is research software
 """)
         self.parent.acknowledgementText = _("""
 Developed by the CardiacLGE contributors (BSD-3-Clause). Noise methods: NEMA MS 1, Constantinides et al.
-MRM 1997, Dietrich et al. JMRI 2007, McCann et al. PMB 2013. LGE thresholds: n-SD, FWHM (Amado et al. JACC 2004).
+MRM 1997, Dietrich et al. JMRI 2007, McCann et al. PMB 2013. LGE thresholds: n-SD, FWHM (Amado et al. JACC 2004),
+Gaussian mixture by EM with Ashman's D (Ashman et al. AJ 1994; cf. EWA, Heiberg et al. Radiology 2008).
+AHA segments: Cerqueira et al. Circulation 2002.
 """)
 
 
@@ -98,7 +103,10 @@ class LGEResolutionQAParameterNode:
     segmentationNode, roiNodes - the regions (every segment, every checked markups ROI), named by name.
     noiseMethod, noiseRegion, nChannels, repeatVolume - how sigma is estimated.
     lgeRegion, remoteRegion, bloodRegion, myocardiumRegion - region roles (names).
-    lgeMethod, nSd, minIslandMl, includeMvo - LGE segmentation settings.
+    lgeMethod, nSd, minIslandMl, includeMvo - LGE segmentation settings (per slice; default: the method chosen
+    by the EMIDEC benchmark, README "LGE quantification").
+    rvInsertionPoint, ahaModel - the anterior RV insertion (markups point) for the AHA segments, bullseye and
+    transmurality; no point = LGE % and the per-slice table only.
     barLine, expectedBars, barPitchMm, modulationThreshold - bar-group resolution check.
     statusText and the output nodes of the last run of each analysis.
     """
@@ -122,10 +130,12 @@ class LGEResolutionQAParameterNode:
     remoteRegion: str = ""
     bloodRegion: str = ""
     myocardiumRegion: str = ""
-    lgeMethod: Annotated[str, Choice(["nsd", "fwhm", "otsu"])] = "nsd"
+    lgeMethod: Annotated[str, Choice(["gmm", "nsd", "fwhm", "otsu"])] = "gmm"
     nSd: Annotated[float, WithinRange(1.0, 10.0)] = 5.0
     minIslandMl: Annotated[float, WithinRange(0.0, 100.0)] = 0.0
     includeMvo: bool = False
+    rvInsertionPoint: Optional[vtkMRMLMarkupsFiducialNode]  # noqa: UP045
+    ahaModel: Annotated[str, Choice(["17", "16"])] = "17"
     barLine: Optional[vtkMRMLMarkupsLineNode]  # noqa: UP045
     expectedBars: Annotated[int, WithinRange(2, 20)] = 4
     barPitchMm: Annotated[float, WithinRange(0.1, 50.0)] = 2.0
@@ -430,10 +440,17 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
             slicer.mrmlScene, pn.inputVolume, pn.segmentationNode, myocardium[1],
             remote_segment_id=remote[1] if remote and remote[0] == "segment" else None,
             remote_roi_node=remote[1] if remote and remote[0] == "roi" else None,
-            method=pn.lgeMethod, n_sd=pn.nSd, min_island_ml=pn.minIslandMl, include_mvo=pn.includeMvo)
+            method=pn.lgeMethod, n_sd=pn.nSd, min_island_ml=pn.minIslandMl, include_mvo=pn.includeMvo,
+            rv_insertion_node=pn.rvInsertionPoint, aha_model=int(pn.ahaModel))
         result = outputs.results["lge"]
-        return outputs, _("LGE {percent:.1f}% of LV ({lge:.2f} mL of {myo:.2f} mL), method {method}.").format(
+        message = _("LGE {percent:.1f}% of LV ({lge:.2f} mL of {myo:.2f} mL), method {method}.").format(
             percent=result.lge_percent_of_lv, lge=result.lge_ml, myo=result.myocardium_ml, method=result.method)
+        if outputs.results.get("aha") is None:
+            message += " " + _("Place the anterior RV insertion point for the AHA segments and the bullseye.")
+        warnings = list(result.warnings) + list(outputs.results["aha"].warnings if outputs.results.get("aha") else [])
+        if warnings:
+            message += " " + _("Warnings: {warnings}").format(warnings="; ".join(warnings))
+        return outputs, message
 
     def runResolution(self, pn):
         from LGEResolutionQALib.mrml import qa as mrml_qa
@@ -454,7 +471,10 @@ class LGEResolutionQALogic(ScriptedLoadableModuleLogic):
         return outputs, _("Edge MTF in '{roi}': {summary}.").format(roi=pn.mtfRoi.GetName(), summary=summary)
 
     def showOutputs(self, outputs) -> None:
-        self.showNodes(outputs.table, outputs.chart)
+        self.showNodes(outputs.tables.get("segments", outputs.table), outputs.chart)
+        bullseye = outputs.results.get("bullseye_node") if isinstance(outputs.results, dict) else None
+        if bullseye is not None and slicer.app.layoutManager() is not None:
+            slicer.util.setSliceViewerLayers(background=bullseye, fit=True)
 
     @staticmethod
     def showNodes(table, chart) -> None:
@@ -504,6 +524,8 @@ class LGEResolutionQATest(ScriptedLoadableModuleTest):
         self.assertLessEqual(abs(result["scar_percent_error"]), SCAR_PERCENT_TOLERANCE, result["summary"])
         self.assertLessEqual(abs(result["snr_relative_error"]), SNR_RELATIVE_TOLERANCE, result["summary"])
         self.assertEqual(result["lge_table_rows"], result["n_slices"])
+        self.assertEqual(result["aha_segment_rows"], 17)
+        self.assertIsNotNone(slicer.mrmlScene.GetNodeByID(result["bullseye_node_id"]))
         self.delayDisplay(f"Test passed: {result['summary']}")
 
     def test_septum_comparison_scenario(self):

@@ -2,7 +2,8 @@
 
 Slicer glue only: module description, parameter node, widget wiring, a thin logic and the self-test.
 All computations live in TINullCorrectionLib (core + MRML adapter, tested with pytest under
-slicer-core). torch / pydicom decoders are imported only after the user agreed to install them.
+slicer-core). The networks run on onnxruntime (no PyTorch); onnxruntime and the pydicom decoders are
+installed only after the user agreed, never at import time.
 """
 
 import logging
@@ -40,11 +41,10 @@ except ImportError:  # Slicer < 5.4
         return text
 
 
-#: Python packages that running the analysis needs beyond Slicer's own (pip requirement -> import name).
-PYTHON_REQUIREMENTS = {
-    "torch>=2.1": "torch",
-    "scipy>=1.10": "scipy",
-}
+#: Python packages that running the analysis needs beyond Slicer's own (pip requirement -> import name):
+#: onnxruntime only, which runs both networks (TINullCorrectionLib/core/python_dependencies.py says why
+#: and which versions; Slicer bundles numpy, scipy, SimpleITK and pydicom).
+PYTHON_REQUIREMENTS = {"onnxruntime>=1.19.2": "onnxruntime"}
 #: Decoders that loading compressed (JPEG lossless) TI scouts needs; asked for by the DICOM plugin.
 DICOM_DECODER_REQUIREMENTS = {
     "pydicom>=2.4": "pydicom",
@@ -54,58 +54,61 @@ DICOM_DECODER_REQUIREMENTS = {
 
 
 def missingPythonPackages(requirements=None):
-    """Requirements (pip strings) whose import name cannot be found."""
-    import importlib
-    import importlib.util
+    """Requirements (pip strings) whose module cannot be imported or is too old."""
+    from TINullCorrectionLib.core.python_dependencies import missing_requirements
 
-    importlib.invalidate_caches()  # packages installed a moment ago must be found
+    return list(missing_requirements(requirements or PYTHON_REQUIREMENTS))
+
+
+def installPythonDependencies(requirements=None, requester="TINullCorrection"):
+    """Install missing packages with the user's consent; returns (ready, message for the panel).
+
+    Slicer >= 5.12: slicer.packaging.pip_ensure (its own consent and progress dialogs); Slicer 5.8/5.10:
+    our consent question, then slicer.util.pip_install. In testing mode no dialog is shown and the install
+    runs without a question (a self-test on a fresh Slicer needs it). A failed or declined installation is
+    a message, never an exception. Never called at import time.
+    """
+    from TINullCorrectionLib.core import python_dependencies as deps
+
     requirements = requirements or PYTHON_REQUIREMENTS
-    return [req for req, module in requirements.items() if importlib.util.find_spec(module) is None]
+    missing = deps.missing_requirements(requirements)
+    if not missing:
+        return True, ""
+    try:
+        import slicer.packaging as packaging  # Slicer >= 5.12 only
+
+        pipEnsure = getattr(packaging, "pip_ensure", None)
+    except ImportError:
+        pipEnsure = None
+    plan = deps.plan_install(missing, requester, testing=bool(slicer.app.testingEnabled()), has_pip_ensure=pipEnsure is not None)
+    try:
+        if plan.action == deps.PIP_ENSURE and plan.prompt:
+            pipEnsure(list(missing), requester=requester)
+        elif plan.action == deps.PIP_ENSURE:  # testing mode: no dialogs, and do install (pip_ensure would skip)
+            pipEnsure(list(missing), requester=requester, prompt_install=False, prompt_restart=False, skip_in_testing=False,
+                      show_progress=False)
+        else:
+            title = _("{requester} - Install Python Packages").format(requester=requester)
+            if plan.prompt and not slicer.util.confirmOkCancelDisplay(plan.message, windowTitle=title):
+                return False, deps.declined_message(missing)
+            with slicer.util.WaitCursor():
+                slicer.util.pip_install(list(missing))
+    except Exception as error:  # CalledProcessError (pip failed), RuntimeError (declined, or PythonSlicer not found)
+        message = deps.failure_message(error, missing)
+        logging.error(f"{requester}: {message}")
+        return False, message
+    stillMissing = deps.missing_requirements(requirements)
+    if stillMissing:
+        return False, deps.still_missing_message(stillMissing)
+    return True, ""
 
 
 def ensurePythonDependencies(requirements=None, requester="TINullCorrection"):
-    """Install missing packages with the user's consent; returns True when all are importable.
-
-    torch comes from the PyTorch extension's installer when present (it picks the right CUDA/CPU build);
-    the rest through slicer.packaging.pip_ensure (Slicer >= 5.10) or slicer.util.pip_install (older).
-    Never called at import time.
-    """
-    requirements = requirements or PYTHON_REQUIREMENTS
-    missing = missingPythonPackages(requirements)
-    if not missing:
-        return True
-    torchRequirement = next((r for r in missing if requirements[r] == "torch"), None)
-    if torchRequirement:
-        try:
-            import PyTorchUtils  # SlicerPyTorch extension, optional
-        except ImportError:
-            PyTorchUtils = None
-        if PyTorchUtils is not None:
-            torch = PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=True, torchVersionRequirement=">=2.1")
-            if torch is None:
-                return False
-            missing = missingPythonPackages({r: m for r, m in requirements.items() if r in missing})
-    if missing:
-        try:
-            import slicer.packaging
-
-            pipEnsure = getattr(slicer.packaging, "pip_ensure", None)
-        except ImportError:
-            pipEnsure = None
-        try:
-            if pipEnsure is not None:
-                pipEnsure(missing, requester=requester)
-            else:
-                message = _("TINullCorrection needs these Python packages, which are not installed yet:\n\n{packages}\n\n"
-                            "Install them now? (This downloads them and may take a few minutes.)").format(packages="\n".join(missing))
-                if not slicer.util.confirmOkCancelDisplay(message, windowTitle=_("{requester} - Install Python Packages").format(requester=requester)):
-                    return False
-                with slicer.util.WaitCursor():
-                    slicer.util.pip_install(" ".join(missing))
-        except RuntimeError as error:  # user declined (pip_ensure) or installation failed
-            logging.info(f"Python packages not installed: {error}")
-            return False
-    return not missingPythonPackages(requirements)
+    """True when the packages are importable (installed now with consent if needed); see installPythonDependencies."""
+    ready, message = installPythonDependencies(requirements, requester)
+    if not ready and message:
+        logging.warning(message)
+    return ready
 
 
 #
@@ -326,8 +329,11 @@ class TINullCorrectionWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         pn = self._parameterNode
         if pn is None:
             return
-        if not ensurePythonDependencies():
-            pn.statusText = _("Not run: the required Python packages (PyTorch) are not installed.")
+        ready, message = installPythonDependencies()
+        if not ready:
+            pn.statusText = message
+            if "failed" in message:
+                slicer.util.errorDisplay(message, windowTitle=_("TI Null Correction"))
             return
         from TINullCorrectionLib.core.pipeline import AnalysisCancelled
 
@@ -586,20 +592,32 @@ class TINullCorrectionLogic(ScriptedLoadableModuleLogic):
 
 
 class TINullCorrectionTest(ScriptedLoadableModuleTest):
-    """Self-test: the same scenario that pytest runs under slicer-core (Testing/ti/mrml/test_scenario.py)."""
+    """Self-test: the same scenario that pytest runs under slicer-core (Testing/ti/mrml/test_scenario.py).
+
+    The two scenario tests run the networks, which need onnxruntime (the module's one extra package). A fresh
+    Slicer does not have it: interactively (Reload and Test) the test asks to install it through the same
+    consent path as Run; in testing mode (``Slicer --testing``, ctest) it installs it without a dialog, and
+    when that fails (no network) those tests are skipped with a message that says how to install it by hand.
+    """
 
     def setUp(self):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
         self.setUp()
+        self.test_bad_input_leaves_scene_unchanged()  # needs no network: runs even before onnxruntime is installed
+        self.setUp()
         self.test_simulated_scout_scenario()
         self.setUp()
         self.test_automatic_myocardium_scenario()
-        self.setUp()
-        self.test_bad_input_leaves_scene_unchanged()
+
+    def _requireInferenceRuntime(self):
+        ready, message = installPythonDependencies(requester="TINullCorrection self-test")
+        if not ready:
+            self.skipTest(message)
 
     def test_automatic_myocardium_scenario(self):
+        self._requireInferenceRuntime()
         self.delayDisplay("Same scout without an ROI: the U-Net finds the myocardium for the IR-fit cross-check")
         from TINullCorrectionLib.mrml.analysis import load_myocardium_model_checked
         from TINullCorrectionLib.scenarios import NULL_TOLERANCE_MS, run_simulated_scout_scenario
@@ -612,6 +630,7 @@ class TINullCorrectionTest(ScriptedLoadableModuleTest):
         self.delayDisplay(f"Test passed: null {result['estimated_null_ti_ms']:.0f} ms (truth {result['true_null_ti_ms']:.0f} ms)")
 
     def test_simulated_scout_scenario(self):
+        self._requireInferenceRuntime()
         self.delayDisplay("Simulating a TI scout with a known null and running the whole module path")
         from TINullCorrectionLib.scenarios import NULL_TOLERANCE_MS, run_simulated_scout_scenario
 

@@ -210,11 +210,8 @@ def main() -> int:
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--write-accuracy", action="store_true", help="write models/measured_accuracy_phone.json")
     args = parser.parse_args()
-    import torch
-
     from cardiac_lge.phone import PhoneModels
 
-    torch.set_num_threads(2)
     models = PhoneModels()
     print(f"single-frame model: {models.single_frame_model.card}")
     report = {"about": "Accuracy and speed of the console-photo modes measured by benchmarks/bench_phone.py; quoted by the "

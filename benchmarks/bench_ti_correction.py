@@ -1,15 +1,23 @@
 """Benchmark of TI null-point correction: accuracy, speed ratios and memory, measured in one run.
 
-    .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--compare-vgg]
+    .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--backends onnxruntime torch]
+        [--batch-series 200 --workers 1 2 --baseline-tree DIR] [--compare-vgg]
+
+Inference runs on onnxruntime (the shipped .onnx files); ``--backends onnxruntime torch`` evaluates the same
+held-out series with both the ONNX files and the torch .pt weights they were exported from, table beside
+table (needs the [train] profile for torch).
 
 1. Accuracy of the shipped models (the CNN, and the CNN with the inversion-recovery fit of the myocardium
    found by the U-Net: the answer `ti-correct` gives without an ROI) on held-out simulated series (seed 777001, never a training seed;
    both field strengths, magnitude + phase-sensitive, with/without scar, as the simulator draws them),
    plain and as phone photos of a 4K and a 3 MP monitor, in the layout of the published table; with
    ``--conditions ... native`` also on native (pre-contrast) scouts, outside the post-contrast test set.
-2. Speed of `ti-correct` on a 30-frame DICOM series (load + inference + recommendation, after warm-up),
-   and per-frame inference time of the default (sequence), the compact per-frame and the VGG-16
-   configurations on the same 30-frame input in the same run.
+2. Speed, side by side in one run: per-frame time of both networks on onnxruntime and torch (1 thread and
+   the runtime's default); the 30-frame `ti-correct` core path (load + CNN + U-Net + IR fits +
+   recommendation, after warm-up) on each backend with its breakdown; the per-frame time of the compact
+   per-frame and VGG-16 configurations (torch); with ``--batch-series N`` the `ti-correct --batch` throughput
+   over N simulated series for each ``--workers`` count, and, with ``--baseline-tree DIR`` (a checkout of an
+   earlier commit, e.g. ``git archive main``), the same core path and batch run of that code.
 3. Peak resident memory of the `cardiac-lge ti-correct` command.
 4. With --compare-vgg: the default (sequence) and the VGG-16 configuration trained the same way on the
    same small simulated set (budget below), evaluated on the same held-out series, side by side.
@@ -26,9 +34,26 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
+BACKENDS = ("onnxruntime", "torch")
+
+
+def load_backend(backend: str, model_path=None, threads: int | None = None, myocardium: bool = True):
+    """(TI model, myocardium model or None) of one backend: the shipped .onnx files, or the .pt files they
+    were exported from (torch; the [train] profile)."""
+    if backend == "onnxruntime":
+        from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+        from TINullCorrectionLib.networks.ti_offset import load_model
+
+        return load_model(model_path, threads=threads), (load_segmentation_model(threads=threads) if myocardium else None)
+    import torch
+    from TINullCorrectionLib.networks.torch_models import load_torch_model, load_torch_segmentation_model
+
+    if threads:
+        torch.set_num_threads(threads)
+    pt_path = None if model_path is None else Path(model_path).with_suffix(".pt")
+    return load_torch_model(pt_path), (load_torch_segmentation_model() if myocardium else None)
 
 
 def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = False):
@@ -47,7 +72,8 @@ def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = F
     return cases
 
 
-def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=(None, "4k", "3mp")) -> None:
+def accuracy(backends: dict, n_series: int, seed: int, conditions=(None, "4k", "3mp")) -> None:
+    """The accuracy table of every backend ({name: (model, myocardium model)}) on the same held-out series."""
     from cardiac_lge.training.evaluation import (
         evaluate,
         format_table,
@@ -56,7 +82,6 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
     )
 
     for condition in conditions:
-        started = time.perf_counter()
         native = condition == "native"
         photo = None if native else condition
         try:
@@ -65,45 +90,254 @@ def accuracy(model, n_series: int, seed: int, myocardium_model=None, conditions=
             print(f"\n(photo degradation unavailable: {error})")
             continue
         chosen = simulated_operator_choices([null for _, null, _ in cases], seed + 1)
-        result = evaluate(model, [(scout, null) for scout, null, _ in cases], chosen_ti_ms=chosen,
-                          myocardium_model=myocardium_model)
         label = "native (pre-contrast)" if native else ("plain" if photo is None else f"phone photo of a {photo} monitor")
-        print(f"\n{format_table(result, f'[{label}] {model.name}, {n_series} held-out simulated series, seed {seed}')}")
-        phase_sensitive = np.array([kind for _, _, kind in cases])
-        for name, selected in (("magnitude", ~phase_sensitive), ("phase-sensitive", phase_sensitive)):
-            b = series_breakdown(result, selected)
-            print(f"series estimate, {name} scouts only: {b.optimal_pct:.1f}% optimal "
-                  f"({b.above_pct:.1f}% above, {b.below_pct:.1f}% below; n = {b.n})")
-        print(f"({time.perf_counter() - started:.0f} s)")
+        for backend, (model, myocardium_model) in backends.items():
+            started = time.perf_counter()
+            result = evaluate(model, [(scout, null) for scout, null, _ in cases], chosen_ti_ms=chosen,
+                              myocardium_model=myocardium_model)
+            print(f"\n{format_table(result, f'[{label}] [{backend}] {model.name}, {n_series} held-out simulated series, seed {seed}')}")
+            phase_sensitive = np.array([kind for _, _, kind in cases])
+            for name, selected in (("magnitude", ~phase_sensitive), ("phase-sensitive", phase_sensitive)):
+                b = series_breakdown(result, selected)
+                print(f"series estimate, {name} scouts only: {b.optimal_pct:.1f}% optimal "
+                      f"({b.above_pct:.1f}% above, {b.below_pct:.1f}% below; n = {b.n})")
+            print(f"({backend}: {time.perf_counter() - started:.0f} s)")
 
 
-def ti_correct_speed(model, myocardium_model=None) -> float:
-    from TINullCorrectionLib.core.pipeline import analyse_scout
-    from TINullCorrectionLib.io.dicom import load_ti_scouts
+def _write_30_frame_series(folder: str) -> None:
     from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
     from TINullCorrectionLib.sim.simulator import simulate_scout
 
-    simulated = simulate_scout(np.random.default_rng(4), n_frames=30, matrix=192)
-    with tempfile.TemporaryDirectory() as folder:
-        write_scout_dicom(simulated.scout, folder, vendor="siemens")
+    write_scout_dicom(simulate_scout(np.random.default_rng(4), n_frames=30, matrix=192).scout, folder, vendor="siemens")
 
-        def once() -> None:
-            for scout in load_ti_scouts([folder]):
-                analyse_scout(scout, model, myocardium_model=myocardium_model)
 
-        once()  # warm-up
-        timings = []
-        for _ in range(5):
+#: The core path, timed the same way for this tree and a baseline tree: only API names both have.
+CORE_PATH_SCRIPT = """
+import sys, time, numpy as np
+from TINullCorrectionLib.core.pipeline import analyse_scout
+from TINullCorrectionLib.io.dicom import load_ti_scouts
+from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+from TINullCorrectionLib.networks.ti_offset import load_model
+folder = sys.argv[1]
+model, unet = load_model(), load_segmentation_model()
+out = []
+for myocardium in (None, unet):
+    def once():
+        for scout in load_ti_scouts([folder]):
+            analyse_scout(scout, model, myocardium_model=myocardium)
+    once()
+    timings = []
+    for _ in range(7):
+        started = time.perf_counter(); once(); timings.append(time.perf_counter() - started)
+    out.append(float(np.median(timings)))
+print("CORE", out[0], out[1])
+"""
+
+
+def tree_env(tree: Path) -> dict:
+    """Environment that imports the Lib packages and the CLI from ``tree`` (a checkout of this repository)."""
+    import os
+
+    roots = [tree / "TINullCorrection", tree / "LGEResolutionQA", tree / "CardiacLGECommon", tree]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(str(r) for r in roots)}
+
+
+def core_path_of_tree(tree: Path, folder: str) -> tuple[float, float]:
+    """Median seconds (CNN only, with the automatic myocardium) of the core path as ``tree``'s code runs it."""
+    process = subprocess.run([sys.executable, "-c", CORE_PATH_SCRIPT, folder], capture_output=True, text=True, env=tree_env(tree),
+                             cwd=tempfile.gettempdir(), timeout=900)
+    line = next((row for row in process.stdout.splitlines() if row.startswith("CORE ")), None)
+    if line is None:
+        raise RuntimeError(f"core path of {tree} failed: {process.stderr[-2000:]}")
+    cnn, automatic = (float(v) for v in line.split()[1:])
+    return cnn, automatic
+
+
+def _median_seconds(function, repeats: int = 7) -> float:
+    return _interleaved_seconds({"": function}, repeats)[""][0]
+
+
+def _interleaved_seconds(functions: dict, repeats: int = 9) -> dict:
+    """{label: (median, minimum) seconds}: every function once per round, the rounds repeated, so that a
+    change of load on a shared machine hits all of them alike (one warm-up round first)."""
+    for function in functions.values():
+        function()
+    timings = {label: [] for label in functions}
+    for _ in range(repeats):
+        for label, function in functions.items():
             started = time.perf_counter()
-            once()
-            timings.append(time.perf_counter() - started)
-    seconds = float(np.median(timings))
-    path = "load + CNN + U-Net + IR fit + recommendation" if myocardium_model is not None else "load + CNN + recommendation"
-    print(f"\nti-correct core path on a 30-frame 192x192 DICOM series ({path}): median {seconds:.3f} s of 5")
-    return seconds
+            function()
+            timings[label].append(time.perf_counter() - started)
+    return {label: (float(np.median(values)), float(np.min(values))) for label, values in timings.items()}
+
+
+def _core_path(folder: str, model, myocardium_model):
+    from TINullCorrectionLib.core.pipeline import analyse_scout
+    from TINullCorrectionLib.io.dicom import load_ti_scouts
+
+    def once() -> None:
+        for scout in load_ti_scouts([folder]):
+            analyse_scout(scout, model, myocardium_model=myocardium_model)
+
+    return once
+
+
+def _core_path_parts(folder: str, model, unet) -> dict:
+    """Median seconds of each part of the core path (profiled: these dominate it)."""
+    from TINullCorrectionLib.core.preprocessing import frame_inputs, prepare_series
+    from TINullCorrectionLib.core.recommendation import recommend
+    from TINullCorrectionLib.io.dicom import load_ti_scouts
+    from TINullCorrectionLib.networks.myocardium_unet import scout_features
+
+    scout = load_ti_scouts([folder])[0]
+    prediction = model.predict(scout)
+    channels, scalars = frame_inputs(prepare_series(scout, model.preprocess), scout.ti_ms, scout.phase_sensitive)
+    features = scout_features(scout, unet.preprocess)[None]
+    parts = {
+        "loading + decoding 30 files": lambda: load_ti_scouts([folder]),
+        "CNN preprocessing (48 x 48 grid)": lambda: frame_inputs(prepare_series(scout, model.preprocess), scout.ti_ms, False),
+        "CNN network": lambda: model.network(channels, scalars),
+        "U-Net features (96 x 96 grid)": lambda: scout_features(scout, unet.preprocess),
+        "U-Net network": lambda: unet.network(features),
+        "U-Net + pixel-wise and ROI IR fits + recommendation": lambda: recommend(scout, prediction, myocardium_model=unet),
+    }
+    return {name: _median_seconds(function) for name, function in parts.items()}
+
+
+def core_path_speed(backends: dict, baseline_tree: Path | None = None) -> dict:
+    """The 30-frame ti-correct core path on every backend (rounds interleaved), with the breakdown of its
+    parts; {label: (median, minimum) seconds}."""
+    with tempfile.TemporaryDirectory() as folder:
+        _write_30_frame_series(folder)
+        functions = {}
+        for backend, (model, unet) in backends.items():
+            functions[f"{backend}, CNN only"] = _core_path(folder, model, None)
+            functions[f"{backend}, automatic myocardium"] = _core_path(folder, model, unet)
+        results = _interleaved_seconds(functions, repeats=9)
+        print("\n30-frame 192x192 DICOM series, ti-correct core path (load + CNN [+ U-Net + IR fits] + recommendation; "
+              "median and best of 9 interleaved rounds after warm-up):")
+        for label, (median, best) in results.items():
+            print(f"  [{label:36s}] median {median:.3f} s, best {best:.3f} s")
+        for backend, (model, unet) in backends.items():
+            print(f"  {backend} breakdown (median):")
+            for name, seconds in _core_path_parts(folder, model, unet).items():
+                print(f"      {name:55s} {1000 * seconds:7.1f} ms")
+        if baseline_tree is not None:
+            cnn, automatic = core_path_of_tree(baseline_tree, folder)
+            results["baseline, CNN only"], results["baseline, automatic myocardium"] = (cnn, cnn), (automatic, automatic)
+            print(f"  [baseline {baseline_tree}] median: CNN only {cnn:.3f} s, automatic myocardium {automatic:.3f} s")
+    key = "automatic myocardium"
+    if f"baseline, {key}" in results:
+        for backend in backends:
+            print(f"  with the automatic myocardium, {backend} is {results[f'baseline, {key}'][0] / results[f'{backend}, {key}'][0]:.2f}x "
+                  "faster than the baseline (medians)")
+    if all(f"{b}, {key}" in results for b in BACKENDS):
+        print(f"  onnxruntime vs torch, with the automatic myocardium: {results[f'torch, {key}'][0] / results[f'onnxruntime, {key}'][0]:.2f}x "
+              "(medians of the same rounds)")
+    return results
+
+
+def network_speed() -> None:
+    """Per-frame time of both networks on onnxruntime and torch, one thread and the runtime's default
+    (rounds interleaved)."""
+    from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig
+
+    grid = PreprocessConfig().grid
+    rng = np.random.default_rng(0)
+    images, scalars = rng.random((30, N_CHANNELS, grid, grid), dtype=np.float32), rng.random((30, N_SCALARS), dtype=np.float32)
+    features = rng.random((1, 7, 96, 96), dtype=np.float32)
+    functions = {}
+    onnx = {threads: load_backend("onnxruntime", threads=threads) for threads in (1, None)}
+    for threads, (model, unet) in onnx.items():
+        label = f"onnxruntime, {'1 thread' if threads == 1 else 'default threads'}"
+        functions[(label, "cnn")] = lambda m=model: m.network(images, scalars)
+        functions[(label, "unet")] = lambda u=unet: u.network(features)
+    if _available("torch"):
+        import torch
+
+        default_threads = torch.get_num_threads()
+        model, unet = load_backend("torch")
+        for threads in (1, default_threads):
+            label = f"torch, {'1 thread' if threads == 1 else 'default threads'}"
+
+            def with_threads(function, n=threads):
+                def run():
+                    torch.set_num_threads(n)
+                    function()
+                return run
+            functions[(label, "cnn")] = with_threads(lambda m=model: m.network(images, scalars))
+            functions[(label, "unet")] = with_threads(lambda u=unet: u.network(features))
+    results = _interleaved_seconds(functions, repeats=9)
+    if _available("torch"):
+        torch.set_num_threads(default_threads)
+    print("\nnetworks on a 30-frame series (median of 9 interleaved rounds after warm-up):")
+    labels = dict.fromkeys(label for label, _ in functions)
+    for label in labels:
+        cnn, segmentation = results[(label, "cnn")][0], results[(label, "unet")][0]
+        print(f"  [{label:30s}] TI-offset CNN {1000 * cnn / 30:.2f} ms per frame ({1000 * cnn:.1f} ms per series); "
+              f"U-Net {1000 * segmentation:.1f} ms per series ({1000 * segmentation / 30:.2f} ms per frame)")
+    for threads in ("1 thread", "default threads"):
+        a, b = (f"onnxruntime, {threads}", f"torch, {threads}")
+        if (b, "cnn") in results:
+            print(f"  {threads}: onnxruntime is {results[(b, 'cnn')][0] / results[(a, 'cnn')][0]:.1f}x (CNN) and "
+                  f"{results[(b, 'unet')][0] / results[(a, 'unet')][0]:.1f}x (U-Net) faster than torch")
+
+
+def simulate_batch(folder: Path, n_series: int, seed: int = 424242) -> None:
+    """``n_series`` study folders of one simulated scout each (vendors and frame counts vary)."""
+    from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
+    from TINullCorrectionLib.sim.simulator import simulate_scout
+
+    rng = np.random.default_rng(seed)
+    vendors = ("siemens", "ge", "philips")
+    for index in range(n_series):
+        write_scout_dicom(simulate_scout(rng).scout, folder / f"study_{index:04d}", vendor=vendors[index % 3])
+
+
+def batch_throughput(n_series: int, workers: list[int], backends: dict, baseline_tree: Path | None = None) -> None:
+    """Series per second of ti-correct --batch over ``n_series`` simulated studies: the command (a fresh
+    process: start-up and model loading included) for each worker count, the baseline tree's command, and the
+    in-process loop of each backend (what one process spends per series)."""
+    import os
+
+    from TINullCorrectionLib.core.recommendation import RecommendationSettings
+
+    from cardiac_lge.commands.ti_correct import batch_rows
+
+    with tempfile.TemporaryDirectory() as root:
+        folder = Path(root) / "studies"
+        started = time.perf_counter()
+        simulate_batch(folder, n_series)
+        print(f"\nti-correct --batch over {n_series} simulated series ({time.perf_counter() - started:.0f} s to simulate; "
+              f"{os.cpu_count()} CPU cores):")
+        studies = sorted(folder.iterdir())
+        for backend, (model, unet) in backends.items():
+            started = time.perf_counter()
+            for study in studies:
+                batch_rows(study, model, RecommendationSettings(), unet)
+            seconds = time.perf_counter() - started
+            print(f"  [{backend:11s}] in one process, models loaded: {n_series / seconds:.2f} series/s")
+        runs = [(f"cardiac-lge --workers {w}", [sys.executable, "-m", "cardiac_lge.cli", "ti-correct", "--batch", str(folder),
+                                                "--csv", str(Path(root) / f"w{w}.csv"), "--workers", str(w)], None) for w in workers]
+        if baseline_tree is not None:
+            runs.append(("baseline cardiac-lge", [sys.executable, "-m", "cardiac_lge.cli", "ti-correct", "--batch", str(folder),
+                                                  "--csv", str(Path(root) / "baseline.csv")], tree_env(baseline_tree)))
+        rates = {}
+        for label, command, env in runs:
+            started = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                           cwd=tempfile.gettempdir() if env else None)
+            rates[label] = n_series / (time.perf_counter() - started)
+            print(f"  [{label:22s}] whole command: {rates[label]:.2f} series/s")
+        if "baseline cardiac-lge" in rates:
+            for label, rate in rates.items():
+                if label != "baseline cardiac-lge":
+                    print(f"  {label}: {rate / rates['baseline cardiac-lge']:.2f}x the baseline's throughput")
 
 
 def per_frame_speed() -> None:
+    """Per-frame time of the three TI architectures (torch, untrained weights: speed only)."""
+    import torch
     from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS, PreprocessConfig
     from TINullCorrectionLib.networks.architectures import OffsetBins, build_network
 
@@ -111,6 +345,7 @@ def per_frame_speed() -> None:
     images, scalars = torch.randn(1, 30, N_CHANNELS, grid, grid), torch.randn(1, 30, N_SCALARS)
     mask = torch.ones(1, 30, dtype=torch.bool)
     per_frame = {}
+    print("\narchitectures (torch, 30-frame input):")
     for architecture in ("sequence", "compact", "vgg16"):
         network = build_network(architecture, OffsetBins().n_classes).eval()
         with torch.inference_mode():
@@ -213,29 +448,44 @@ def main() -> int:
     parser.add_argument("--conditions", nargs="+", default=["plain", "4k", "3mp"], choices=["plain", "4k", "3mp", "native"],
                         help="test sets: post-contrast DICOM-quality (plain), photos of a 4K / 3 MP monitor, native scouts")
     parser.add_argument("--cnn-only", action="store_true", help="without the automatic myocardium + IR fit")
+    parser.add_argument("--backends", nargs="+", default=["onnxruntime"], choices=BACKENDS,
+                        help="accuracy of the ONNX files (default) and/or the torch .pt weights they were exported from")
+    parser.add_argument("--skip-speed", action="store_true", help="no speed, memory or real-data section")
+    parser.add_argument("--batch-series", type=int, default=0, help="ti-correct --batch throughput over this many simulated series")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="--workers counts of the batch run (default 1 2)")
+    parser.add_argument("--baseline-tree", type=Path, help="a checkout of an earlier commit: its core path and batch run, side by side")
     args = parser.parse_args()
-    from TINullCorrectionLib.networks.ti_offset import load_model
-
-    model = load_model(args.model)
-    print(f"model {model.name}: {model.card}")
-    myocardium_model = None
-    if not args.cnn_only:
-        from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
-
-        myocardium_model = load_segmentation_model()
-        print(f"myocardium model {myocardium_model.name}: {myocardium_model.card}")
+    backends = {}
+    for backend in args.backends:
+        model, myocardium_model = load_backend(backend, args.model, myocardium=not args.cnn_only)
+        backends[backend] = (model, myocardium_model)
+        print(f"[{backend}] model {model.name}: {model.card}")
+        if myocardium_model is not None:
+            print(f"[{backend}] myocardium model {myocardium_model.name}: {myocardium_model.card}")
     if not args.skip_accuracy:
         conditions = [None if c == "plain" else c for c in args.conditions]
-        accuracy(model, args.n_series, args.seed, myocardium_model, conditions)
+        accuracy(backends, args.n_series, args.seed, conditions)
+    if args.skip_speed:
+        return 0
+    model, myocardium_model = backends[args.backends[0]]
     real_philips_look_locker(model, myocardium_model)
-    ti_correct_speed(model)
-    if myocardium_model is not None:
-        ti_correct_speed(model, myocardium_model)
-    per_frame_speed()
+    speed_backends = {name: load_backend(name) for name in BACKENDS if name in args.backends or _available(name)}
+    network_speed()
+    core_path_speed(speed_backends, args.baseline_tree)
+    if args.batch_series > 0:
+        batch_throughput(args.batch_series, args.workers, speed_backends, args.baseline_tree)
+    if _available("torch"):
+        per_frame_speed()
     cli_peak_memory()
     if args.compare_vgg:
         compare_vgg(args.compare_train_series, args.compare_epochs, args.compare_test_series, args.seed)
     return 0
+
+
+def _available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 if __name__ == "__main__":

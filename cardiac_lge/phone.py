@@ -29,8 +29,8 @@ class PhoneModels:
     myocardium_model_path: str | None = None
     single_frame_model_path: str | None = None
     use_ocr: bool = True
-    #: onnxruntime threads of the OCR (None: all cores; the web server sets cores / workers)
-    ocr_threads: int | None = None
+    #: onnxruntime threads of every network and the OCR (None: all cores; the web server sets cores / workers)
+    threads: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -44,19 +44,19 @@ class PhoneModels:
     def ti_model(self):
         from TINullCorrectionLib.networks.ti_offset import load_model
 
-        return self._get("ti", lambda: load_model(self.ti_model_path))
+        return self._get("ti", lambda: load_model(self.ti_model_path, threads=self.threads))
 
     @property
     def myocardium_model(self):
         from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
-        return self._get("myocardium", lambda: load_segmentation_model(self.myocardium_model_path))
+        return self._get("myocardium", lambda: load_segmentation_model(self.myocardium_model_path, threads=self.threads))
 
     @property
     def single_frame_model(self):
         from TINullCorrectionLib.networks.single_frame import load_single_frame_model
 
-        return self._get("single", lambda: load_single_frame_model(self.single_frame_model_path))
+        return self._get("single", lambda: load_single_frame_model(self.single_frame_model_path, self.threads))
 
     @property
     def recognizer(self):
@@ -64,7 +64,7 @@ class PhoneModels:
             return None
         from TINullCorrectionLib.io.ocr import RapidTextRecognizer
 
-        return self._get("ocr", lambda: RapidTextRecognizer(self.ocr_threads))
+        return self._get("ocr", lambda: RapidTextRecognizer(self.threads))
 
     def warm_up(self) -> None:
         """Load everything and run each path once on a small simulated input (the first run is slower)."""

@@ -1,6 +1,7 @@
 """The main job of CardiacLGE on example data the project generates itself (run by `make demo`).
 
-1. Environment check (torch, SimpleITK, pydicom JPEG decoder, slicer-core MRML scene).
+1. Environment check: the default install (the networks on onnxruntime, SimpleITK, pydicom JPEG decoder);
+   torch and slicer-core are reported when installed, not needed (`make demo` runs without them).
 2. Simulate two TI scouts as Philips-style DICOM series (TI in TriggerTime), with their true null.
 3. `cardiac-lge ti-correct` on each: per-frame offsets, the recommended LGE TI, and the verdict on an
    operator's TI chosen 30 ms too early; compared with the simulator's true null.

@@ -47,9 +47,11 @@ def add_phantom_nodes(scene, phantom, name: str = "LGE phantom"):
 def run_lge_phantom_scenario(scene, seed: int = 0, n_sd: float = 5.0, **overrides) -> dict:
     """Build the ring phantom in ``scene`` and run the module's LGE and SNR paths; returns numbers.
 
+    An anterior RV insertion point is placed, so the AHA segment table and the bullseye image are made too.
     Keys: scar_percent_truth, scar_percent, scar_percent_error, lge_ml, lge_ml_truth, myocardium_ml,
     sigma_true, sigma_estimate, noise_method, snr_blood_truth, snr_blood, snr_relative_error,
-    cnr_lge_remote (scar region = the LGE segment found), table / segment IDs, node counts.
+    cnr_lge_remote (scar region = the LGE segment found), table / segment IDs, aha_segment_rows,
+    bullseye_node_id, remote_segment_id, node counts.
     """
     from LGEResolutionQALib.mrml import qa as mrml_qa
     from LGEResolutionQALib.sim.phantom import make_lge_ring_phantom
@@ -58,8 +60,12 @@ def run_lge_phantom_scenario(scene, seed: int = 0, n_sd: float = 5.0, **override
     phantom = make_lge_ring_phantom(settings["shape_kji"], settings["spacing_mm"], settings["scar_fraction"],
                                     settings["snr"], np.random.default_rng(seed))
     volume, segmentation, ids = add_phantom_nodes(scene, phantom)
+    # the anterior RV insertion: 30 mm from the LV centre, towards the patient's right-anterior
+    centre = phantom.ijk_to_ras @ np.array([(phantom.image.shape[2] - 1) / 2.0, (phantom.image.shape[1] - 1) / 2.0, 0, 1])
+    rv_point = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", scene.GenerateUniqueName("RV insertion"))
+    rv_point.AddControlPoint(float(centre[0] + 15.0), float(centre[1] + 26.0), float(centre[2]))
     lge = mrml_qa.lge_segmentation(scene, volume, segmentation, ids["myocardium"], remote_segment_id=ids["remote"],
-                                   method="nsd", n_sd=n_sd)
+                                   method="nsd", n_sd=n_sd, rv_insertion_node=rv_point)
     result = lge.results["lge"]
     regions = mrml_qa.compare_regions(
         scene, [volume], segmentation, [ids["blood"], ids["remote"], ids["air"], lge.results["segment_id"]],
@@ -86,6 +92,9 @@ def run_lge_phantom_scenario(scene, seed: int = 0, n_sd: float = 5.0, **override
         "cnr_lge_remote": analysis.cnr["lge-remote"].cnr,
         "cnr_lge_remote_truth": (phantom.levels["scar"] - phantom.levels["remote"]) / phantom.sigma_true,
         "lge_table_rows": int(lge.tables["per_slice"].GetNumberOfRows()),
+        "aha_segment_rows": int(lge.tables["segments"].GetNumberOfRows()),
+        "bullseye_node_id": lge.results["bullseye_node"].GetID(),
+        "remote_segment_id": lge.results["remote_segment_id"],
         "n_slices": int(phantom.image.shape[0]),
         "region_table_rows": int(regions.table.GetNumberOfRows()),
         "volume_node_id": volume.GetID(),

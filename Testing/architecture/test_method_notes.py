@@ -22,8 +22,10 @@ def _sections() -> set[str]:
 
 
 def test_no_file_cites_notes_outside_the_repository():
+    this_test = "Testing/architecture/test_method_notes.py"  # names the file it looks for
     offenders = [p.relative_to(REPO_ROOT).as_posix() for p in _tracked_text_files()
-                 if "SCIENCE.md" in p.read_text(encoding="utf-8", errors="replace")]
+                 if "SCIENCE.md" in p.read_text(encoding="utf-8", errors="replace")
+                 and p.relative_to(REPO_ROOT).as_posix() != this_test]
     assert offenders == []
 
 

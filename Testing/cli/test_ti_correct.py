@@ -90,6 +90,25 @@ def test_batch_writes_one_row_per_series(simulated_dicom, tmp_path):
     assert "no TI scout found" in lines[2]
 
 
+def test_batch_workers_give_the_rows_of_one_process(simulated_dicom, tmp_path, capsys):
+    """--workers 2 shares the studies between two processes; the CSV is the same, row for row, in order."""
+    folder, simulated = simulated_dicom
+    batch = tmp_path / "studies"
+    batch.mkdir()
+    (batch / "a_study").symlink_to(folder, target_is_directory=True)
+    (batch / "b_empty").mkdir()
+    other = batch / "c_study"
+    write_scout_dicom(simulate_scout(np.random.default_rng(77), n_frames=16, matrix=128).scout, other, vendor="ge")
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["ti-correct", "--batch", str(batch), "--csv", str(one)]) == 0
+    assert main(["ti-correct", "--batch", str(batch), "--csv", str(two), "--workers", "2"]) == 0
+    assert "2 workers" in capsys.readouterr().err
+    rows = one.read_text().splitlines()
+    assert len(rows) == 4 and rows[1].startswith("a_study") and "no TI scout found" in rows[2] and rows[3].startswith("c_study")
+    assert two.read_text() == one.read_text()
+    assert main(["ti-correct", "--batch", str(batch), "--csv", str(two), "--workers", "-1"]) == 2
+
+
 def test_without_roi_the_automatic_myocardium_cross_checks_the_cnn(simulated_dicom, tmp_path):
     folder, simulated = simulated_dicom
     out = tmp_path / "auto.json"

@@ -51,7 +51,7 @@ def _parameters(**values):
                     darkBand=True, stepMm=0.1, interpolation="linear", segmentationNode=None, roiNodes=[],
                     noiseMethod="background", noiseRegion="", nChannels=1, repeatVolume=None, lgeRegion="",
                     remoteRegion="", bloodRegion="", myocardiumRegion="", lgeMethod="nsd", nSd=5.0, minIslandMl=0.0,
-                    includeMvo=False, barLine=None, expectedBars=4, barPitchMm=2.0, modulationThreshold=0.1)
+                    includeMvo=False, rvInsertionPoint=None, ahaModel="17", barLine=None, expectedBars=4, barPitchMm=2.0, modulationThreshold=0.1)
     defaults.update(values)
     return types.SimpleNamespace(**defaults)
 
@@ -96,6 +96,26 @@ def test_logic_regions_and_lge_from_roles(module, slicer_env):
     assert message.startswith("LGE ")
     with pytest.raises(ValueError, match="No myocardium"):
         logic.runLGE(_parameters(inputVolume=volume, segmentationNode=segmentation, myocardiumRegion=""))
+
+
+def test_logic_lge_with_rv_point_gives_segments_and_bullseye(module, slicer_env):
+    scene = slicer_env.scene
+    phantom = make_lge_ring_phantom((4, 100, 100), (1.0, 1.0, 8.0), 0.2, 20.0, np.random.default_rng(1))
+    volume, segmentation, _ = add_phantom_nodes(scene, phantom)
+    logic = module.LGEResolutionQALogic()
+    pn = _parameters(inputVolume=volume, segmentationNode=segmentation, myocardiumRegion="myocardium",
+                     lgeMethod=module.LGEResolutionQAParameterNode.lgeMethod)
+    outputs, message = logic.runLGE(pn)
+    assert "Place the anterior RV insertion point" in message and "segments" not in outputs.tables
+    assert outputs.results["lge"].method == "gmm-per-slice"  # the parameter node's default method
+    point = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "RV")
+    centre = (phantom.ijk_to_ras @ np.array([49.5, 49.5, 1, 1.0]))[:3]
+    point.AddControlPoint(*(centre + np.array([15.0, 26.0, 0.0])))
+    outputs, message = logic.runLGE(_parameters(inputVolume=volume, segmentationNode=segmentation,
+                                                myocardiumRegion="myocardium", rvInsertionPoint=point, ahaModel="16"))
+    assert outputs.tables["segments"].GetNumberOfRows() == 16
+    assert outputs.results["bullseye_node"].IsA("vtkMRMLVectorVolumeNode")
+    assert "Place the anterior" not in message
 
 
 def test_region_lists_follow_segment_add_rename_remove_and_reorder(module, slicer_env):

@@ -5,13 +5,19 @@ Layers, in the one direction imports may go (README "Layout"):
 * ``core``     algorithms on numpy arrays and typed results: numpy, scipy, SimpleITK, pydicom, Pillow only;
 * ``io``       reading files into core types (+ core);
 * ``sim``      simulators and synthetic phantoms (+ core, io);
-* ``networks`` the neural networks and their weights files (+ core; torch);
+* ``networks`` the neural networks: ONNX inference on onnxruntime (+ core), and the torch definitions for
+  training and export (``TORCH_MODULES``);
 * ``metrics``  metric families (one file each) and their registry (+ core, io);
 * ``study``    study-level pipelines that read files and write reports (+ core, io, metrics);
 * ``mrml``     MRML adapters: nodes <-> core types (+ core, io, networks, metrics, study; slicer, vtk);
 * ``scenarios`` (a Lib's ``scenarios.py``) the self-test scenarios run by Slicer and pytest (+ everything above);
 * the Slicer glue (module files, DICOM plugin) and the ``cardiac_lge`` CLI sit on top; no Lib module
   imports them, and ``cardiac_lge`` never imports the glue.
+
+torch is for training only: only ``TORCH_MODULES`` (the nn.Modules, the .pt files and their torch runners)
+and ``cardiac_lge/training`` import torch; no other Lib module imports a torch module, and the rest of
+``cardiac_lge`` reaches them only through ``cardiac_lge/training`` (so inference, the CLI and Slicer run
+without torch; Testing/cli/test_without_torch.py runs them with torch made unimportable).
 """
 
 from __future__ import annotations
@@ -43,8 +49,22 @@ ALLOWED_LAYERS = {
 }
 #: layers that may import slicer / vtk (the MRML adapter and what runs it)
 APPLICATION_LAYERS = {"mrml", "scenarios"}
-#: layers that may import torch
-TORCH_LAYERS = {"networks"}
+#: the only Lib modules that may import torch (nothing else in the Libs imports them)
+TORCH_MODULES = {
+    "TINullCorrectionLib.networks.architectures",
+    "TINullCorrectionLib.networks.weights_file",
+    "TINullCorrectionLib.networks.torch_models",
+}
+#: outside the Libs, torch (and the TORCH_MODULES) only in training code
+TORCH_PACKAGES_OUTSIDE_LIBS = ("cardiac_lge.training",)
+
+
+def may_import_torch(module: str) -> bool:
+    return module in TORCH_MODULES or any(module == p or module.startswith(p + ".") for p in TORCH_PACKAGES_OUTSIDE_LIBS)
+
+
+def _is_torch_module(imported: str) -> bool:
+    return any(imported == m or imported.startswith(m + ".") for m in TORCH_MODULES)
 
 
 @dataclass(frozen=True)
@@ -107,14 +127,18 @@ def check_file(repo: Path, path: Path) -> list[Violation]:
         if top in GLUE_MODULES:
             problems.append(Violation(rel, line, imported, "nothing imports the Slicer glue"))
             continue
+        torch_import = top == "torch" or _is_torch_module(imported)
+        if torch_import and not may_import_torch(module):
+            what = "torch" if top == "torch" else f"the torch module {imported}"
+            problems.append(Violation(rel, line, imported, f"only {sorted(TORCH_MODULES)} and cardiac_lge.training import {what} "
+                                                           "(torch is for training only)"))
+            continue
         if layer is None:  # the CLI, benchmarks, scripts
             continue
         if top == "cardiac_lge":
             problems.append(Violation(rel, line, imported, "a Lib package never imports the cardiac_lge CLI"))
         elif top in APPLICATION_ONLY and layer not in APPLICATION_LAYERS:
             problems.append(Violation(rel, line, imported, f"only {sorted(APPLICATION_LAYERS)} import {top}"))
-        elif top == "torch" and layer not in TORCH_LAYERS:
-            problems.append(Violation(rel, line, imported, f"only {sorted(TORCH_LAYERS)} import torch"))
         else:
             target_layer = layer_of_module(imported)
             if target_layer not in (None, "package") and target_layer not in ALLOWED_LAYERS[layer]:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from TINullCorrectionLib.networks.ti_offset import load_model
+from TINullCorrectionLib.networks.torch_models import load_torch_model
 
 from cardiac_lge.training.evaluation import (
     evaluate,
@@ -36,7 +37,7 @@ def test_training_reduces_loss_and_writes_loadable_checkpoints(tiny_series, tmp_
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     checkpoints = sorted(tmp_path.glob("checkpoint_epoch*.pt"))
     assert len(checkpoints) == 3
-    reloaded = load_model(checkpoints[-1])
+    reloaded = load_torch_model(checkpoints[-1])
     assert reloaded.architecture == "sequence"
     # Fine-tuning needs a matching configuration.
     with pytest.raises(ValueError, match="differ"):
@@ -98,3 +99,18 @@ def test_native_fraction_of_the_simulated_training_set():
     assert native_nulls.min() > 450.0 and np.median(native_nulls) > np.median(post_nulls) + 200.0
     with pytest.raises(ValueError, match="native_fraction"):
         simulate_series_set(1, seed=3, native_fraction=1.5)
+
+
+def test_training_learns_the_myocardium():
+    from cardiac_lge.training.myocardium import (
+        SegmentationTrainingConfig,
+        simulate_segmentation_set,
+        train_segmentation,
+    )
+
+    data = simulate_segmentation_set(48, seed=11, photo_fraction=0.0)
+    config = SegmentationTrainingConfig(n_series=48, epochs=3, batch_size=8, learning_rate=3e-3, seed=11)
+    model, history = train_segmentation(config, data=data, show_progress=False, log=lambda _: None)
+    assert len(history) == 3
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert model.card["best_epoch"] in (1, 2, 3)

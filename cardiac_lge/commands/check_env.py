@@ -1,20 +1,25 @@
-"""``cardiac-lge check-env``: verify that the run-time stack works on this machine.
+"""``cardiac-lge check-env``: verify that the installed profile works on this machine.
 
-Imports torch, SimpleITK, pydicom (with a JPEG-lossless decoder) and slicer-core, creates a real
-MRML scene with a volume node, and prints what it found. Exit code 1 when something is missing.
+Default profile (what ti-correct, qa, simulate and evaluate need): numpy/scipy, SimpleITK, pydicom with a
+JPEG-lossless decoder, and onnxruntime running both shipped networks (checked ONNX files, sha256 against
+the model card). Reported when installed, not required: torch + onnx + onnxscript (the [train] profile:
+train, train-myocardium, export-onnx) and slicer-core (the [test] profile: a real MRML scene with a volume
+node). Exit code 1 when a default-profile check fails, or an optional package is installed but broken.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import platform
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check-env",
-        help="check the installed dependencies (torch, SimpleITK, pydicom decoders, slicer-core MRML)",
+        help="check the installed profile (onnxruntime models, SimpleITK, pydicom decoders; torch and slicer-core if installed)",
         description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=run)
 
@@ -29,14 +34,36 @@ def _check(label: str, function) -> bool:
     return True
 
 
-def _torch() -> str:
-    import torch
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses the name, or a half-imported module
+        return False
 
-    device = "CUDA " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"
-    value = float(torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3)).item())
-    if value != 9.0:
-        raise RuntimeError(f"conv2d gave {value}, expected 9")
-    return f"torch {torch.__version__} ({device}, {torch.get_num_threads()} threads)"
+
+def _optional(label: str, module: str, profile: str, function) -> bool:
+    """Run ``function`` when ``module`` is installed; otherwise say which profile brings it (not a failure)."""
+    if not _installed(module):
+        print(f"  [--]   {label}: not installed (only the {profile} profile needs it)")
+        return True
+    return _check(label, function)
+
+
+def _onnx_models() -> str:
+    import numpy as np
+    import onnxruntime
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+    from TINullCorrectionLib.networks.ti_offset import load_model
+    from TINullCorrectionLib.scenarios import simulate_known_null_scout
+
+    model, unet = load_model(), load_segmentation_model()
+    scout = simulate_known_null_scout(0).scout
+    prediction = model.predict(scout)
+    probability = unet.myocardium_probability(scout)
+    if not (np.allclose(prediction.probabilities.sum(1), 1.0) and np.isfinite(probability).all()):
+        raise RuntimeError("the networks gave invalid probabilities")
+    return (f"onnxruntime {onnxruntime.__version__}: {model.name} ({model.network.sha256[:12]}...) and {unet.name} "
+            f"({unet.network.sha256[:12]}...) load (sha256 as in the model card) and run on a simulated scout")
 
 
 def _simpleitk() -> str:
@@ -59,6 +86,16 @@ def _pydicom() -> str:
     return f"pydicom {pydicom.__version__}, JPEG-lossless decoder via {plugins}"
 
 
+def _training() -> str:
+    from importlib.metadata import version
+
+    from cardiac_lge.training.environment import torch_summary
+
+    exporter = [f"{name} {version(name)}" if _installed(name) else f"{name} MISSING (export-onnx needs it)"
+                for name in ("onnx", "onnxscript")]
+    return f"{torch_summary()}; {', '.join(exporter)}"
+
+
 def _slicer_scene() -> str:
     import numpy as np
     import slicer
@@ -79,11 +116,17 @@ def run(args: argparse.Namespace) -> int:
     from cardiac_lge import __version__
 
     print(f"cardiac-lge {__version__} environment check (Python {platform.python_version()}, {platform.machine()})")
-    results = [
-        _check("torch", _torch),
+    print(" default profile (ti-correct, qa, simulate, evaluate):")
+    required = [
+        _check("networks on onnxruntime", _onnx_models),
         _check("SimpleITK", _simpleitk),
         _check("pydicom", _pydicom),
-        _check("slicer-core MRML", _slicer_scene),
     ]
-    print("All checks passed." if all(results) else "Some checks FAILED (see above).")
-    return 0 if all(results) else 1
+    print(" optional profiles:")
+    optional = [
+        _optional("training (torch, onnx, onnxscript)", "torch", "[train]", _training),
+        _optional("slicer-core MRML", "slicer", "[test]", _slicer_scene),
+    ]
+    ok = all(required) and all(optional)
+    print("All checks passed." if ok else "Some checks FAILED (see above).")
+    return 0 if ok else 1

@@ -37,10 +37,19 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--interpolation", choices=("linear", "cubic"), default="linear")
     group.add_argument("--modulation-threshold", type=float, default=0.1,
                        help="bar groups: minimum modulation (peak - dip)/(peak + dip) of every dip to call them resolved")
-    group.add_argument("--lge-method", choices=("nsd", "fwhm", "otsu"), default="nsd")
+    from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD, METHODS
+
+    group.add_argument("--lge-method", choices=METHODS, default=DEFAULT_METHOD,
+                       help=f"LGE threshold per slice (default {DEFAULT_METHOD}: chosen on real infarcts, README "
+                            "'LGE quantification on real infarcts')")
     group.add_argument("--n-sd", type=float, default=5.0, help="n of the n-SD LGE threshold (default 5)")
     group.add_argument("--min-island-ml", type=float, default=0.0)
     group.add_argument("--include-mvo", action="store_true", help="count dark cores enclosed by LGE as LGE")
+    group.add_argument("--rv-insertion", metavar="X,Y,Z", help="anterior RV insertion point (RAS mm): AHA segments, "
+                       "transmurality and a bullseye per volume")
+    group.add_argument("--rv-insertion-file", metavar="MRK_JSON", help="anterior RV insertion point: first point of a "
+                       "Slicer markups file")
+    group.add_argument("--aha-model", type=int, choices=(16, 17), default=17)
     group.add_argument("--no-figures", action="store_true", help="write the CSV and JSON only")
 
 
@@ -143,10 +152,23 @@ def _study(args):
         lge_region=getattr(args, "lge_segment", None), remote_region=getattr(args, "remote_segment", None),
         blood_region=getattr(args, "blood_segment", None), myocardium_region=myocardium,
         noise=NoiseSettings(method=method, region=getattr(args, "noise_segment", None), n_channels=args.channels),
-        lge=LGESettings(args.lge_method, args.n_sd, args.min_island_ml, args.include_mvo) if myocardium else None,
+        lge=LGESettings(args.lge_method, args.n_sd, args.min_island_ml, args.include_mvo, aha_model=args.aha_model,
+                        rv_insertion_ras=_rv_point(args)) if myocardium else None,
         step_mm=args.step_mm, interpolation=args.interpolation, modulation_threshold=args.modulation_threshold,
         mtf_rois=mtf_rois)
     return volumes, definition
+
+
+def _rv_point(args):
+    from LGEResolutionQALib.io import lge_inputs
+
+    if getattr(args, "rv_insertion", None) and getattr(args, "rv_insertion_file", None):
+        raise ValueError("Give the RV insertion point as --rv-insertion or --rv-insertion-file, not both.")
+    if getattr(args, "rv_insertion", None):
+        return lge_inputs.parse_point(args.rv_insertion)
+    if getattr(args, "rv_insertion_file", None):
+        return tuple(lge_inputs.read_markups_point(args.rv_insertion_file))
+    return None
 
 
 def _print_summary(report, paths) -> None:

@@ -59,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     import secrets
     import sys
 
-    import torch
     import uvicorn
 
     from cardiac_lge.phone import PhoneModels
@@ -69,10 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--workers must be >= 1, --queue >= 0 and --max-upload-mb > 0.")
     host = args.host or "127.0.0.1"
     token = secrets.token_urlsafe(18) if args.host is not None else None
-    threads = max(1, (os.cpu_count() or 2) // args.workers)
-    torch.set_num_threads(threads)
+    threads = max(1, (os.cpu_count() or 2) // args.workers)  # onnxruntime threads of each worker's networks and OCR
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    models = PhoneModels(args.model, args.myocardium_model, args.single_frame_model, use_ocr=not args.no_ocr, ocr_threads=threads)
+    models = PhoneModels(args.model, args.myocardium_model, args.single_frame_model, use_ocr=not args.no_ocr, threads=threads)
     if not args.no_warm_up:
         print("loading the models and running them once ...", flush=True)
         models.warm_up()

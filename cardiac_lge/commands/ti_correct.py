@@ -3,7 +3,8 @@
 Inputs: a DICOM folder or files (any vendor; the slices of one scout give one result per slice and a
 combined one; different scouts in the inputs are reported separately, never combined), pictures of the
 scanner monitor (PNG/JPEG, with --ti-ms or --ti-csv), or one NRRD/NIfTI file.
---batch DIR runs every sub-folder of DIR as one study and writes one CSV row per series slice.
+--batch DIR runs every sub-folder of DIR as one study and writes one CSV row per series slice; with
+--workers N the studies are shared by N processes (each with single-threaded onnxruntime sessions).
 Photos taken at the console (the same modes as the web page of ``cardiac-lge serve``, same numbers):
   ti-correct photo.jpg --mosaic [--ti-ms ...| --first-ti-ms 100 --spacing-ms 40]   one photo of the whole mosaic
   ti-correct frame.jpg --single-frame --ti-ms 320                                  one frame and its TI
@@ -26,15 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("ti-correct", help="predict per-frame TI offsets and recommend the LGE TI",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="*", type=Path, help="DICOM folder/files, pictures, or one NRRD/NIfTI file")
-    parser.add_argument("--model", type=Path, default=None, help="model file (default: the shipped weights)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="ONNX model file of the TI-offset CNN (default: the shipped ti_offset_sequence.onnx)")
     parser.add_argument("--ti-ms", type=float, nargs="+", help="TIs (ms) of the pictures / volume frames, in file order")
     parser.add_argument("--ti-csv", type=Path, help="CSV with the TIs of the pictures (ti_ms column or file,ti_ms)")
     parser.add_argument("--pixel-spacing-mm", type=float, default=1.5, help="pixel size of pictures (default 1.5 mm)")
     parser.add_argument("--chosen-ti", type=float, help="the LGE TI (ms) you intend to use: is it optimal, and what to use instead")
     parser.add_argument("--roi-mask", type=Path, help="myocardium mask (NRRD/NIfTI, same rows x columns as the frames) for the physics cross-check")
     parser.add_argument("--myocardium-model", type=Path, default=None,
-                        help="U-Net that finds the myocardium for the automatic physics cross-check when no --roi-mask "
-                             "is given (default: the shipped weights)")
+                        help="ONNX U-Net that finds the myocardium for the automatic physics cross-check when no --roi-mask "
+                             "is given (default: the shipped myocardium_unet.onnx)")
     parser.add_argument("--no-auto-myocardium", action="store_true",
                         help="CNN only when no --roi-mask is given (no automatic inversion-recovery cross-check)")
     parser.add_argument("--optimal-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
@@ -45,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", type=Path, help="write the results as JSON (units in key names)")
     parser.add_argument("--batch", type=Path, help="run every sub-folder of this folder as one study")
     parser.add_argument("--csv", type=Path, help="with --batch: CSV with one row per series slice")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="with --batch: processes sharing the studies (default 1; 0 = one per CPU core)")
     parser.add_argument("--quiet", action="store_true", help="do not print the per-frame tables")
     phone = parser.add_argument_group("photos taken at the console")
     phone.add_argument("--mosaic", action="store_true",
@@ -127,45 +131,105 @@ def analyse(model, scouts: list, args: argparse.Namespace, pictures: bool = Fals
                          chosen_ti_ms=args.chosen_ti, warnings=(picture_warning(),) if pictures else ())
 
 
+BATCH_FIELDS = ["study", "slice", "n_frames", "ti_source", "null_ti_ms", "null_uncertainty_ms", "method", "recommended_lge_ti_ms",
+                "warnings", "error"]
+
+
+def batch_rows(study: Path, model, settings, myocardium_model=None) -> list[dict]:
+    """The CSV rows of one study folder: one per TI-scout slice found in it (or one error row)."""
+    from TINullCorrectionLib.core.pipeline import analyse_scout
+    from TINullCorrectionLib.core.types import ScoutError
+    from TINullCorrectionLib.io.dicom import examine_dicom_files, load_scout_from_files
+
+    candidates = examine_dicom_files([study])
+    if not candidates:
+        return [{"study": study.name, "error": "no TI scout found"}]
+    rows = []
+    for candidate in candidates:
+        try:
+            result = analyse_scout(load_scout_from_files(candidate.files, candidate.slice_index), model, settings,
+                                   myocardium_model=myocardium_model)
+        except (ScoutError, ValueError) as error:
+            rows.append({"study": study.name, "slice": candidate.slice_index, "error": str(error)})
+            continue
+        final = result.final
+        rows.append({"study": study.name, "slice": result.slice_label, "n_frames": result.n_frames, "ti_source": result.ti_source,
+                     "null_ti_ms": f"{final.null_ti_ms:.1f}", "null_uncertainty_ms": f"{final.uncertainty_ms:.1f}",
+                     "method": final.method, "recommended_lge_ti_ms": f"{final.recommended_lge_ti_ms:.1f}",
+                     "warnings": " | ".join(result.all_warnings()), "error": ""})
+    return rows
+
+
+#: The models of a batch worker process (loaded once per process by _start_worker).
+_WORKER: dict = {}
+#: Thread pools of numpy's BLAS and OpenMP in worker processes: one thread each, the processes are the parallelism.
+_SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _start_worker(model_path, myocardium_path, auto_myocardium: bool, settings) -> None:
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+    from TINullCorrectionLib.networks.ti_offset import load_model
+
+    _WORKER.update(model=load_model(model_path, threads=1), settings=settings,
+                   myocardium_model=load_segmentation_model(myocardium_path, threads=1) if auto_myocardium else None)
+
+
+def _worker_rows(study: Path) -> list[dict]:
+    return batch_rows(study, _WORKER["model"], _WORKER["settings"], _WORKER["myocardium_model"])
+
+
+def _study_rows(studies: list[Path], model, args: argparse.Namespace, myocardium_model=None):
+    """Rows of every study, in order: in this process, or in ``--workers`` processes (spawned, so that no
+    onnxruntime session crosses a fork; each loads the models once with one onnxruntime thread)."""
+    import os
+
+    from tqdm import tqdm
+
+    settings = settings_from_args(args)
+    workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
+    workers = min(workers, len(studies))
+    if workers <= 1:
+        for study in tqdm(studies, desc="studies", unit="study"):
+            yield batch_rows(study, model, settings, myocardium_model)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    saved = {name: os.environ.get(name) for name in _SINGLE_THREAD_ENV}
+    os.environ.update(_SINGLE_THREAD_ENV)  # inherited by the spawned workers before they import numpy
+    try:
+        initargs = (args.model, getattr(args, "myocardium_model", None), myocardium_model is not None, settings)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                                 initargs=initargs) as pool:
+            yield from tqdm(pool.map(_worker_rows, studies), total=len(studies), desc=f"studies ({workers} workers)", unit="study")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_batch(model, args: argparse.Namespace, myocardium_model=None) -> int:
     import csv
     import io
 
     from CardiacLGECommonLib.core.files import write_text_atomically
-    from TINullCorrectionLib.core.pipeline import analyse_scout
-    from TINullCorrectionLib.core.types import ScoutError
-    from TINullCorrectionLib.io.dicom import examine_dicom_files, load_scout_from_files
-    from tqdm import tqdm
 
     studies = sorted(p for p in args.batch.iterdir() if p.is_dir())
     if not studies:
         raise ValueError(f"No study folders in {args.batch}.")
     if args.csv is None:
         raise ValueError("--batch needs --csv for its results.")
-    settings = settings_from_args(args)
-    fields = ["study", "slice", "n_frames", "ti_source", "null_ti_ms", "null_uncertainty_ms", "method", "recommended_lge_ti_ms", "warnings", "error"]
+    if args.workers < 0:
+        raise ValueError("--workers must be 0 (one per CPU core) or more.")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer = csv.DictWriter(buffer, fieldnames=BATCH_FIELDS)
     writer.writeheader()
     n_rows = 0
-    for study in tqdm(studies, desc="studies", unit="study"):
-        candidates = examine_dicom_files([study])
-        if not candidates:
-            writer.writerow({"study": study.name, "error": "no TI scout found"})
-            continue
-        for candidate in candidates:
-            try:
-                result = analyse_scout(load_scout_from_files(candidate.files, candidate.slice_index), model, settings,
-                                       myocardium_model=myocardium_model)
-            except (ScoutError, ValueError) as error:
-                writer.writerow({"study": study.name, "slice": candidate.slice_index, "error": str(error)})
-                continue
-            final = result.final
-            writer.writerow({"study": study.name, "slice": result.slice_label, "n_frames": result.n_frames, "ti_source": result.ti_source,
-                             "null_ti_ms": f"{final.null_ti_ms:.1f}", "null_uncertainty_ms": f"{final.uncertainty_ms:.1f}",
-                             "method": final.method, "recommended_lge_ti_ms": f"{final.recommended_lge_ti_ms:.1f}",
-                             "warnings": " | ".join(result.all_warnings()), "error": ""})
-            n_rows += 1
+    for rows in _study_rows(studies, model, args, myocardium_model):
+        writer.writerows(rows)
+        n_rows += sum(1 for row in rows if row.get("error") == "")
     write_text_atomically(args.csv, buffer.getvalue())
     print(f"wrote {n_rows} series rows for {len(studies)} studies to {args.csv}")
     return 0

@@ -3,6 +3,9 @@
 The default weights shipped in TINullCorrectionLib/models/ are made by exactly:
     cardiac-lge train --out TINullCorrection/TINullCorrectionLib/models/ti_offset_sequence.pt
 (defaults: sequence architecture, 2000 simulated series of which 15% phone photos, 14 epochs, seed 20261124).
+Writes the weights-only PyTorch file (--out, for fine-tuning) and the ONNX file beside it (same name,
+.onnx) that `ti-correct`, `evaluate` and the Slicer module run. Needs the training profile
+(pip install -e .[train]: torch, onnx, onnxscript).
 The single-frame network (one picture + its TI, the published per-image mode) is made by exactly:
     cardiac-lge train --single-frame --out TINullCorrection/TINullCorrectionLib/models/ti_offset_single_frame.pt
 (defaults with --single-frame: 2000 simulated series, every frame within +/-150 ms of the null and two more per
@@ -18,7 +21,8 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train the TI-offset CNN (simulated data and/or labelled DICOM)", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt, weights only)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="model file to write (.pt, weights only; the .onnx for inference is written beside it)")
     parser.add_argument("--arch", choices=("sequence", "compact", "vgg16"), default="sequence",
                         help="network architecture (default sequence: CNN per frame + GRU over frames)")
     parser.add_argument("--n-series", type=int, default=2000, help="simulated series to train on (default 2000; 0 = none)")
@@ -33,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of every random draw (default 20261124; 20261201 with --single-frame)")
     parser.add_argument("--dicom-dir", type=Path, help="folder of a site's labelled TI scout series (fine-tuning data)")
     parser.add_argument("--labels", type=Path, help="CSV with columns series_dir,null_ti_ms for --dicom-dir")
-    parser.add_argument("--init", type=Path, help="start from this model file (fine-tuning)")
+    parser.add_argument("--init", type=Path, help="start from this .pt model file (fine-tuning)")
     parser.add_argument("--checkpoint-dir", type=Path, help="write a checkpoint after every epoch here")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--single-frame", action="store_true",
@@ -45,27 +49,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import torch
-    from TINullCorrectionLib.networks.ti_offset import load_model, save_model
-
+    from cardiac_lge.training.onnx_export import check_exporter, export_ti_model
     from cardiac_lge.training.ti_offset import (
         SeriesSet,
         TrainingConfig,
         labelled_dicom_series_set,
+        load_torch_model,
+        save_model,
+        set_threads,
         simulate_series_set,
         train_model,
     )
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    check_exporter()  # before hours of training, not after
+    set_threads(args.threads)
     if args.single_frame:
         return _run_single_frame(args)
+    args.epochs = 14 if args.epochs is None else args.epochs
+    args.seed = 20261124 if args.seed is None else args.seed
     if (args.dicom_dir is None) != (args.labels is None):
         raise ValueError("--dicom-dir and --labels go together.")
     if args.n_series <= 0 and args.dicom_dir is None:
         raise ValueError("Nothing to train on: give --n-series > 0 and/or --dicom-dir with --labels.")
-    args.epochs = 14 if args.epochs is None else args.epochs
-    args.seed = 20261124 if args.seed is None else args.seed
     config = TrainingConfig(architecture=args.arch, n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, photo_fraction=args.photo_fraction,
                             native_fraction=args.native_fraction, seed=args.seed)
@@ -77,20 +82,23 @@ def run(args: argparse.Namespace) -> int:
         site = labelled_dicom_series_set(args.dicom_dir, args.labels, config.preprocess)
         print(f"loaded {len(site)} labelled series from {args.dicom_dir}")
         series.extend(site)
-    init = load_model(args.init) if args.init is not None else None
+    init = load_torch_model(args.init) if args.init is not None else None
     model, history = train_model(config, series=series, init=init, checkpoint_dir=args.checkpoint_dir)
     model.card.update({"training_command": "cardiac-lge train " + " ".join(_argv_of(args)), "trained_on_site_series": args.dicom_dir is not None})
     sha = save_model(model, args.out)
     args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
     print(f"wrote {args.out} (sha256 {sha})")
+    onnx_path = args.out.with_suffix(".onnx")
+    print(f"wrote {onnx_path} (sha256 {export_ti_model(model, onnx_path, sha)})")
     return 0
 
 
 def _run_single_frame(args: argparse.Namespace) -> int:
     import json
 
-    from TINullCorrectionLib.networks.single_frame import save_single_frame_model
+    from TINullCorrectionLib.networks.torch_models import save_single_frame_model
 
+    from cardiac_lge.training.onnx_export import export_single_frame_model
     from cardiac_lge.training.single_frame import SingleFrameTrainingConfig, train_single_frame_model
 
     if args.dicom_dir is not None or args.init is not None or args.n_series <= 0:
@@ -103,6 +111,8 @@ def _run_single_frame(args: argparse.Namespace) -> int:
     sha = save_single_frame_model(model, args.out)
     args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
     print(f"wrote {args.out} (sha256 {sha})")
+    onnx_path = args.out.with_suffix(".onnx")
+    print(f"wrote {onnx_path} (sha256 {export_single_frame_model(model, onnx_path, sha)})")
     return 0
 
 

@@ -4,6 +4,8 @@ automatic inversion-recovery cross-check) on simulated scouts.
 The default weights shipped in TINullCorrectionLib/models/ are made by exactly:
     cardiac-lge train-myocardium --out TINullCorrection/TINullCorrectionLib/models/myocardium_unet.pt
 (defaults: 4000 simulated series of which 30% phone photos, 24 epochs, seed 20261130, 2 worker processes).
+Writes the weights-only PyTorch file (--out) and the ONNX file beside it (.onnx) that inference runs.
+Needs the training profile (pip install -e .[train]).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-myocardium", help="train the myocardium U-Net used by the automatic IR-fit cross-check",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt, weights only)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="model file to write (.pt, weights only; the .onnx for inference is written beside it)")
     parser.add_argument("--n-series", type=int, default=4000, help="simulated series (default 4000)")
     parser.add_argument("--epochs", type=int, default=24, help="epochs (default 24)")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -30,13 +33,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import torch
-    from TINullCorrectionLib.networks.myocardium_unet import save_segmentation_model
+    from cardiac_lge.training.myocardium import (
+        SegmentationTrainingConfig,
+        save_segmentation_model,
+        train_segmentation,
+    )
+    from cardiac_lge.training.onnx_export import check_exporter, export_myocardium_model
+    from cardiac_lge.training.ti_offset import set_threads
 
-    from cardiac_lge.training.myocardium import SegmentationTrainingConfig, train_segmentation
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    check_exporter()
+    set_threads(args.threads)
     if args.n_series < 2 or args.epochs < 1:
         raise ValueError("Training needs --n-series >= 2 and --epochs >= 1.")
     config = SegmentationTrainingConfig(n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
@@ -49,4 +55,6 @@ def run(args: argparse.Namespace) -> int:
     sha = save_segmentation_model(model, args.out)
     args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
     print(f"wrote {args.out} (sha256 {sha})")
+    onnx_path = args.out.with_suffix(".onnx")
+    print(f"wrote {onnx_path} (sha256 {export_myocardium_model(model, onnx_path, sha)})")
     return 0

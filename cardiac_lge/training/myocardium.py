@@ -1,5 +1,5 @@
-"""Training of the myocardium U-Net (networks/myocardium_unet.py) on simulated TI scouts (torch; not
-installed into Slicer).
+"""Training of the myocardium U-Net (networks/architectures.MyocardiumUNet; inference: networks/myocardium_unet.py)
+on simulated TI scouts (torch; not installed into Slicer).
 
 The default weights shipped in TINullCorrectionLib/models/ are made by ``cardiac-lge train-myocardium``.
 """
@@ -13,13 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from TINullCorrectionLib.core.preprocessing import PreprocessConfig
+from TINullCorrectionLib.networks.architectures import MyocardiumUNet
 from TINullCorrectionLib.networks.myocardium_unet import (
     SEGMENTATION_PREPROCESS,
     MyocardiumModel,
-    MyocardiumUNet,
     mask_on_grid,
     scout_features,
 )
+from TINullCorrectionLib.networks.torch_models import save_segmentation_model, torch_myocardium_model  # noqa: F401 - for commands
 from torch import nn
 
 
@@ -152,4 +153,4 @@ def train_segmentation(
     best = min(history, key=lambda r: r["validation_loss"])
     card = {"name": "myocardium_unet", "n_series": config.n_series, "epochs": config.epochs, "seed": config.seed,
             "photo_fraction": config.photo_fraction, "best_epoch": best["epoch"], "validation_dice": best["validation_dice"]}
-    return MyocardiumModel(network, SEGMENTATION_PREPROCESS, card, "myocardium_unet"), history
+    return torch_myocardium_model(network, SEGMENTATION_PREPROCESS, card, "myocardium_unet"), history

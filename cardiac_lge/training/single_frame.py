@@ -22,8 +22,9 @@ from TINullCorrectionLib.core.single_frame import (
     single_frame_channels,
     single_frame_scalars,
 )
-from TINullCorrectionLib.networks.architectures import OffsetBins
-from TINullCorrectionLib.networks.single_frame import SingleFrameModel, SingleFrameTINet
+from TINullCorrectionLib.networks.architectures import OffsetBins, SingleFrameTINet
+from TINullCorrectionLib.networks.single_frame import SingleFrameModel
+from TINullCorrectionLib.networks.torch_models import torch_single_frame_model
 from torch import nn
 
 from cardiac_lge.training.ti_offset import _masked_cross_entropy, _progress
@@ -180,7 +181,7 @@ def train_single_frame_model(config: SingleFrameTrainingConfig = SingleFrameTrai
     card = {"architecture": "single-frame", "n_series": n_series, "n_pictures": len(frames), "epochs": config.epochs,
             "seed": config.seed, "condition_mix": " / ".join(f"{c} {p:g}" for c, p in zip(CONDITIONS, config.condition_mix, strict=True)),
             "best_validation_loss": float(best_loss), "channels": N_SINGLE_CHANNELS}
-    return SingleFrameModel(network, config.bins, config.preprocess, card, name="ti-offset-single-frame"), history
+    return torch_single_frame_model(network, config.bins, config.preprocess, card, name="ti-offset-single-frame"), history
 
 
 def _validate(network: nn.Module, frames: FrameSet, config: SingleFrameTrainingConfig) -> tuple[float, float]:

@@ -24,7 +24,8 @@ from TINullCorrectionLib.core.preprocessing import (
 )
 from TINullCorrectionLib.core.types import TIScout
 from TINullCorrectionLib.networks.architectures import OffsetBins, build_network
-from TINullCorrectionLib.networks.ti_offset import TIModel, save_model
+from TINullCorrectionLib.networks.ti_offset import TIModel
+from TINullCorrectionLib.networks.torch_models import load_torch_model, module_of, save_model, torch_ti_model  # noqa: F401 - for commands
 from torch import nn
 
 
@@ -147,6 +148,12 @@ def _batch(series: SeriesSet, indices, bins: OffsetBins, label_sigma_ms: float):
     return (torch.from_numpy(images), torch.from_numpy(scalars), torch.from_numpy(mask), torch.from_numpy(targets), offsets)
 
 
+def set_threads(threads: int) -> None:
+    """CPU threads torch may use (0: torch's choice)."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def train_model(
     config: TrainingConfig = TrainingConfig(),
     series: SeriesSet | None = None,
@@ -170,7 +177,7 @@ def train_model(
     if init is not None:
         if init.bins != config.bins or init.preprocess != config.preprocess or init.architecture != config.architecture:
             raise ValueError("The initial model's architecture, bins or preprocessing differ from the training configuration.")
-        network = init.network
+        network = module_of(init)
     else:
         network = build_network(config.architecture, config.bins.n_classes)
     network.to(device)
@@ -211,14 +218,14 @@ def train_model(
             best_loss = validation_loss
             best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
         if checkpoint_dir is not None:
-            checkpoint = TIModel(network, config.architecture, config.bins, config.preprocess, {"name": f"checkpoint-epoch{epoch + 1}"})
+            checkpoint = torch_ti_model(network, config.architecture, config.bins, config.preprocess, {"name": f"checkpoint-epoch{epoch + 1}"})
             save_model(checkpoint, Path(checkpoint_dir) / f"checkpoint_epoch{epoch + 1:02d}.pt")
     network.load_state_dict(best_state)
     network.to("cpu").eval()
     card = {"architecture": config.architecture, "n_series": len(series), "epochs": config.epochs, "seed": config.seed,
             "photo_fraction": config.photo_fraction, "native_fraction": config.native_fraction,
             "best_validation_loss": float(best_loss)}
-    return TIModel(network, config.architecture, config.bins, config.preprocess, card, name=f"ti-offset-{config.architecture}"), history
+    return torch_ti_model(network, config.architecture, config.bins, config.preprocess, card, name=f"ti-offset-{config.architecture}"), history
 
 
 def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

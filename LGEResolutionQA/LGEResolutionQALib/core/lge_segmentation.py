@@ -1,162 +1,179 @@
-"""LGE (scar) segmentation inside the LV myocardium and its extent as % of the LV (core: numpy/scipy).
+"""LGE (scar) segmentation inside the LV myocardium, per short-axis slice, and its extent as % of the LV.
 
-Methods (docs/METHODS.md §2.4):
+Every reference and threshold is taken **per slice** (docs/METHODS.md §2.4; details and measurements in docs/LGE_METHODS.md): clinical
+tools (Segment, cvi42) do so because receive-coil shading, windowing and export scaling differ
+between slices, so one remote mean/SD pooled over the stack is wrong on most slices.
 
-* ``nsd``: threshold T = μ_remote + n·σ_remote (sample SD), n = 5 by default; n ∈ {2, 3, 5, 6} are the
-  published choices — any other positive n is allowed and adds a warning to the result.
-* ``fwhm``: T = 0.5 × max signal of the hyperenhanced region. ``fwhm_max_region``:
-  "hyperenhanced" (default) — the max is taken in the largest 3D connected component (26-connected)
-  of myocardial voxels above the Otsu threshold of the myocardial intensities (our automatic
-  stand-in for the user-picked bright region of Amado et al. JACC 2004); "myocardium" — the max
-  over the whole myocardium. The raw maximum is used (as in the method's definition); it is noise
-  sensitive.
-* ``otsu``: T = Otsu threshold (256-bin histogram) of the myocardial intensities.
+Methods (``method``), each applied to the myocardial voxels of one slice k:
 
-Scar = myocardium ∧ (image ≥ T). Options, in this order:
-1. ``include_mvo``: microvascular obstruction = holes of the scar mask filled in-plane (per slice,
-   8-connected background: a dark core must be fully enclosed by scar in the slice), restricted to
-   the myocardium, then counted as LGE. A dark core touching the blood pool is not enclosed and is
-   not filled (limitation).
-2. ``min_island_ml`` > 0: 3D connected components (26-connectivity) smaller than this volume are
-   removed.
+* ``nsd``: T_k = μ_remote,k + n·σ_remote,k (sample SD), n = 5 by default; n ∈ {2, 3, 5, 6} are the
+  published choices — any other positive n is allowed and adds a warning.
+* ``fwhm`` (Amado et al., JACC 2004): T_k = 0.5 × the maximum of the slice's hyperenhanced region.
+  The region is found automatically (Amado's user picked it): among the in-plane (8-connected)
+  components of myocardial voxels ≥ μ_remote,k + 5·σ_remote,k with at least 5 voxels (smaller ones
+  are noise, not a core), the one with the highest maximum (the brightest core); the raw maximum
+  inside it is used, as in the method's definition. Per slice is our choice
+  (the maxima differ between slices with coil shading and export scaling); the per-slice table
+  records each slice's maximum (``reference_au``). A slice without such a core has no LGE (status
+  "no-hyperenhancement"). Where half the maximum is not above the remote mean (an intensity offset,
+  or no distinct bright core) the method does not apply: ``LGEMethodNotApplicable`` is raised
+  naming the slices — never the whole myocardium.
+* ``otsu``: T_k = Otsu's threshold (256 bins) of the slice's myocardial intensities.
+  For ``otsu`` and ``gmm`` a threshold that is not above the slice's remote mean does not separate
+  enhanced from normal myocardium (the "bright" class is the normal myocardium, e.g. a mixture
+  that split off a small dark tail): that slice has no LGE (status "threshold-not-above-remote",
+  listed in a warning) instead of nearly all of it.
+* ``gmm``: a two-Gaussian mixture fitted by EM to the slice's myocardial intensities
+  (``intensity_models.fit_two_gaussians``); T_k = where the weighted densities of the two components
+  are equal. When the modes are not separated (Ashman's D < 2) the slice has no separate bright
+  class and no LGE (status "unimodal"). Our dichotomous relative of Segment's EWA (see
+  ``intensity_models``).
+
+Remote reference, per slice. ``remote_mask`` given: its voxels in each slice's myocardium. ``None``
+(automatic): the contiguous 60° sector of the slice's myocardium (angles in mm about the slice's
+myocardial centroid, 36 candidate sectors in 10° steps) with the lowest mean, taken from the
+myocardium eroded in-plane by one voxel (no partial volume with blood or fat; the whole myocardium
+when fewer than 10 voxels remain). It **cannot sit on the infarct**: after the slice is segmented,
+if more than half of the sector lies in the slice's LGE region (its in-plane LGE components of ≥ 5
+voxels and the dark cores they enclose, i.e. MVO), the sector and the cores it touches (dilated by
+one voxel) are excluded and the sector chosen again (at most twice more). A dark MVO core is the case this catches: the
+darkest sector of such a slice is the core itself. (A slice that is LGE all round has no darker
+normal myocardium to find; then only a user ROI or the fallback helps.) The sectors used are returned as ``remote_mask`` (a segment in Slicer, a mask file
+from the CLI).
+
+Fallback: a slice without usable remote myocardium — fewer than 10 voxels (2 for a user ROI), an SD
+of zero, a user ROI not drawn on that slice, or an automatic sector that still lies on the LGE —
+uses the remote mean and SD of the nearest slice that has one (the lower slice index on a tie),
+recorded per slice in ``remote_slice_index`` and listed in a warning. No usable remote on any slice
+is an error. A user remote whose mean on a slice is above that slice's myocardial median + 2 SD is
+rejected as lying in the LGE.
+
+Options, in this order: ``include_mvo`` — microvascular obstruction = dark cores enclosed by LGE:
+per slice, the holes of (LGE ∪ LV cavity) inside the myocardium are added (the cavity closes a core
+that lies against the blood pool; a gap reaching the epicardium is not a hole and is not filled),
+each only if it is not larger than the LGE around it (normal wall between the cavity and a thin
+bright epicardial rim is not a core);
+``min_island_ml`` > 0 — 3D connected components (26-connectivity) smaller than this are removed.
 
 Volumes: voxel volume = si·sj·sk with sk the slice-to-slice distance (slice thickness + gap), so
-LGE mL = scar voxels × voxel volume, myocardium mL likewise, and
-%LV = 100 · Σ scar voxel volume / Σ myocardial voxel volume.
-
-Remote reference: a user mask (intersected with the myocardium) or, when ``remote_mask`` is None,
-automatic: in every slice, the contiguous 60° sector of myocardium (around the slice's myocardial
-centroid, 36 candidate sectors in 10° steps) with the lowest mean intensity; its voxels not on the
-in-plane myocardial border (eroded by one voxel, avoiding partial volume with blood and fat) when
-at least 10 remain, else the whole sector. The union over slices gives μ_remote and σ_remote.
-A remote reference whose mean is above the myocardial median + 2 σ_remote is rejected as lying in
-hyperenhanced myocardium ("remote ROI inside the LGE").
+LGE mL = scar voxels × voxel volume, and %LV = 100 · Σ scar voxel volume / Σ myocardial voxel volume.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
 from scipy import ndimage
 
+from LGEResolutionQALib.core.intensity_models import (
+    ASHMAN_D_SEPARATED,
+    fit_two_gaussians_batch,
+    mixture_threshold,
+    otsu_threshold,
+)
+
+__all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAULT_METHOD", "segment_lge",
+           "automatic_remote_mask", "otsu_threshold", "lv_cavity"]
+
 PUBLISHED_N_SD = (2, 3, 5, 6)
-METHODS = ("nsd", "fwhm", "otsu")
-FWHM_MAX_REGIONS = ("hyperenhanced", "myocardium")
+METHODS = ("nsd", "fwhm", "otsu", "gmm")
+DEFAULT_METHOD = "gmm"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
+AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
+SECTOR_DEG = 60.0
+STEP_DEG = 10.0
+MIN_REMOTE_VOXELS = 10
+MIN_USER_REMOTE_VOXELS = 2
+FWHM_CORE_N_SD = 5.0
+GUARD_MIN_COMPONENT_VOXELS = 5
+GUARD_REPICKS = 2
+GUARD_MAX_FRACTION = 0.5
+MIN_GMM_VOXELS = 20
+_EIGHT = np.ones((3, 3), bool)
+_CROSS = ndimage.generate_binary_structure(2, 1)
+
+
+class LGEMethodNotApplicable(ValueError):
+    """The chosen LGE method does not apply to this image (e.g. FWHM where half the maximum is not
+    above the remote mean); the message says why and what to use instead."""
+
+
+@dataclass(frozen=True)
+class SliceLGE:
+    """One short-axis slice of an LGE result. ``threshold_au`` is None where the slice has no
+    threshold (status "no-hyperenhancement" / "unimodal"); ``remote_slice_index`` is the slice whose
+    remote reference was used (this one, or the fallback)."""
+
+    slice_index: int
+    myocardium_ml: float
+    lge_ml: float
+    lge_percent: float
+    threshold_au: float | None
+    remote_mean_au: float
+    remote_sd_au: float
+    remote_voxel_count: int
+    remote_slice_index: int
+    status: str
+    reference_au: float | None = None
+    mvo_ml: float = 0.0
+
+    ROW_UNITS: ClassVar[dict] = {
+        "slice_index": "", "myocardium_ml": "mL", "lge_ml": "mL", "lge_percent": "%", "threshold_au": "au",
+        "remote_mean_au": "au", "remote_sd_au": "au", "remote_voxel_count": "count", "remote_slice_index": "",
+        "status": "", "reference_au": "au", "mvo_ml": "mL",
+    }
+
+    def as_row(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, eq=False)
 class LGEResult:
-    """Result of ``segment_lge``. ``per_slice`` rows: slice_index, myocardium_ml, lge_ml, lge_percent."""
+    """Result of ``segment_lge``. Masks are [k, j, i] (or [j, i] for a 2D input) on the image grid."""
 
     method: str
-    threshold: float
     n_sd: float | None
     scar_mask: np.ndarray = field(repr=False)
     lge_ml: float
     myocardium_ml: float
     lge_percent_of_lv: float
-    remote_mean: float
-    remote_sd: float
-    per_slice: tuple[dict, ...] = field(repr=False)
+    per_slice: tuple[SliceLGE, ...] = field(repr=False)
     islands_removed: int
     mvo_included_ml: float
-    remote_source: str = ""
-    remote_voxel_count: int = 0
-    fwhm_max: float | None = None
-    remote_mask: np.ndarray | None = field(default=None, repr=False)
+    remote_source: str
+    remote_voxel_count: int
+    remote_mask: np.ndarray = field(repr=False)
+    mvo_mask: np.ndarray = field(default=None, repr=False)
+    remote_fallback_slices: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
 
     ROW_UNITS: ClassVar[dict] = {
-        "method": "", "threshold": "au", "n_sd": "", "lge_ml": "mL", "myocardium_ml": "mL", "lge_percent_of_lv": "%",
-        "remote_mean": "au", "remote_sd": "au", "remote_source": "", "remote_voxel_count": "count", "fwhm_max": "au",
-        "islands_removed": "count", "mvo_included_ml": "mL", "warnings": "",
+        "method": "", "n_sd": "", "lge_ml": "mL", "myocardium_ml": "mL", "lge_percent_of_lv": "%",
+        "mvo_included_ml": "mL", "islands_removed": "count", "remote_source": "", "remote_voxel_count": "count",
+        "remote_fallback_slice_count": "count", "slice_count": "count", "warnings": "",
     }
-    #: unit of every key of a ``per_slice`` row
-    PER_SLICE_UNITS: ClassVar[dict] = {"slice_index": "", "myocardium_ml": "mL", "lge_ml": "mL", "lge_percent": "%"}
+    #: unit of every key of a ``per_slice`` row (``SliceLGE.as_row()``)
+    PER_SLICE_UNITS: ClassVar[dict] = SliceLGE.ROW_UNITS
 
     def as_row(self) -> dict:
         return {
             "method": self.method,
-            "threshold": self.threshold,
             "n_sd": self.n_sd,
             "lge_ml": self.lge_ml,
             "myocardium_ml": self.myocardium_ml,
             "lge_percent_of_lv": self.lge_percent_of_lv,
-            "remote_mean": self.remote_mean,
-            "remote_sd": self.remote_sd,
+            "mvo_included_ml": self.mvo_included_ml,
+            "islands_removed": self.islands_removed,
             "remote_source": self.remote_source,
             "remote_voxel_count": self.remote_voxel_count,
-            "fwhm_max": self.fwhm_max,
-            "islands_removed": self.islands_removed,
-            "mvo_included_ml": self.mvo_included_ml,
+            "remote_fallback_slice_count": len(self.remote_fallback_slices),
+            "slice_count": len(self.per_slice),
             "warnings": "; ".join(self.warnings),
         }
 
 
-def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold (maximal between-class variance) of ``values`` on a ``bins``-bin histogram."""
-    data = np.asarray(values, dtype=np.float64).ravel()
-    low, high = float(data.min()), float(data.max())
-    if high <= low:
-        return high
-    counts, edges = np.histogram(data, bins=bins, range=(low, high))
-    centres = (edges[:-1] + edges[1:]) / 2.0
-    weight0 = np.cumsum(counts)
-    weight1 = weight0[-1] - weight0
-    sum0 = np.cumsum(counts * centres)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean0 = sum0 / weight0
-        mean1 = (sum0[-1] - sum0) / weight1
-        between = weight0 * weight1 * (mean0 - mean1) ** 2
-    between = np.nan_to_num(between[:-1], nan=-1.0)
-    return float(edges[int(np.argmax(between)) + 1])
-
-
-def automatic_remote_mask(array_kji: np.ndarray, myocardium_mask: np.ndarray, spacing_mm,
-                          sector_deg: float = 60.0, step_deg: float = 10.0) -> np.ndarray:
-    """Lowest-mean contiguous ``sector_deg`` sector of the myocardium in every slice (see module doc).
-
-    Angles are measured in mm (spacing-aware) about the slice's myocardial centroid; the candidate
-    sectors are the unions of ``sector_deg/step_deg`` consecutive ``step_deg`` bins.
-    """
-    image = np.asarray(array_kji)
-    myo = np.asarray(myocardium_mask, dtype=bool)
-    si, sj = float(spacing_mm[0]), float(spacing_mm[1])
-    n_bins = int(round(360.0 / step_deg))
-    width = int(round(sector_deg / step_deg))
-    if n_bins * step_deg != 360.0 or width < 1 or width > n_bins:
-        raise ValueError("step_deg must divide 360 and sector_deg must be a multiple of it.")
-    remote = np.zeros_like(myo)
-    for k in range(myo.shape[0]):
-        jj, ii = np.nonzero(myo[k])
-        if jj.size < 6:
-            continue
-        j0, j1, i0, i1 = jj.min(), jj.max() + 1, ii.min(), ii.max() + 1
-        theta = np.degrees(np.arctan2((jj - jj.mean()) * sj, (ii - ii.mean()) * si)) % 360.0
-        bins = np.minimum((theta // step_deg).astype(int), n_bins - 1)
-        values = image[k, jj, ii].astype(np.float64)
-        sums = np.bincount(bins, weights=values, minlength=n_bins)
-        counts = np.bincount(bins, minlength=n_bins)
-        window_sums = sum(np.roll(sums, -s) for s in range(width))
-        window_counts = sum(np.roll(counts, -s) for s in range(width))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(window_counts >= 3, window_sums / np.maximum(window_counts, 1), np.inf)
-        if not np.isfinite(means).any():
-            continue
-        first = int(np.argmin(means))
-        chosen = ((bins - first) % n_bins) < width
-        sector = np.zeros(myo.shape[1:], dtype=bool)
-        sector[jj[chosen], ii[chosen]] = True
-        box = (slice(max(j0 - 1, 0), j1 + 1), slice(max(i0 - 1, 0), i1 + 1))
-        inner = np.zeros_like(sector)
-        inner[box] = ndimage.binary_erosion(myo[k][box], structure=np.ones((3, 3), bool))
-        core = sector & inner
-        remote[k] = core if core.sum() >= 10 else sector
-    return remote
-
-
+# ------------------------------------------------------------------------------------------ helpers
 def _validate(array_kji, myocardium_mask, spacing_mm):
     image = np.asarray(array_kji)
     if image.ndim == 2:
@@ -177,117 +194,349 @@ def _validate(array_kji, myocardium_mask, spacing_mm):
     spacing = tuple(float(s) for s in spacing_mm)
     if len(spacing) != 3 or not all(np.isfinite(spacing)) or min(spacing) <= 0:
         raise ValueError(f"spacing_mm must be three positive numbers (si, sj, sk); got {spacing_mm}.")
-    image = image.astype(np.float64)
-    if not np.all(np.isfinite(image[myo])):
+    values = image[myo]
+    if not np.all(np.isfinite(values)):
         raise ValueError("The LGE image has NaN or infinite values inside the myocardium.")
     return image, myo, spacing
 
 
-def _fill_holes_in_plane(mask: np.ndarray) -> np.ndarray:
-    filled = np.empty_like(mask)
-    for k in range(mask.shape[0]):
-        filled[k] = ndimage.binary_fill_holes(mask[k], structure=np.ones((3, 3), bool)) if mask[k].any() else mask[k]
-    return filled
+def _box(mask2d: np.ndarray, margin: int = 2):
+    rows = np.flatnonzero(mask2d.any(axis=1))
+    columns = np.flatnonzero(mask2d.any(axis=0))
+    return (slice(max(int(rows[0]) - margin, 0), int(rows[-1]) + margin + 1),
+            slice(max(int(columns[0]) - margin, 0), int(columns[-1]) + margin + 1))
 
 
+def fill_holes(mask2d: np.ndarray) -> np.ndarray:
+    """``mask2d`` with its holes filled: background (4-connected) not connected to the image border, as
+    ``scipy.ndimage.binary_fill_holes`` with its default structure, by one labelling pass."""
+    mask = np.asarray(mask2d, bool)
+    labels, count = ndimage.label(~mask, structure=_CROSS)
+    if count == 0:
+        return mask.copy()
+    outside = np.zeros(count + 1, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        outside[edge] = True
+    outside[0] = True  # label 0 = the mask itself
+    return mask | ~outside[labels]
+
+
+def lv_cavity(myocardium_2d: np.ndarray) -> np.ndarray:
+    """The region enclosed by a slice's myocardial ring (in-plane holes); empty for an open ring."""
+    myo = np.asarray(myocardium_2d, bool)
+    return fill_holes(myo) & ~myo
+
+
+def darkest_sector(image2d: np.ndarray, myo2d: np.ndarray, allowed2d: np.ndarray, spacing_ji,
+                   sector_deg: float = SECTOR_DEG, step_deg: float = STEP_DEG) -> np.ndarray:
+    """The contiguous ``sector_deg`` sector of ``allowed2d`` with the lowest mean (angles in mm about
+    the centroid of ``myo2d``; candidates are unions of consecutive ``step_deg`` bins with ≥ 3 voxels)."""
+    n_bins = int(round(360.0 / step_deg))
+    width = int(round(sector_deg / step_deg))
+    if abs(n_bins * step_deg - 360.0) > 1e-9 or width < 1 or width > n_bins:
+        raise ValueError("step_deg must divide 360 and sector_deg must be a multiple of it.")
+    sj, si = float(spacing_ji[0]), float(spacing_ji[1])
+    mj, mi = np.nonzero(myo2d)
+    cj, ci = mj.mean(), mi.mean()
+    jj, ii = np.nonzero(allowed2d)
+    out = np.zeros(myo2d.shape, bool)
+    if jj.size == 0:
+        return out
+    theta = np.degrees(np.arctan2((jj - cj) * sj, (ii - ci) * si)) % 360.0
+    bins = np.minimum((theta // step_deg).astype(int), n_bins - 1)
+    values = image2d[jj, ii].astype(np.float64)
+    sums = np.bincount(bins, weights=values, minlength=n_bins)
+    counts = np.bincount(bins, minlength=n_bins)
+    window_sums = sum(np.roll(sums, -s) for s in range(width))
+    window_counts = sum(np.roll(counts, -s) for s in range(width))
+    means = np.where(window_counts >= 3, window_sums / np.maximum(window_counts, 1), np.inf)
+    if not np.isfinite(means).any():
+        return out
+    first = int(np.argmin(means))
+    chosen = ((bins - first) % n_bins) < width
+    out[jj[chosen], ii[chosen]] = True
+    return out
+
+
+def _eroded(myo2d: np.ndarray) -> np.ndarray:
+    inner = ndimage.binary_erosion(myo2d, structure=_EIGHT)
+    return inner if inner.sum() >= MIN_REMOTE_VOXELS else myo2d
+
+
+def automatic_remote_mask(array_kji, myocardium_mask, spacing_mm) -> np.ndarray:
+    """Darkest 60° sector of the eroded myocardium in every slice (before the LGE guard of
+    ``segment_lge``, which may move a sector that touches the LGE)."""
+    image, myo, spacing = _validate(array_kji, myocardium_mask, spacing_mm)
+    remote = np.zeros_like(myo)
+    for k in np.flatnonzero(myo.any(axis=(1, 2))):
+        box = _box(myo[k])
+        remote[k][box] = darkest_sector(image[k][box], myo[k][box], _eroded(myo[k][box]), spacing[1::-1])
+    return remote if np.ndim(array_kji) == 3 else remote[0]
+
+
+def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray) -> np.ndarray:
+    """Dark cores enclosed by LGE (in-plane): holes of (LGE ∪ LV cavity) inside the myocardium that
+    are not larger than the LGE components around them (so normal wall between the cavity and a thin
+    bright rim along the epicardium is not a "core")."""
+    if not lge2d.any():
+        return np.zeros_like(lge2d)
+    holes = fill_holes(lge2d | lv_cavity(myo2d)) & myo2d & ~lge2d
+    if not holes.any():
+        return holes
+    hole_labels, n_holes = ndimage.label(holes, structure=_CROSS)
+    lge_labels, _ = ndimage.label(lge2d, structure=_EIGHT)
+    lge_sizes = np.bincount(lge_labels.ravel())
+    lge_sizes[0] = 0
+    keep = np.zeros(n_holes + 1, bool)
+    for index, sl in enumerate(ndimage.find_objects(hole_labels), start=1):
+        grown = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in sl)
+        hole = hole_labels[grown] == index
+        ring = ndimage.binary_dilation(hole, structure=_CROSS) & ~hole
+        touching = np.unique(lge_labels[grown][ring])
+        keep[index] = hole.sum() <= lge_sizes[touching].sum()
+    return keep[hole_labels]
+
+
+def _lge_region(lge2d: np.ndarray, myo2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(region, cores) for the remote guard: the in-plane LGE components of ≥ GUARD_MIN_COMPONENT_VOXELS
+    voxels with the dark cores they enclose (``_mvo_fill``), and those cores alone."""
+    if not lge2d.any():
+        return lge2d, lge2d
+    labels, count = ndimage.label(lge2d, structure=_EIGHT)
+    sizes = np.bincount(labels.ravel())
+    big = sizes >= GUARD_MIN_COMPONENT_VOXELS
+    big[0] = False
+    region = big[labels]
+    cores = _mvo_fill(region, myo2d) if region.any() else region
+    return region | cores, cores
+
+
+def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The in-plane components of ``mask`` that overlap ``other``."""
+    if not (mask & other).any():
+        return np.zeros_like(mask)
+    labels, _ = ndimage.label(mask, structure=_CROSS)
+    hit = np.unique(labels[mask & other])
+    return np.isin(labels, hit[hit > 0])
+
+
+@dataclass
+class _SliceThreshold:
+    threshold: float | None
+    status: str
+    reference: float | None = None
+    refusal: str | None = None
+
+
+def _remote_free_thresholds(method: str, image, myo, boxes, slices) -> dict:
+    """Otsu / Gaussian-mixture thresholds (they do not depend on the remote), all slices at once."""
+    values = {k: image[k][boxes[k]][myo[k][boxes[k]]].astype(np.float64) for k in slices}
+    if method == "otsu":
+        return {k: _SliceThreshold(otsu_threshold(v), "measured") for k, v in values.items()}
+    fitted = [k for k in slices if values[k].size >= MIN_GMM_VOXELS and values[k].max() > values[k].min()]
+    out = {k: _SliceThreshold(None, "unimodal") for k in slices}
+    for k, fit in zip(fitted, fit_two_gaussians_batch([values[k] for k in fitted])):
+        out[k] = _gmm_outcome(fit)
+    return out
+
+
+def _gmm_outcome(fit) -> _SliceThreshold:
+    if fit.ashman_d < ASHMAN_D_SEPARATED:
+        return _SliceThreshold(None, "unimodal", fit.mean_bright_au)
+    threshold = mixture_threshold(fit)
+    if threshold is None:
+        return _SliceThreshold(None, "unimodal", fit.mean_bright_au)
+    return _SliceThreshold(threshold, "measured", fit.mean_bright_au)
+
+
+def _slice_threshold(method: str, image2d, myo2d, mean: float, sd: float, n_sd: float | None,
+                     precomputed: _SliceThreshold | None) -> _SliceThreshold:
+    if precomputed is not None:
+        if precomputed.threshold is not None and not precomputed.threshold > mean:
+            # the split is not normal vs enhanced myocardium: the "bright" class is the normal myocardium
+            return _SliceThreshold(None, "threshold-not-above-remote", precomputed.reference)
+        return precomputed
+    if method == "nsd":
+        return _SliceThreshold(mean + n_sd * sd, "measured")
+    # fwhm
+    bright = myo2d & (image2d >= mean + FWHM_CORE_N_SD * sd)
+    if not bright.any():
+        return _SliceThreshold(None, "no-hyperenhancement")
+    labels, count = ndimage.label(bright, structure=_EIGHT)
+    index = np.arange(1, count + 1)
+    sizes = ndimage.sum_labels(np.ones_like(image2d), labels, index)
+    maxima = np.asarray(ndimage.maximum(image2d, labels, index), dtype=np.float64)
+    cores = sizes >= GUARD_MIN_COMPONENT_VOXELS
+    if not cores.any():
+        return _SliceThreshold(None, "no-hyperenhancement")
+    core_max = float(maxima[cores].max())
+    threshold = 0.5 * core_max
+    if not threshold > mean:
+        return _SliceThreshold(None, "refused", core_max,
+                               f"half the maximum of the bright core ({core_max:.4g} / 2 = {threshold:.4g}) is not "
+                               f"above the remote mean ({mean:.4g})")
+    return _SliceThreshold(threshold, "measured", core_max)
+
+
+@dataclass
+class _SliceState:
+    remote: np.ndarray | None = None  # own remote (box coordinates), None when unusable
+    mean: float = float("nan")
+    sd: float = float("nan")
+    count: int = 0
+    source_slice: int = -1
+    reason: str = ""
+
+
+# ------------------------------------------------------------------------------------- segmentation
 def segment_lge(
     array_kji,
     myocardium_mask,
     spacing_mm,
-    method: str = "nsd",
+    method: str = DEFAULT_METHOD,
     n_sd: float = 5,
     remote_mask=None,
     min_island_ml: float = 0.0,
     include_mvo: bool = False,
-    fwhm_max_region: str = "hyperenhanced",
 ) -> LGEResult:
-    """Segment LGE inside ``myocardium_mask`` and measure it (see the module docstring for the rules).
+    """Segment LGE inside ``myocardium_mask`` slice by slice and measure it (rules: module docstring).
 
-    Raises ValueError (nothing is modified) for mismatched shapes, an empty myocardium, an unknown
-    method, n_sd ≤ 0, an empty remote reference (after intersecting with the myocardium), a remote
-    reference of fewer than 2 voxels or zero SD (n-SD), or a remote reference inside the LGE.
+    Raises ValueError (inputs are never modified) for mismatched shapes, an empty myocardium, an
+    unknown method, n_sd ≤ 0, an empty remote ROI or one outside the myocardium, a remote that is
+    unusable on every slice, or a user remote inside the LGE; ``LGEMethodNotApplicable`` (a
+    ValueError) when FWHM does not apply.
     """
     image, myo, spacing = _validate(array_kji, myocardium_mask, spacing_mm)
     if method not in METHODS:
         raise ValueError(f"Unknown LGE method {method!r}; choose one of {METHODS}.")
-    if fwhm_max_region not in FWHM_MAX_REGIONS:
-        raise ValueError(f"fwhm_max_region must be one of {FWHM_MAX_REGIONS}; got {fwhm_max_region!r}.")
     if not np.isfinite(min_island_ml) or min_island_ml < 0:
         raise ValueError(f"min_island_ml must be ≥ 0; got {min_island_ml}.")
     warnings: list[str] = []
-    voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0
-    myo_values = image[myo]
-
-    if remote_mask is None:
-        remote = automatic_remote_mask(image, myo, spacing)
-        remote_source = "auto-lowest-60deg-sector"
-    else:
-        given = np.asarray(remote_mask)
-        if given.ndim == 2:
-            given = given[np.newaxis]
-        if given.shape != image.shape:
-            raise ValueError(
-                f"Remote mask shape {np.shape(remote_mask)} differs from the image shape {np.shape(array_kji)}: "
-                "the remote ROI is on another geometry."
-            )
-        given = given.astype(bool)
-        if not given.any():
-            raise ValueError("The remote reference ROI is empty.")
-        remote = given & myo
-        if not remote.any():
-            raise ValueError("The remote reference ROI does not overlap the myocardium.")
-        outside = int(given.sum() - remote.sum())
-        if outside:
-            warnings.append(f"{outside} remote-ROI voxels outside the myocardium were ignored")
-        remote_source = "user"
-    remote_values = image[remote]
-    if remote_values.size < 2:
-        raise ValueError(f"The remote reference has {remote_values.size} voxel(s); at least 2 are needed.")
-    remote_mean = float(remote_values.mean())
-    remote_sd = float(remote_values.std(ddof=1))
-    median = float(np.median(myo_values))
-    if remote_mean > median + 2.0 * remote_sd and remote_mean > median:
-        raise ValueError(
-            f"The remote reference looks hyperenhanced (mean {remote_mean:.4g} > myocardial median "
-            f"{median:.4g} + 2 SD {remote_sd:.4g}): the remote ROI is inside the LGE. Choose normal myocardium."
-        )
-
-    fwhm_max = None
     n_used = None
     if method == "nsd":
         if isinstance(n_sd, bool) or not np.isfinite(n_sd) or n_sd <= 0:
             raise ValueError(f"n_sd must be a positive number; got {n_sd!r}.")
-        if not remote_sd > 0:
-            raise ValueError("The remote reference has zero SD: the n-SD threshold is undefined.")
         n_used = float(n_sd)
         if n_used not in PUBLISHED_N_SD:
             warnings.append(f"n_sd = {n_used:g} is not one of the published choices {PUBLISHED_N_SD}")
-        threshold = remote_mean + n_used * remote_sd
-        method_name = f"nsd-{n_used:g}"
-    elif method == "otsu":
-        threshold = otsu_threshold(myo_values)
-        method_name = "otsu-myocardium"
-    else:
-        if fwhm_max_region == "myocardium":
-            fwhm_max = float(myo_values.max())
-        else:
-            bright = myo & (image >= otsu_threshold(myo_values))
-            labels, count = ndimage.label(bright, structure=np.ones((3, 3, 3), bool))
-            if count == 0:
-                raise ValueError("No hyperenhanced region found in the myocardium for FWHM.")
-            sizes = np.bincount(labels.ravel())[1:]
-            fwhm_max = float(image[labels == int(np.argmax(sizes)) + 1].max())
-        threshold = 0.5 * fwhm_max
-        method_name = f"fwhm-max-in-{fwhm_max_region}"
-        if threshold <= remote_mean:
-            warnings.append("FWHM threshold is not above the remote mean: no clear hyperenhancement")
+    voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0
+    spacing_ji = (spacing[1], spacing[0])
+    slices = [int(k) for k in np.flatnonzero(myo.any(axis=(1, 2)))]
+    boxes = {k: _box(myo[k]) for k in slices}
 
-    scar = myo & (image >= threshold)
-    mvo_mask = np.zeros_like(scar)
-    if include_mvo and scar.any():
-        filled = _fill_holes_in_plane(scar) & myo
-        mvo_mask = filled & ~scar
-        scar = filled
+    user = None
+    if remote_mask is not None:
+        user = np.asarray(remote_mask)
+        if user.ndim == 2:
+            user = user[np.newaxis]
+        if user.shape != image.shape:
+            raise ValueError(
+                f"Remote mask shape {np.shape(remote_mask)} differs from the image shape {np.shape(array_kji)}: "
+                "the remote ROI is on another geometry.")
+        user = user.astype(bool)
+        if not user.any():
+            raise ValueError("The remote reference ROI is empty.")
+        if not (user & myo).any():
+            raise ValueError("The remote reference ROI does not overlap the myocardium.")
+        outside = int((user & ~myo).sum())
+        if outside:
+            warnings.append(f"{outside} remote-ROI voxels outside the myocardium were ignored")
+
+    states: dict[int, _SliceState] = {}
+    lge_box: dict[int, np.ndarray] = {}
+    mvo_box: dict[int, np.ndarray] = {}
+    results: dict[int, _SliceThreshold] = {}
+
+    precomputed = _remote_free_thresholds(method, image, myo, boxes, slices) if method in ("otsu", "gmm") else {}
+
+    def segment_slice(k: int, mean: float, sd: float):
+        box = boxes[k]
+        img, m = image[k][box], myo[k][box]
+        outcome = _slice_threshold(method, img, m, mean, sd, n_used, precomputed.get(k))
+        lge = m & (img >= outcome.threshold) if outcome.threshold is not None else np.zeros_like(m)
+        mvo = _mvo_fill(lge, m) if include_mvo else np.zeros_like(m)
+        return outcome, lge, mvo
+
+    for k in slices:
+        box = boxes[k]
+        img, m = image[k][box], myo[k][box]
+        state = _SliceState()
+        if user is not None:
+            roi = user[k][box] & m
+            if roi.sum() >= MIN_USER_REMOTE_VOXELS:
+                values = img[roi].astype(np.float64)
+                state = _SliceState(roi, float(values.mean()), float(values.std(ddof=1)), int(roi.sum()), k)
+                median = float(np.median(img[m]))
+                if state.mean > median + 2.0 * state.sd and state.mean > median:
+                    raise ValueError(
+                        f"The remote reference on slice {k} looks hyperenhanced (mean {state.mean:.4g} > myocardial "
+                        f"median {median:.4g} + 2 SD {state.sd:.4g}): the remote ROI is inside the LGE. Choose normal "
+                        "myocardium.")
+                if method in ("nsd", "fwhm") and not state.sd > 0:
+                    state = _SliceState(reason="zero SD")
+            else:
+                state.reason = "no remote ROI on this slice"
+            if state.remote is not None:
+                results[k], lge_box[k], mvo_box[k] = segment_slice(k, state.mean, state.sd)
+            states[k] = state
+            continue
+        allowed = _eroded(m)
+        for attempt in range(GUARD_REPICKS + 1):
+            sector = darkest_sector(img, m, allowed, spacing_ji)
+            count = int(sector.sum())
+            if count < MIN_REMOTE_VOXELS:
+                state = _SliceState(reason=f"fewer than {MIN_REMOTE_VOXELS} remote voxels" if attempt == 0 else
+                                    "the darkest sectors lay on the LGE and too little myocardium was left")
+                break
+            values = img[sector].astype(np.float64)
+            state = _SliceState(sector, float(values.mean()), float(values.std(ddof=1)), count, k)
+            if method in ("nsd", "fwhm") and not state.sd > 0:
+                state = _SliceState(reason="zero SD")
+                break
+            outcome, lge, mvo = segment_slice(k, state.mean, state.sd)
+            region, cores = _lge_region(lge, m)
+            if (sector & region).sum() <= GUARD_MAX_FRACTION * count:
+                results[k], lge_box[k], mvo_box[k] = outcome, lge, mvo
+                break
+            allowed = allowed & ~ndimage.binary_dilation(sector | _touching(cores, sector), structure=_EIGHT)
+            if attempt == GUARD_REPICKS:
+                state = _SliceState(reason="every darkest sector lay on the LGE")
+        states[k] = state
+
+    usable = [k for k in slices if states[k].remote is not None]
+    if not usable:
+        reasons = sorted({states[k].reason for k in slices})
+        raise ValueError("No slice has usable remote myocardium for the reference (" + "; ".join(reasons) +
+                         "). Draw a remote ROI in normal myocardium.")
+    fallback = []
+    for k in slices:
+        if states[k].remote is not None:
+            continue
+        source = min(usable, key=lambda u: (abs(u - k), u))
+        donor = states[source]
+        states[k] = _SliceState(None, donor.mean, donor.sd, donor.count, source, states[k].reason)
+        results[k], lge_box[k], mvo_box[k] = segment_slice(k, donor.mean, donor.sd)
+        fallback.append(k)
+    if fallback:
+        detail = ", ".join(f"{k} ({states[k].reason}; used slice {states[k].source_slice})" for k in fallback)
+        warnings.append(f"No usable remote myocardium on slice(s) {detail}")
+
+    refused = [k for k in slices if results[k].refusal]
+    if refused:
+        detail = "; ".join(f"slice {k}: {results[k].refusal}" for k in refused)
+        raise LGEMethodNotApplicable(
+            f"FWHM does not apply to this image ({detail}): the image has an intensity offset or no distinct bright "
+            "core, so half the maximum would count normal myocardium as LGE. Use the n-SD or Gaussian-mixture method.")
+
+    scar = np.zeros_like(myo)
+    mvo_mask = np.zeros_like(myo)
+    remote_used = np.zeros_like(myo)
+    for k in slices:
+        box = boxes[k]
+        scar[k][box] = lge_box[k] | mvo_box[k]
+        mvo_mask[k][box] = mvo_box[k]
+        if states[k].remote is not None:
+            remote_used[k][box] = states[k].remote
     islands_removed = 0
     if min_island_ml > 0 and scar.any():
         labels, count = ndimage.label(scar, structure=np.ones((3, 3, 3), bool))
@@ -296,37 +545,51 @@ def segment_lge(
         islands_removed = int(small.size)
         if small.size:
             scar &= ~np.isin(labels, small)
-    mvo_ml = float((mvo_mask & scar).sum() * voxel_ml)
+    mvo_mask &= scar
 
+    rows = []
+    for k in slices:
+        n_myo = int(myo[k].sum())
+        n_scar = int(scar[k].sum())
+        state, outcome = states[k], results[k]
+        rows.append(SliceLGE(
+            slice_index=k, myocardium_ml=n_myo * voxel_ml, lge_ml=n_scar * voxel_ml,
+            lge_percent=100.0 * n_scar / n_myo,
+            threshold_au=None if outcome.threshold is None else float(outcome.threshold),
+            remote_mean_au=state.mean, remote_sd_au=state.sd, remote_voxel_count=state.count,
+            remote_slice_index=state.source_slice, status=outcome.status,
+            reference_au=None if outcome.reference is None else float(outcome.reference),
+            mvo_ml=float(mvo_mask[k].sum() * voxel_ml)))
     myo_ml = float(myo.sum() * voxel_ml)
     lge_ml = float(scar.sum() * voxel_ml)
-    rows = []
-    for k in range(myo.shape[0]):
-        n_myo = int(myo[k].sum())
-        if n_myo == 0:
-            continue
-        n_scar = int(scar[k].sum())
-        rows.append({"slice_index": k, "myocardium_ml": n_myo * voxel_ml, "lge_ml": n_scar * voxel_ml,
-                     "lge_percent": 100.0 * n_scar / n_myo})
-    if np.asarray(array_kji).ndim == 2:
-        scar = scar[0]
-        remote = remote[0]
+    percent = 100.0 * lge_ml / myo_ml
+    below = [r.slice_index for r in rows if r.status == "threshold-not-above-remote"]
+    if below:
+        warnings.append(f"On slice(s) {', '.join(map(str, below))} the {method} threshold is not above the remote mean "
+                        "(no separate enhanced class): no LGE counted there")
+    if lge_ml == 0.0:
+        warnings.append(_no_lge_reason(method, rows))
+    elif percent >= 90.0:
+        warnings.append(f"LGE covers {percent:.0f}% of the myocardium: check the remote reference and the method")
+    method_name = {"nsd": f"nsd-{n_used:g}" if n_used is not None else "nsd", "fwhm": "fwhm-per-slice",
+                   "otsu": "otsu-per-slice", "gmm": "gmm-per-slice"}[method]
+    if np.ndim(array_kji) == 2:
+        scar, remote_used, mvo_mask = scar[0], remote_used[0], mvo_mask[0]
     return LGEResult(
-        method=method_name,
-        threshold=float(threshold),
-        n_sd=n_used,
-        scar_mask=scar,
-        lge_ml=lge_ml,
-        myocardium_ml=myo_ml,
-        lge_percent_of_lv=100.0 * lge_ml / myo_ml,
-        remote_mean=remote_mean,
-        remote_sd=remote_sd,
-        per_slice=tuple(rows),
-        islands_removed=islands_removed,
-        mvo_included_ml=mvo_ml,
-        remote_source=remote_source,
-        remote_voxel_count=int(remote_values.size),
-        fwhm_max=fwhm_max,
-        remote_mask=remote,
-        warnings=tuple(warnings),
-    )
+        method=method_name, n_sd=n_used, scar_mask=scar, lge_ml=lge_ml, myocardium_ml=myo_ml,
+        lge_percent_of_lv=percent, per_slice=tuple(rows), islands_removed=islands_removed,
+        mvo_included_ml=float(mvo_mask.sum() * voxel_ml),
+        remote_source="user" if user is not None else AUTO_REMOTE_SOURCE,
+        remote_voxel_count=int(remote_used.sum()), remote_mask=remote_used, mvo_mask=mvo_mask,
+        remote_fallback_slices=tuple(fallback), warnings=tuple(warnings))
+
+
+def _no_lge_reason(method: str, rows) -> str:
+    if method == "gmm":
+        return ("No LGE found: the myocardial intensities are unimodal on every slice (Gaussian mixture with "
+                "Ashman's D < 2: no separate bright class)")
+    if method == "fwhm":
+        return f"No LGE found: no hyperenhanced core (voxels ≥ remote mean + {FWHM_CORE_N_SD:g} SD) on any slice"
+    if method == "nsd":
+        return "No LGE found: no myocardial voxel reaches the n-SD threshold on any slice"
+    return "No LGE found: no myocardial voxel reaches the threshold on any slice"

@@ -284,6 +284,15 @@ def read_markups_line(path, name: str | None = None, **kwargs) -> LineDefinition
     return read_markups_lines(path, name, **kwargs)[0]
 
 
+def read_markups_points(path) -> np.ndarray:
+    """Every defined control point (RAS mm, rows) of the point lists ("Fiducial") in a markups file;
+    other markups types are read only when the file has no point list."""
+    markups = _load_markups(path)
+    chosen = [m for m in markups if m.get("type") in ("Fiducial", "PointList")] or markups
+    points = [_control_points(m, _to_ras(m, path), path) for m in chosen]
+    return np.vstack(points) if points else np.zeros((0, 3))
+
+
 def read_markups_rois(path, name: str | None = None) -> list[RegionDefinition]:
     """Every ROI (type "ROI") of a markups JSON file as an oriented box in RAS."""
     regions = []

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# LGE settings (method, n_sd, min_island_ml, include_mvo, AHA model, RV insertion points): one class for the
+# core pipeline and every front end.
+from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings as LGESettings  # noqa: F401
+
 NOISE_METHODS = ("background", "tissue", "difference", "smoothing")
 #: row keys that describe how a number was obtained (joined into the row's "method" column, not rows)
 METHOD_KEYS = ("method", "noise_method", "interpolation", "formula", "remote_source")
@@ -105,16 +109,6 @@ class NoiseSettings:
     def __post_init__(self) -> None:
         if self.method not in NOISE_METHODS:
             raise ValueError(f"Noise method must be one of {NOISE_METHODS}; got {self.method!r}.")
-
-
-@dataclass(frozen=True)
-class LGESettings:
-    """LGE segmentation in the ``myocardium`` region (remote: the study's remote region, else automatic)."""
-
-    method: str = "nsd"
-    n_sd: float = 5.0
-    min_island_ml: float = 0.0
-    include_mvo: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
-"""Metric family "lge": LGE (scar) segmentation in the LV myocardium region and its extent as % of the LV
-(core.lge_segmentation: n-SD, FWHM, Otsu; remote reference from the remote region or automatic)."""
+"""Metric family "lge": LGE (scar) in the LV myocardium region, per slice, as % of the LV, and — when the
+anterior RV insertion point is in the settings — per AHA segment with transmurality
+(``core.lge_quantification.quantify_lge``: per-slice n-SD / FWHM / Otsu / Gaussian mixture, remote from
+the remote region or automatic per slice)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from LGEResolutionQALib.core.lge_segmentation import LGEResult, segment_lge
+from LGEResolutionQALib.core.aha_segments import SegmentLGE
+from LGEResolutionQALib.core.lge_quantification import LGEQuantification, quantify_lge
+from LGEResolutionQALib.core.lge_segmentation import LGEResult
 from LGEResolutionQALib.io.definitions import StudyVolume
 from LGEResolutionQALib.metrics.base import (
     AnalysisSettings,
@@ -19,22 +23,46 @@ from LGEResolutionQALib.metrics.base import (
 NAME = "lge"
 INPUT = "regions"
 SECTION = "lge"
+#: the per-segment numbers that become report rows (section "lge-segments", one item per segment)
+SEGMENT_METRICS = ("lge_percent", "lge_ml", "transmurality_percent", "transmurality_class")
 
 
 @dataclass(frozen=True, eq=False)
 class LGEMetricResult:
     myocardium_region: str
-    result: LGEResult
+    quantification: LGEQuantification
+
+    @property
+    def result(self) -> LGEResult:
+        return self.quantification.lge
+
+    @property
+    def aha(self):
+        return self.quantification.aha
 
     def rows(self) -> list[MetricRow]:
-        return rows_of(self.result, "lge", self.myocardium_region)
+        rows = rows_of(self.result, "lge", self.myocardium_region)
+        if self.aha is not None:
+            for segment in self.aha.segments:
+                item = f"{segment.segment} {segment.name}"
+                for metric in SEGMENT_METRICS:
+                    rows.append(MetricRow("lge-segments", item, metric, plain(getattr(segment, metric)),
+                                          SegmentLGE.ROW_UNITS[metric], f"aha{self.aha.model}; method={self.result.method}"))
+        return rows
 
     def json_fields(self) -> dict:
-        return {**json_fields(self.result), "per_slice": self.per_slice_rows()}
+        fields = {**json_fields(self.result), "per_slice": self.per_slice_rows(), "segments": None}
+        if self.aha is not None:
+            fields["segments"] = self.quantification.as_json()["segments"]
+        return fields
 
     def per_slice_rows(self) -> list[dict]:
         """One dict per slice (keys of LGEResult.PER_SLICE_UNITS)."""
-        return [{key: plain(row.get(key)) for key in LGEResult.PER_SLICE_UNITS} for row in self.result.per_slice]
+        return [{key: plain(row.as_row().get(key)) for key in LGEResult.PER_SLICE_UNITS} for row in self.result.per_slice]
+
+    def segment_rows(self) -> list[dict]:
+        """One dict per AHA segment (keys of SegmentLGE.ROW_UNITS); [] without segments."""
+        return [{key: plain(value) for key, value in row.items()} for row in self.quantification.segment_rows()]
 
 
 def run(volume: StudyVolume, inputs: RegionInputs, settings: AnalysisSettings) -> LGEMetricResult | None:
@@ -42,10 +70,8 @@ def run(volume: StudyVolume, inputs: RegionInputs, settings: AnalysisSettings) -
     roles, masks = inputs.roles, inputs.masks
     if settings.lge is None or not roles.myocardium:
         return None
-    options = settings.lge
-    result = segment_lge(volume.array, masks[roles.myocardium], volume.spacing_mm, method=options.method, n_sd=options.n_sd,
-                         remote_mask=masks.get(roles.remote) if roles.remote else None,
-                         min_island_ml=options.min_island_ml, include_mvo=options.include_mvo)
+    result = quantify_lge(volume.array, volume.ijk_to_ras, masks[roles.myocardium], settings.lge,
+                          remote_mask=masks.get(roles.remote) if roles.remote else None)
     return LGEMetricResult(roles.myocardium, result)
 
 

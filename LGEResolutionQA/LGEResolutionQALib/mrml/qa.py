@@ -10,8 +10,8 @@ the nodes, so it runs under the ``slicer-core`` wheel in pytest as well as in Sl
 * ``resolution_check``: a line across a bar group on N volumes -> resolved / not table + profile plot.
 * ``compare_regions``: every family of the "regions" panel section (ROI statistics, sigma by a named method,
   SNR of every region, CNR LGE-remote / LGE-blood, and any family registered there) on N volumes -> one table.
-* ``lge_segmentation``: LGE segment added to the user's segmentation (myocardium untouched) and a table
-  (summary row + one row per slice).
+* ``lge_segmentation``: LGE and remote segments added to the user's segmentation (myocardium untouched),
+  summary / per-slice / per-AHA-segment tables and the bullseye image.
 * ``edge_mtf``: slanted-edge MTF in a markups ROI box on N volumes -> table + MTF plot.
 
 Every input is checked and every number computed before the first node is created; the writes are one
@@ -26,6 +26,8 @@ import numpy as np
 from CardiacLGECommonLib.mrml.scene_changes import SceneChange
 from CardiacLGECommonLib.mrml.volumes import array_from_volume, ijk_to_world_matrix
 
+from LGEResolutionQALib.core.aha_segments import SegmentLGE
+from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD
 from LGEResolutionQALib.io.definitions import LineDefinition, StudyVolume
 from LGEResolutionQALib.metrics import registry
 from LGEResolutionQALib.metrics.base import (
@@ -37,6 +39,7 @@ from LGEResolutionQALib.metrics.base import (
     RegionRoles,
     resolve_noise_region,
 )
+from LGEResolutionQALib.mrml import lge as mrml_lge
 from LGEResolutionQALib.mrml import lines as mrml_lines
 from LGEResolutionQALib.mrml import segments as mrml_segments
 from LGEResolutionQALib.study.report import run_family
@@ -220,10 +223,23 @@ def compare_regions(scene, volume_nodes, segmentation_node=None, segment_ids=(),
 
 # ---------------------------------------------------------------------------------------------- LGE
 def lge_segmentation(scene, volume_node, segmentation_node, myocardium_segment_id: str,
-                     remote_segment_id: str | None = None, remote_roi_node=None, method: str = "nsd",
+                     remote_segment_id: str | None = None, remote_roi_node=None, method: str = DEFAULT_METHOD,
                      n_sd: float = 5.0, min_island_ml: float = 0.0, include_mvo: bool = False,
-                     lge_segment_name: str = "LGE", replace: bool = False, name: str | None = None) -> QAOutputs:
-    """Segment LGE in the myocardium segment (the "lge" family); add the "LGE" segment; summary + per-slice tables."""
+                     lge_segment_name: str = "LGE", replace: bool = False, name: str | None = None,
+                     rv_insertion_node=None, inferior_rv_insertion_node=None, aha_model: int = 17,
+                     remote_segment_name: str = "LGE remote", bullseye: bool = True) -> QAOutputs:
+    """Segment LGE in the myocardium segment (the "lge" family) and write the results:
+
+    * segments "LGE" and "LGE remote" (where the remote reference was taken: inspect it; an automatic
+      remote is one sector per slice) in the user's segmentation (other segments untouched);
+    * tables: summary, per slice (threshold, remote mean/SD, the slice the remote came from, status),
+      and — with ``rv_insertion_node`` (a markups point: the anterior RV insertion) — per AHA segment
+      (LGE %, transmurality %, class);
+    * with the RV point and ``bullseye``: the bullseye as an RGB image node.
+
+    Everything is computed before the first node is written; any error leaves the scene and the
+    segmentation as they were.
+    """
     _check_volumes([volume_node])
     if segmentation_node is None:
         raise ValueError("Select the segmentation holding the LV myocardium.")
@@ -231,32 +247,57 @@ def lge_segmentation(scene, volume_node, segmentation_node, myocardium_segment_i
         raise ValueError("No myocardium: select the LV myocardium segment.")
     family = registry.family("lge")
     segmentation = segmentation_node.GetSegmentation()
-    segment_count = segmentation.GetNumberOfSegments()
-    with SceneChange(scene):
+    before = [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]
+    with SceneChange(scene) as change:
         masks = {"myocardium": mrml_segments.mask_from_segment(segmentation_node, myocardium_segment_id, volume_node)}
         if remote_segment_id:
             masks["remote"] = mrml_segments.mask_from_segment(segmentation_node, remote_segment_id, volume_node)
         elif remote_roi_node is not None:
             masks["remote"] = mrml_segments.mask_from_markups_roi(remote_roi_node, volume_node)
         inputs = RegionInputs(masks, RegionRoles(myocardium="myocardium", remote="remote" if "remote" in masks else None))
-        settings = AnalysisSettings(lge=LGESettings(method, float(n_sd), float(min_island_ml), bool(include_mvo)))
+        anterior = inferior = None
+        if rv_insertion_node is not None:
+            anterior = mrml_lge.point_from_markups(rv_insertion_node, "anterior RV insertion point")
+        if inferior_rv_insertion_node is not None:
+            inferior = mrml_lge.point_from_markups(inferior_rv_insertion_node, "inferior RV insertion point")
+        settings = AnalysisSettings(lge=LGESettings(method, float(n_sd), float(min_island_ml), bool(include_mvo),
+                                                    aha_model=int(aha_model), rv_insertion_ras=anterior,
+                                                    inferior_rv_insertion_ras=inferior))
         metric = run_family(family, study_volume_from_node(volume_node), inputs, settings)
         result = metric.result
-        segment_id = mrml_segments.add_lge_segment(segmentation_node, result.scar_mask, volume_node, name=lge_segment_name,
-                                                   replace=replace)
+        base = name or f"{volume_node.GetName()} LGE"
+        rgb = None
+        if bullseye and metric.aha is not None:
+            from LGEResolutionQALib.study.lge_figures import bullseye_rgb
+
+            rgb = bullseye_rgb(metric.aha, "lge_percent", f"{volume_node.GetName()}: LGE % per AHA segment ({result.method})")
+        change.will_modify(segmentation_node)
         try:
-            base = name or f"{volume_node.GetName()} LGE"
+            segment_id = mrml_segments.add_lge_segment(segmentation_node, result.scar_mask, volume_node,
+                                                       name=lge_segment_name, replace=replace)
+            remote_id = mrml_segments.add_lge_segment(segmentation_node, result.remote_mask, volume_node,
+                                                      name=remote_segment_name, color=(0.3, 0.6, 1.0), replace=replace)
             rows = metric.rows()
-            summary = {"volume": volume_node.GetName(), "method": rows[0].method if rows else "", **{r.metric: r.value for r in rows}}
-            summary_table = mrml_lines.metrics_to_table(scene, [summary], base, {r.metric: r.unit for r in rows})
+            lge_rows = [r for r in rows if r.section == "lge"]
+            summary = {"volume": volume_node.GetName(), "method": lge_rows[0].method if lge_rows else "",
+                       **{r.metric: r.value for r in lge_rows}}
+            tables = {"lge": mrml_lines.metrics_to_table(scene, [summary], base, {r.metric: r.unit for r in lge_rows})}
             per_slice = metric.per_slice_rows() or [{key: "" for key in result.PER_SLICE_UNITS}]
-            slice_table = mrml_lines.metrics_to_table(scene, per_slice, f"{base} per slice", dict(result.PER_SLICE_UNITS))
+            tables["per_slice"] = mrml_lines.metrics_to_table(scene, per_slice, f"{base} per slice", dict(result.PER_SLICE_UNITS))
+            image = None
+            if metric.aha is not None:
+                tables["segments"] = mrml_lines.metrics_to_table(scene, metric.segment_rows(), f"{base} AHA segments",
+                                                                 dict(SegmentLGE.ROW_UNITS))
+                if rgb is not None:
+                    image = mrml_lge.add_rgb_image(scene, rgb, f"{base} bullseye")
         except Exception:
-            if segmentation.GetNumberOfSegments() > segment_count:
-                segmentation.RemoveSegment(segment_id)
+            for added in [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]:
+                if added not in before:
+                    segmentation.RemoveSegment(added)
             raise
-    return QAOutputs({"lge": summary_table, "per_slice": slice_table}, None, [summary],
-                     {"lge": result, "segment_id": segment_id})
+    return QAOutputs(tables, None, [summary],
+                     {"lge": result, "segment_id": segment_id, "remote_segment_id": remote_id, "aha": metric.aha,
+                      "bullseye_node": image})
 
 
 # ---------------------------------------------------------------------------------------------- MTF

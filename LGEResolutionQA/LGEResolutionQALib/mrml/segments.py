@@ -212,7 +212,7 @@ def run_lge_segmentation(
 ) -> tuple[LGEResult, str]:
     """Segment LGE in the myocardium segment of ``volume_node`` and add it as a new segment.
 
-    ``options`` go to ``segment_lge`` (method, n_sd, min_island_ml, include_mvo, fwhm_max_region).
+    ``options`` go to ``segment_lge`` (method, n_sd, min_island_ml, include_mvo).
     The remote reference is a segment, a markups ROI, or automatic (both None). Everything is
     computed before the segmentation is touched, so any ValueError leaves it unchanged.
     Returns (result, LGE segment ID).

@@ -11,8 +11,9 @@ Outputs (``StudyReport.write``, each file written atomically): ``report.csv`` (o
 column per volume: side by side, with the unit each result class declares and the method),
 ``report.json`` (nested by analysis, every number under a key that carries its unit, e.g.
 ``rise_distance_20_80_mm``; intensities are in the scanner's arbitrary units, "au"), and the figures
-``profiles.png`` (every volume's profile of a line on one axis) and ``roi_bar.png`` (ROI mean ± SD and
-SNR per volume), rendered with matplotlib's Agg backend.
+``profiles.png`` (every volume's profile of a line on one axis), ``roi_bar.png`` (ROI mean ± SD and
+SNR per volume) and, when the LGE settings carry the RV insertion point, ``lge_bullseye_<volume>.png``
+(LGE % per AHA segment), rendered with matplotlib's Agg backend.
 Any bad input raises ValueError naming the volume and the definition before any file is written.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,6 +225,14 @@ class StudyReport:
                 paths["profiles"] = write_atomically(out / "profiles.png", lambda tmp: plot_profiles(self, tmp))
             if self.region_stats:
                 paths["roi_bar"] = write_atomically(out / "roi_bar.png", lambda tmp: plot_roi_bars(self, tmp))
+            for volume, metric in self._by_volume("lge").items():
+                if metric.aha is not None:
+                    from LGEResolutionQALib.study.lge_figures import save_bullseye_png
+
+                    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", volume)
+                    paths[f"bullseye:{volume}"] = save_bullseye_png(
+                        metric.aha, out / f"lge_bullseye_{safe}.png", "lge_percent",
+                        f"{volume}: LGE % per AHA segment ({metric.result.method})")
         return paths
 
 

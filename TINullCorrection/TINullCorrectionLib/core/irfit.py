@@ -107,8 +107,11 @@ def _validate(ti_ms, signal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _ll_basis(ti: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Columns [1, -exp(-TI/T1*)] and their derivative with respect to T1*."""
     e = np.exp(-ti / tau)
-    basis = np.stack([np.ones_like(e), -e], axis=-1)
-    d_basis = np.stack([np.zeros_like(e), -e * ti / tau**2], axis=-1)
+    basis = np.empty(e.shape + (2,))
+    basis[..., 0] = 1.0
+    basis[..., 1] = -e
+    d_basis = np.zeros_like(basis)
+    d_basis[..., 1] = -e * ti / tau**2
     return basis, d_basis
 
 
@@ -125,20 +128,46 @@ def _se_basis_factory(tr: np.ndarray):
 
 
 def _projection(basis: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
+    """Least-squares amplitudes of a basis [N, K] and the residual sum of squares.
+
+    For K = 2 the normal equations are solved in closed form and the residual formed explicitly (as
+    ``lstsq`` does; several times faster, and this runs inside every 1-D search); ``lstsq`` (SVD) for
+    other K and when the two columns are nearly collinear (det < 1e-10 of the product of the norms).
+    """
+    if basis.shape[1] != 2:
+        coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
+        residual = y - basis @ coef
+        return coef, float(residual @ residual)
+    u, v = basis[:, 0], basis[:, 1]
+    g00, g01, g11 = float(u @ u), float(u @ v), float(v @ v)
+    det = g00 * g11 - g01 * g01
+    if det > 1e-10 * (g00 * g11) and det > 0:
+        b0, b1 = float(u @ y), float(v @ y)
+        coef = np.array([(g11 * b0 - g01 * b1) / det, (g00 * b1 - g01 * b0) / det])
+    else:
+        coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
     residual = y - basis @ coef
     return coef, float(residual @ residual)
 
 
-def _varpro(
-    ti: np.ndarray, y: np.ndarray, basis_fn, tau_bounds: tuple[float, float]
-) -> tuple[float, np.ndarray, float]:
-    """Global least-squares (tau, amplitudes, SSE) for a model linear in 2 amplitudes given tau."""
+def _tau_grid(ti: np.ndarray, basis_fn, tau_bounds: tuple[float, float]):
+    """(log T1* grid, basis [G, N, 2], pseudo-inverse of each grid point's Gram matrix [G, 2, 2]): the part of
+    the grid search that does not depend on the data, computed once per fit (not once per polarity)."""
     log_grid = np.linspace(math.log(tau_bounds[0]), math.log(tau_bounds[1]), _GRID_POINTS)
     basis = basis_fn(ti[np.newaxis, :], np.exp(log_grid)[:, np.newaxis])[0]  # [G, N, 2]
-    gram = np.einsum("gni,gnj->gij", basis, basis)
+    return log_grid, basis, np.linalg.pinv(np.einsum("gni,gnj->gij", basis, basis))
+
+
+def _varpro(
+    ti: np.ndarray, y: np.ndarray, basis_fn, tau_bounds: tuple[float, float], grid=None
+) -> tuple[float, np.ndarray, float]:
+    """Global least-squares (tau, amplitudes, SSE) for a model linear in 2 amplitudes given tau.
+
+    grid: :func:`_tau_grid` of the same ti, basis_fn and bounds (computed here when None).
+    """
+    log_grid, basis, inverse = grid if grid is not None else _tau_grid(ti, basis_fn, tau_bounds)
     xty = np.einsum("gni,n->gi", basis, y)
-    sse = float(y @ y) - np.einsum("gi,gij,gj->g", xty, np.linalg.pinv(gram), xty)
+    sse = float(y @ y) - np.einsum("gi,gij,gj->g", xty, inverse, xty)
     best = int(np.argmin(sse))
     lo = log_grid[max(best - 1, 0)]
     hi = log_grid[min(best + 1, _GRID_POINTS - 1)]
@@ -193,11 +222,12 @@ def _tau_bounds(ti: np.ndarray) -> tuple[float, float]:
 def _fit_with_flips(ti, y, basis_fn, magnitude: bool):
     """Best (k, tau, amplitudes, SSE) over polarity restorations k = 0..N-1 (k = 0 only when signed)."""
     bounds = _tau_bounds(ti)
+    grid = _tau_grid(ti, basis_fn, bounds)
     best = None
     for k in range(ti.size if magnitude else 1):
         yk = y.copy()
         yk[:k] *= -1.0
-        tau, coef, sse = _varpro(ti, yk, basis_fn, bounds)
+        tau, coef, sse = _varpro(ti, yk, basis_fn, bounds, grid)
         if k > 0 and coef[0] <= 0:
             continue  # negative asymptote after restoring leading points: not a recovery curve
         if best is None or sse < best[3] * (1 - 1e-12):
@@ -640,6 +670,35 @@ def _closed_form_ab(yk: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return a, b, (residual**2).sum(axis=1)
 
 
+def _grid_search(ys: np.ndarray, sum_sq: np.ndarray, ti: np.ndarray, log_grid: np.ndarray, chunk: int = 2048):
+    """Best SSE and grid index [F, P] of ``ys`` [F, P, N] over the T1* grid of the basis [1, -exp(-TI/T1*)].
+
+    All grid points at once: the Gram matrices of every grid point are pseudo-inverted in one batched call,
+    and the projections of every pixel onto every grid point's basis are one matrix product per block of
+    ``chunk`` pixels (memory O(F x chunk x G), not O(F x P x G)).
+    """
+    basis = _ll_basis(ti[np.newaxis, :], np.exp(log_grid)[:, np.newaxis])[0]  # [G, N, 2]
+    inverse = np.linalg.pinv(np.einsum("gni,gnj->gij", basis, basis))  # [G, 2, 2]
+    c00, c01, c11 = (np.ascontiguousarray(inverse[:, i, j]) for i, j in ((0, 0), (0, 1), (1, 1)))
+    columns = np.ascontiguousarray(basis[:, :, 1].T)  # [N, G]: the -exp(-TI/T1*) column of every grid point
+    n_flips, n_pixels, n_frames = ys.shape
+    s_y = ys.sum(axis=2)  # projection on the constant column: the same for every grid point
+    best_sse = np.empty((n_flips, n_pixels))
+    best_g = np.empty((n_flips, n_pixels), dtype=int)
+    for start in range(0, n_pixels, chunk):
+        stop = min(start + chunk, n_pixels)
+        s_ey = (np.ascontiguousarray(ys[:, start:stop]).reshape(-1, n_frames) @ columns).reshape(n_flips, stop - start, -1)
+        sy = s_y[:, start:stop, np.newaxis]
+        quadratic = c11 * s_ey  # (c00 sy^2 + 2 c01 sy s_ey + c11 s_ey^2) without large temporaries
+        quadratic += 2.0 * c01 * sy
+        quadratic *= s_ey
+        quadratic += c00 * sy**2
+        best = np.argmax(quadratic, axis=2)  # SSE = sum of squares - quadratic: the smallest SSE
+        best_g[:, start:stop] = best
+        best_sse[:, start:stop] = sum_sq[:, start:stop] - np.take_along_axis(quadratic, best[..., np.newaxis], axis=2)[..., 0]
+    return best_sse, best_g
+
+
 def fit_pixelwise(scout: TIScout, mask=None, n_grid: int = 120) -> dict[str, np.ndarray]:
     """Vectorised Look-Locker fit of every pixel (inside ``mask``, default all).
 
@@ -668,15 +727,7 @@ def fit_pixelwise(scout: TIScout, mask=None, n_grid: int = 120) -> dict[str, np.
     sum_sq = (ys**2).sum(axis=2)
     low, high = _tau_bounds(ti)
     log_grid = np.linspace(math.log(low), math.log(high), n_grid)
-    best_sse = np.full(ys.shape[:2], np.inf)
-    best_g = np.zeros(ys.shape[:2], dtype=int)
-    for g, log_tau in enumerate(log_grid):  # running minimum: memory O(F P), not O(G F P)
-        basis = _ll_basis(ti, math.exp(log_tau))[0]
-        xty = ys @ basis  # [F, P, 2]
-        sse = sum_sq - np.einsum("fpi,ij,fpj->fp", xty, np.linalg.pinv(basis.T @ basis), xty)
-        better = sse < best_sse
-        best_sse[better] = sse[better]
-        best_g[better] = g
+    best_sse, best_g = _grid_search(ys, sum_sq, ti, log_grid)
     cols = np.arange(p)
     f_best = np.argmin(best_sse, axis=0)
     g_best = best_g[f_best, cols]

@@ -317,20 +317,34 @@ def _frame_headers(path: Path, ds: Dataset) -> list[_FrameHeader]:
     return headers
 
 
-def _read_headers(paths) -> tuple[list[_FrameHeader], int]:
-    """Headers of all DICOM image frames among ``paths``; returns (headers, number of files looked at)."""
+#: Elements larger than this are not read with the header but when first used (the pixel data): one parse of
+#: each file serves both the header pass and the pixel load (pydicom's ``defer_size``).
+_DEFER_BYTES = 4096
+
+
+def _read_headers(paths, datasets: dict | None = None) -> tuple[list[_FrameHeader], int]:
+    """Headers of all DICOM image frames among ``paths``; returns (headers, number of files looked at).
+
+    datasets: when given, filled with {path: Dataset} of the image files (pixel data not read yet), so that
+    loading the pixels does not parse the files a second time.
+    """
     files = _iter_paths(paths)
     headers: list[_FrameHeader] = []
     for path in files:
         if path.name.upper() == "DICOMDIR":
             continue
         try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True, force=False)
+            if datasets is None:
+                ds = pydicom.dcmread(path, stop_before_pixels=True, force=False)
+            else:
+                ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=False)
         except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
             continue  # not DICOM (or unreadable header): skipped quietly, as documented
         if "Rows" not in ds or "Columns" not in ds:
             continue  # no image (structured report, presentation state, ...)
         headers.extend(_frame_headers(path, ds))
+        if datasets is not None:
+            datasets[str(path)] = ds
     return headers, len(files)
 
 
@@ -572,14 +586,18 @@ class _LoadedFrame:
     rescale: tuple[float, float]
 
 
-def _load_pixels(candidate: ScoutCandidate) -> list[_LoadedFrame]:
+def _load_pixels(candidate: ScoutCandidate, datasets: dict | None = None) -> list[_LoadedFrame]:
+    """Pixels of every frame of ``candidate`` (modality rescale applied); ``datasets`` from _read_headers are
+    reused (their deferred pixel data is read now) instead of parsing the files again."""
     cache: dict[str, tuple[Dataset, np.ndarray]] = {}
     loaded = []
     for path, frame_number in zip(candidate.files, candidate.frame_numbers):
         if path not in cache:
             name = Path(path).name
             try:
-                ds = pydicom.dcmread(path, force=False)
+                ds = datasets.get(str(path)) if datasets is not None else None
+                if ds is None:
+                    ds = pydicom.dcmread(path, force=False)
                 n_frames = int(ds.get("NumberOfFrames", 1) or 1)
                 pixels = _to_gray(ds.pixel_array, ds, n_frames)
             except ScoutError as error:
@@ -686,9 +704,9 @@ def _check_loadable(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) 
         raise ScoutError(f"{where}: some frames lack ImageOrientationPatient; mixed series?")
 
 
-def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> TIScout:
+def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHeader], datasets: dict | None = None) -> TIScout:
     _check_loadable(candidate, headers)
-    loaded = _load_pixels(candidate)
+    loaded = _load_pixels(candidate, datasets)
     shapes = {f.pixels.shape for f in loaded}
     if len(shapes) > 1:
         raise ScoutError(f"{_slice_label(candidate)}: decoded frames have different sizes {sorted(shapes)}.")
@@ -749,14 +767,15 @@ def load_ti_scouts(paths) -> list[TIScout]:
     All-or-nothing: any candidate that cannot be loaded (duplicate TIs, mixed sizes/orientations, corrupt
     pixel data) raises a :class:`ScoutError` naming it; nothing is returned half-loaded.
     """
-    headers, n_files = _read_headers(paths)
+    datasets: dict = {}
+    headers, n_files = _read_headers(paths, datasets)
     candidates, reasons = [], []
     for group in _group_frames(headers):
         candidate, why = _describe_group(group)
         (candidates.append(candidate) if candidate is not None else reasons.append(why))
     if not candidates:
         raise _no_scout_error(paths, reasons, len(headers), n_files)
-    return [_scout_from_candidate(c, _headers_of(c, headers)) for c in _number_slices(candidates)]
+    return [_scout_from_candidate(c, _headers_of(c, headers), datasets) for c in _number_slices(candidates)]
 
 
 def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
@@ -773,7 +792,8 @@ def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
     for path in paths:
         if not path.is_file():
             raise ScoutError(f"Not a file: {path}")
-    headers, n_files = _read_headers(paths)
+    datasets: dict = {}
+    headers, n_files = _read_headers(paths, datasets)
     if not headers:
         raise _no_scout_error(paths, [], 0, n_files)
     headers, warnings = _drop_copies(headers)
@@ -796,4 +816,4 @@ def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
     numbered = _number_slices([candidate])[0]
     if slice_index is not None:
         numbered = replace(numbered, slice_index=int(slice_index))
-    return _scout_from_candidate(numbered, _headers_of(candidate, headers))
+    return _scout_from_candidate(numbered, _headers_of(candidate, headers), datasets)

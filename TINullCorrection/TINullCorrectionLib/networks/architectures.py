@@ -1,13 +1,20 @@
-"""CNN that classifies each TI-scout frame by the offset of its TI from the myocardial null.
+"""The torch definitions of both networks (training and ONNX export only; inference runs the ONNX files
+on onnxruntime: ti_offset.py, myocardium_unet.py, which never import this module).
 
-Classes (our choice, a parameter): offset bins of ``bin_width_ms`` covering
-[-range_ms, +range_ms], plus two tails "earlier than -range_ms" and "later than +range_ms".
-The published model (Eur Radiol 2023;33:4688) classified single frames with an ImageNet-pretrained
+TI-offset CNN: classifies each TI-scout frame by the offset of its TI from the myocardial null
+(classes: offset_bins.OffsetBins). The published model (Eur Radiol 2023;33:4688) classified single frames with an ImageNet-pretrained
 VGG-16 over about -60..+60 ms; no ImageNet weights can be downloaded here, so both architectures
 below are trained from scratch on the project's simulator, the same way.
 
 Every network maps a batch of series, images [B, N, 5, g, g] + scalars [B, N, 4] + a frame mask
 [B, N], to logits [B, N, classes]; per-frame networks treat the frames independently.
+
+For ONNX, :class:`SingleSeries` gives every TI network an export-friendly forward for one unpadded series,
+images [N, 5, g, g] + scalars [N, 4] -> logits [N, classes] with a dynamic number of frames N (same
+weights, identical logits: Testing/training/test_onnx_export.py).
+
+The myocardium U-Net (:class:`MyocardiumUNet`, Ronneberger 2015) maps the 7 per-pixel features of
+myocardium_unet.series_features [B, 7, g, g] to logits [B, 1, g, g].
 
 Architectures:
 - ``sequence`` (default): the compact CNN encodes every frame (with its context channels), then a
@@ -21,75 +28,14 @@ Architectures:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 from torch import nn
 
 from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS
-
-ARCHITECTURES = ("sequence", "compact", "vgg16")
-
-
-@dataclass(frozen=True)
-class OffsetBins:
-    """Offset classes: [tail_early, bins..., tail_late]; offsets in ms = frame TI - null TI."""
-
-    range_ms: float = 150.0
-    bin_width_ms: float = 10.0
-
-    def __post_init__(self) -> None:
-        if self.bin_width_ms <= 0 or self.range_ms <= 0:
-            raise ValueError("Offset bins need a positive range and bin width (ms).")
-        ratio = 2 * self.range_ms / self.bin_width_ms
-        if abs(ratio - round(ratio)) > 1e-6:
-            raise ValueError("2 x range_ms must be a multiple of bin_width_ms.")
-
-    @property
-    def n_inner(self) -> int:
-        return int(round(2 * self.range_ms / self.bin_width_ms))
-
-    @property
-    def n_classes(self) -> int:
-        return self.n_inner + 2
-
-    @property
-    def centers_ms(self) -> np.ndarray:
-        """Representative offset of each class; tails at +/-(range + half a bin)."""
-        inner = -self.range_ms + self.bin_width_ms * (np.arange(self.n_inner) + 0.5)
-        half = self.bin_width_ms / 2
-        return np.concatenate([[-self.range_ms - half], inner, [self.range_ms + half]])
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        names = [f"< {-self.range_ms:g} ms"]
-        edges = -self.range_ms + self.bin_width_ms * np.arange(self.n_inner + 1)
-        names += [f"{lo:+g}..{hi:+g} ms" for lo, hi in zip(edges[:-1], edges[1:])]
-        names.append(f"> {self.range_ms:+g} ms")
-        return tuple(names)
-
-    def soft_targets(self, offset_ms: np.ndarray, sigma_ms: float = 6.0) -> np.ndarray:
-        """Gaussian-smoothed one-hot targets [M, n_classes] (ordinal label smoothing; tails hard)."""
-        offsets = np.asarray(offset_ms, dtype=np.float64)[:, None]
-        centers = self.centers_ms[None, 1:-1]
-        weights = np.exp(-0.5 * ((offsets - centers) / sigma_ms) ** 2)
-        targets = np.zeros((offsets.shape[0], self.n_classes))
-        targets[:, 1:-1] = weights
-        early = offsets[:, 0] < -self.range_ms
-        late = offsets[:, 0] > self.range_ms
-        targets[early] = 0.0
-        targets[late] = 0.0
-        targets[early, 0] = 1.0
-        targets[late, -1] = 1.0
-        # Near the edges part of the Gaussian leaks outside: give it to the tail.
-        inside = ~(early | late)
-        targets[inside, 0] += np.clip(1.0 - targets[inside].sum(1), 0, None) * (offsets[inside, 0] < 0)
-        targets[inside, -1] += np.clip(1.0 - targets[inside].sum(1), 0, None) * (offsets[inside, 0] >= 0)
-        return (targets / targets.sum(1, keepdims=True)).astype(np.float32)
-
-    def as_dict(self) -> dict:
-        return {"range_ms": self.range_ms, "bin_width_ms": self.bin_width_ms}
+from TINullCorrectionLib.core.single_frame import N_SINGLE_CHANNELS, N_SINGLE_SCALARS
+from TINullCorrectionLib.networks.myocardium_unet import N_FEATURES
+from TINullCorrectionLib.networks.offset_bins import OffsetBins  # noqa: F401 - re-exported for training code
+from TINullCorrectionLib.networks.ti_offset import ARCHITECTURES
 
 
 def _conv_block(c_in: int, c_out: int, n_convs: int) -> nn.Sequential:
@@ -183,3 +129,102 @@ def build_network(architecture: str, n_classes: int) -> nn.Module:
     if architecture == "vgg16":
         return PerFrame(VGG16TINet(n_classes))
     raise ValueError(f"Unknown architecture '{architecture}'; choose one of {ARCHITECTURES}.")
+
+
+class SingleSeries(nn.Module):
+    """Export-friendly forward of a TI network for one unpadded series: images [N, 5, g, g], scalars [N, 4]
+    -> logits [N, classes].
+
+    The batch forward above packs padded series (``pack_padded_sequence`` with lengths from
+    ``mask.sum().cpu()``), which neither ONNX exporter can trace. For one series without padding the GRU
+    runs on the plain sequence, which is what packing computes for a full-length series; the
+    ``AdaptiveAvgPool2d(3)`` of the sequence encoder is dropped because it is the identity on the 3 x 3
+    feature map of the 48 x 48 input (checked here). Weights are shared with ``network``, not copied.
+    """
+
+    def __init__(self, network: nn.Module, grid: int):
+        super().__init__()
+        self.network = network
+        self.sequence = isinstance(network, SequenceTINet)
+        if self.sequence:
+            layers = list(network.encoder.children())
+            at = next(i for i, layer in enumerate(layers) if isinstance(layer, nn.AdaptiveAvgPool2d))
+            size = layers[at].output_size
+            size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+            training = network.training
+            network.eval()  # the probe must not touch the batch-norm statistics
+            with torch.no_grad():
+                shape = tuple(nn.Sequential(*layers[:at])(torch.zeros(1, N_CHANNELS, grid, grid)).shape[-2:])
+            network.train(training)
+            if shape != size:
+                raise ValueError(f"The sequence encoder's adaptive pool maps {shape} to {size}, not the identity: "
+                                 f"this export forward needs the 48 x 48 working grid, not {grid} x {grid}.")
+            self.encoder = nn.Sequential(*layers[:at], *layers[at + 1:])
+
+    def forward(self, images: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
+        if not self.sequence:  # per-frame networks: the frames are the batch
+            return self.network.network(images, scalars)
+        embedded = self.encoder(images)
+        context, _ = self.network.recurrent(torch.cat([embedded, scalars], 1)[None])
+        return self.network.head(torch.cat([context[0], embedded], 1))
+
+
+# ------------------------------------------------------------------------------------ myocardium U-Net
+def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+    )
+
+
+class MyocardiumUNet(nn.Module):
+    """U-Net (Ronneberger 2015) with 3 poolings, widths 16-32-64-128; logits [B, 1, g, g]."""
+
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128)):
+        super().__init__()
+        self.down = nn.ModuleList()
+        c_in = N_FEATURES
+        for width in widths:
+            self.down.append(_double_conv(c_in, width))
+            c_in = width
+        self.up = nn.ModuleList()
+        self.merge = nn.ModuleList()
+        for width in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(c_in, width, 2, stride=2))
+            self.merge.append(_double_conv(2 * width, width))
+            c_in = width
+        self.out = nn.Conv2d(c_in, 1, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        skips = []
+        x = features
+        for index, block in enumerate(self.down):
+            x = block(x)
+            if index < len(self.down) - 1:
+                skips.append(x)
+                x = nn.functional.max_pool2d(x, 2)
+        for up, merge in zip(self.up, self.merge):
+            x = up(x)
+            x = merge(torch.cat([x, skips.pop()], dim=1))
+        return self.out(x)
+
+
+class SingleFrameTINet(nn.Module):
+    """The single-frame network (networks/single_frame.py): 5 conv blocks (24-32-48-64-96 channels) on the
+    2-channel picture, a 2 x 2 summary and a head that also sees the TI; images [B, 2, g, g] + scalars [B, 2] ->
+    logits [B, classes]. Plain feed-forward (exports to ONNX with a free batch axis)."""
+
+    def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64, 96), convs: tuple[int, ...] = (1, 1, 2, 2, 1)):
+        super().__init__()
+        blocks, c_in = [], N_SINGLE_CHANNELS
+        for width, n_convs in zip(widths, convs):
+            blocks.append(_conv_block(c_in, width, n_convs))
+            c_in = width
+        self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.ti_embedding = nn.Sequential(nn.Linear(N_SINGLE_SCALARS, 32), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(
+            nn.Linear(c_in * 4 + 32, 192), nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(192, n_classes)
+        )
+
+    def forward(self, images: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.features(images), self.ti_embedding(scalars)], dim=1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from TINullCorrectionLib.networks.weights_file import MODELS_DIR
+from TINullCorrectionLib.networks.model_files import MODELS_DIR
 
 ACCURACY_PATH = MODELS_DIR / "measured_accuracy.json"
 

@@ -1,5 +1,5 @@
-"""Myocardium finder for TI scouts: a small U-Net that outlines the remote LV myocardium, so that the
-inversion-recovery fit can run without a hand-drawn ROI.
+"""Myocardium finder for TI scouts at inference: a small U-Net that outlines the remote LV myocardium, so that
+the inversion-recovery fit can run without a hand-drawn ROI; run by onnxruntime (no torch).
 
 Why: the CNN's per-frame offsets are coarse (10 ms bins from 4 mm pixels); the physics of the scout
 is exact once the myocardium is known. The signal of remote myocardium follows
@@ -12,35 +12,34 @@ covering the central ``fov_mm`` square (anti-aliased, like preprocessing.py), no
 recovered signal, summarised per pixel over the frames in 7 channels that do not depend on the
 number of frames: last frame, mean, minimum, maximum, standard deviation, TI of the minimum
 (/1000 ms) and the phase-sensitive flag. Output: probability [grid, grid] that a pixel is pure
-remote myocardium; :func:`myocardium_probability` maps it back onto the scout's own pixels.
+remote myocardium; :meth:`MyocardiumModel.myocardium_probability` maps it back onto the scout's own pixels.
+
+ONNX contract of ``models/myocardium_unet.onnx`` (exported from ``myocardium_unet.pt`` by
+``cardiac-lge export-onnx``; the network is networks.architectures.MyocardiumUNet): input ``features``
+[batch, 7, 96, 96], output ``logits`` [batch, 1, 96, 96]; probability = sigmoid(logits).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from scipy import ndimage
-from torch import nn
 
 from TINullCorrectionLib.core.preprocessing import (
     PreprocessConfig,
     normalise_series,
     resample_to_working_grid,
+    separable_linear_resample,
 )
 from TINullCorrectionLib.core.types import TIScout
-from TINullCorrectionLib.networks.weights_file import (
-    MODELS_DIR,
-    ModelLoadError,
-    read_weights_file,
-    write_weights_file,
-)
+from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError
+from TINullCorrectionLib.networks.onnx_runtime import OnnxContract, TensorSpec, load_onnx_network
 
-FILE_FORMAT = "cardiaclge-myocardium-unet"
-FILE_VERSION = 1
-DEFAULT_SEGMENTATION_PATH = MODELS_DIR / "myocardium_unet.pt"
+DEFAULT_SEGMENTATION_PATH = MODELS_DIR / "myocardium_unet.onnx"
+ONNX_FORMAT = "cardiaclge-myocardium-unet-onnx"
+ONNX_VERSION = 1
 N_FEATURES = 7
 SEGMENTATION_PREPROCESS = PreprocessConfig(grid=96, fov_mm=200.0)
 
@@ -71,8 +70,8 @@ def scout_features(scout: TIScout, config: PreprocessConfig = SEGMENTATION_PREPR
     return series_features(grid_frames, scout.ti_ms, scout.phase_sensitive)
 
 
-def grid_coordinates(shape: tuple[int, int], pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> np.ndarray:
-    """Working-grid (row, column) coordinates of every pixel of an image of ``shape``: [2, H, W].
+def grid_axes(shape: tuple[int, int], pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Working-grid row and column coordinates of the rows and columns of an image of ``shape``.
 
     Inverse of preprocessing.resample_to_working_grid: grid index = (g-1)/2 + offset_mm / (fov/g).
     """
@@ -80,7 +79,12 @@ def grid_coordinates(shape: tuple[int, int], pixel_spacing_mm: tuple[float, floa
     out_mm = config.fov_mm / config.grid
     rows = (config.grid - 1) / 2.0 + (np.arange(height) - (height - 1) / 2.0) * float(pixel_spacing_mm[0]) / out_mm
     cols = (config.grid - 1) / 2.0 + (np.arange(width) - (width - 1) / 2.0) * float(pixel_spacing_mm[1]) / out_mm
-    return np.stack(np.meshgrid(rows, cols, indexing="ij"))
+    return rows, cols
+
+
+def grid_coordinates(shape: tuple[int, int], pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> np.ndarray:
+    """Working-grid (row, column) coordinates of every pixel of an image of ``shape``: [2, H, W]."""
+    return np.stack(np.meshgrid(*grid_axes(shape, pixel_spacing_mm, config), indexing="ij"))
 
 
 def mask_on_grid(mask: np.ndarray, pixel_spacing_mm: tuple[float, float], config: PreprocessConfig = SEGMENTATION_PREPROCESS) -> np.ndarray:
@@ -88,87 +92,62 @@ def mask_on_grid(mask: np.ndarray, pixel_spacing_mm: tuple[float, float], config
     return np.clip(resample_to_working_grid(np.asarray(mask, np.float32)[None], pixel_spacing_mm, config)[0], 0.0, 1.0)
 
 
-# ------------------------------------------------------------------------------------------ network
-def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-    )
+# ------------------------------------------------------------------------------------------- model
+def onnx_contract(preprocess: PreprocessConfig = SEGMENTATION_PREPROCESS) -> OnnxContract:
+    grid = preprocess.grid
+    return OnnxContract(inputs=(TensorSpec("features", ("batch", N_FEATURES, grid, grid)),),
+                        outputs=(TensorSpec("logits", ("batch", 1, grid, grid)),))
 
 
-class MyocardiumUNet(nn.Module):
-    """U-Net (Ronneberger 2015) with 3 poolings, widths 16-32-64-128; logits [B, 1, g, g]."""
+def contract_metadata(preprocess: PreprocessConfig) -> dict:
+    """What the ONNX file stores about itself (metadata ``cardiaclge.contract``)."""
+    return {"preprocess": preprocess.as_dict(), "features": ["last frame", "mean", "minimum", "maximum", "standard deviation",
+                                                             "TI of the minimum / 1000 ms", "phase-sensitive flag"],
+            "probabilities": "sigmoid(logits): pure remote LV myocardium", **onnx_contract(preprocess).as_dict()}
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128)):
-        super().__init__()
-        self.down = nn.ModuleList()
-        c_in = N_FEATURES
-        for width in widths:
-            self.down.append(_double_conv(c_in, width))
-            c_in = width
-        self.up = nn.ModuleList()
-        self.merge = nn.ModuleList()
-        for width in reversed(widths[:-1]):
-            self.up.append(nn.ConvTranspose2d(c_in, width, 2, stride=2))
-            self.merge.append(_double_conv(2 * width, width))
-            c_in = width
-        self.out = nn.Conv2d(c_in, 1, 1)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        skips = []
-        x = features
-        for index, block in enumerate(self.down):
-            x = block(x)
-            if index < len(self.down) - 1:
-                skips.append(x)
-                x = nn.functional.max_pool2d(x, 2)
-        for up, merge in zip(self.up, self.merge):
-            x = up(x)
-            x = merge(torch.cat([x, skips.pop()], dim=1))
-        return self.out(x)
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
 
 
 @dataclass
 class MyocardiumModel:
-    """The U-Net with its working grid, ready to segment a TIScout."""
+    """The U-Net with its working grid, ready to segment a TIScout.
 
-    network: nn.Module
+    network: callable (features [B, 7, g, g] float32) -> logits [B, 1, g, g]; an ONNX network
+    (``load_segmentation_model``) for inference, a torch network in training (networks/torch_models.py).
+    """
+
+    network: Callable[[np.ndarray], np.ndarray]
     preprocess: PreprocessConfig = SEGMENTATION_PREPROCESS
     card: dict = field(default_factory=dict)
     name: str = ""
-    device: str = "cpu"
+
+    @property
+    def backend(self) -> str:
+        return str(getattr(self.network, "backend", "unknown"))
 
     def probability_on_grid(self, scout: TIScout) -> np.ndarray:
-        features = torch.from_numpy(scout_features(scout, self.preprocess))[None].to(self.device)
-        self.network.eval()
-        with torch.inference_mode():
-            return torch.sigmoid(self.network(features))[0, 0].double().cpu().numpy()
+        features = scout_features(scout, self.preprocess)[None]
+        return sigmoid(self.network(features))[0, 0]
 
     def myocardium_probability(self, scout: TIScout) -> np.ndarray:
         """Probability [H, W] on the scout's own pixels (0 outside the working grid)."""
         grid = self.probability_on_grid(scout)
-        coordinates = grid_coordinates(scout.frames.shape[1:], scout.pixel_spacing_mm, self.preprocess)
-        return ndimage.map_coordinates(grid, coordinates, order=1, mode="constant", cval=0.0)
+        rows, cols = grid_axes(scout.frames.shape[1:], scout.pixel_spacing_mm, self.preprocess)
+        return separable_linear_resample(grid, rows, cols)  # = map_coordinates(grid, grid_coordinates(...), order=1)
 
 
-# -------------------------------------------------------------------------------------- file format
-def save_segmentation_model(model: MyocardiumModel, path: str | Path) -> str:
-    """Write the U-Net as a weights-only file (inference.write_weights_file); returns its sha256."""
-    return write_weights_file(path, FILE_FORMAT, FILE_VERSION, model.network, model.card, preprocess=model.preprocess.as_dict())
-
-
-def load_segmentation_model(path: str | Path | None = None, device: str = "cpu") -> MyocardiumModel:
-    """Load safely (``weights_only=True``) or raise SegmentationModelError."""
+def load_segmentation_model(path: str | Path | None = None, threads: int | None = None) -> MyocardiumModel:
+    """Load a myocardium U-Net ONNX file (default: the shipped one) checked, or raise SegmentationModelError."""
     path = Path(path) if path is not None else DEFAULT_SEGMENTATION_PATH
-    payload = read_weights_file(path, FILE_FORMAT, FILE_VERSION, "myocardium model", SegmentationModelError, device)
-    try:
-        preprocess = PreprocessConfig(**payload["preprocess"])
-        network = MyocardiumUNet()
-        network.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise SegmentationModelError(f"{path.name} does not match the myocardium U-Net: {error}") from error
-    network.to(device).eval()
-    card = dict(payload.get("card", {}))
-    return MyocardiumModel(network, preprocess, card, str(card.get("name", path.stem)), device)
 
+    def contract_for(stated: dict) -> OnnxContract:
+        try:
+            return onnx_contract(PreprocessConfig(**stated["preprocess"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise SegmentationModelError(f"{path.name} does not state a usable preprocessing: {error}") from error
 
+    network = load_onnx_network(path, ONNX_FORMAT, ONNX_VERSION, "myocardium model", contract_for, SegmentationModelError, threads)
+    card = network.card
+    return MyocardiumModel(network, PreprocessConfig(**network.metadata["preprocess"]), card, str(card.get("name", path.stem)))

@@ -1,9 +1,10 @@
-"""The single-frame TI-offset network: one picture of one frame + its TI -> offset class (the published
-per-image mode, Eur Radiol 2023;33:4688). Input preparation is core.single_frame.single_frame_channels.
+"""The single-frame TI-offset network (one picture of one frame + its TI -> offset class: the published per-image
+mode, Eur Radiol 2023;33:4688), run by onnxruntime (no torch). Input preparation: core.single_frame.
 
-The network is a plain feed-forward CNN (images [B, 2, g, g] + scalars [B, 2] -> logits [B, classes]:
-no recurrent layers, no packed sequences), so it exports to ONNX like the other networks. Weights files
-follow networks/weights_file.py (weights only, loaded with ``weights_only=True``).
+ONNX contract of ``models/ti_offset_single_frame.onnx`` (exported from ``ti_offset_single_frame.pt`` by
+``cardiac-lge train --single-frame`` / ``cardiac-lge export-onnx``; the network is
+networks.architectures.SingleFrameTINet): inputs ``images`` [batch, 2, g, g] and ``scalars`` [batch, 2], output
+``logits`` [batch, classes]. The file states its offset bins and preprocessing (metadata ``cardiaclge.contract``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from TINullCorrectionLib.core.single_frame import (
     N_SINGLE_CHANNELS,
@@ -24,57 +23,49 @@ from TINullCorrectionLib.core.single_frame import (
     single_frame_channels,
     single_frame_scalars,
 )
-from TINullCorrectionLib.networks.architectures import OffsetBins, _conv_block
-from TINullCorrectionLib.networks.weights_file import (
-    MODELS_DIR,
-    ModelLoadError,
-    read_weights_file,
-    write_weights_file,
-)
+from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError
+from TINullCorrectionLib.networks.offset_bins import OffsetBins
+from TINullCorrectionLib.networks.onnx_runtime import OnnxContract, TensorSpec, load_onnx_network
 
-FILE_FORMAT = "cardiaclge-single-frame-model"
-FILE_VERSION = 1
-DEFAULT_SINGLE_FRAME_PATH = MODELS_DIR / "ti_offset_single_frame.pt"
+DEFAULT_SINGLE_FRAME_PATH = MODELS_DIR / "ti_offset_single_frame.onnx"
+ONNX_FORMAT = "cardiaclge-single-frame-onnx"
+ONNX_VERSION = 1
 
 
-class SingleFrameTINet(nn.Module):
-    """5 conv blocks (24-32-48-64-96 channels) on the 2-channel picture, a 2x2 summary, and a head that also
-    sees the TI; 0.3 M parameters."""
+def onnx_contract(preprocess: SingleFramePreprocess = SingleFramePreprocess(), bins: OffsetBins = OffsetBins()) -> OnnxContract:
+    grid = preprocess.grid
+    return OnnxContract(
+        inputs=(TensorSpec("images", ("batch", N_SINGLE_CHANNELS, grid, grid)), TensorSpec("scalars", ("batch", N_SINGLE_SCALARS))),
+        outputs=(TensorSpec("logits", ("batch", bins.n_classes)),),
+    )
 
-    def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64, 96), convs: tuple[int, ...] = (1, 1, 2, 2, 1)):
-        super().__init__()
-        blocks, c_in = [], N_SINGLE_CHANNELS
-        for width, n_convs in zip(widths, convs):
-            blocks.append(_conv_block(c_in, width, n_convs))
-            c_in = width
-        self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(2), nn.Flatten())
-        self.ti_embedding = nn.Sequential(nn.Linear(N_SINGLE_SCALARS, 32), nn.ReLU(inplace=True))
-        self.head = nn.Sequential(
-            nn.Linear(c_in * 4 + 32, 192), nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(192, n_classes)
-        )
 
-    def forward(self, images: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([self.features(images), self.ti_embedding(scalars)], dim=1))
+def contract_metadata(bins: OffsetBins, preprocess: SingleFramePreprocess) -> dict:
+    """What the ONNX file stores about itself (metadata ``cardiaclge.contract``)."""
+    return {"architecture": "single-frame", "bins": bins.as_dict(), "preprocess": preprocess.as_dict(),
+            **onnx_contract(preprocess, bins).as_dict()}
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits, axis=1, keepdims=True)
+    weights = np.exp(shifted)
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 @dataclass
 class SingleFrameModel:
-    """The network with its offset bins and input preparation, ready to predict on a SingleFrame."""
+    """The network (a callable: images [B, 2, g, g], scalars [B, 2] -> logits [B, K]; an ONNX network, or the torch
+    module behind the same call in training) with its offset bins and input preparation."""
 
-    network: nn.Module
+    network: object
     bins: OffsetBins = field(default_factory=OffsetBins)
     preprocess: SingleFramePreprocess = field(default_factory=SingleFramePreprocess)
     card: dict = field(default_factory=dict)
     name: str = ""
-    device: str = "cpu"
 
     def probabilities(self, channels: np.ndarray, scalars: np.ndarray) -> np.ndarray:
         """Class probabilities [B, K] of prepared inputs [B, 2, g, g] and [B, 2]."""
-        self.network.eval()
-        with torch.inference_mode():
-            logits = self.network(torch.from_numpy(np.ascontiguousarray(channels, np.float32)).to(self.device),
-                                  torch.from_numpy(np.ascontiguousarray(scalars, np.float32)).to(self.device))
-            return torch.softmax(logits.double(), dim=1).cpu().numpy()
+        return _softmax(self.network(np.ascontiguousarray(channels, np.float32), np.ascontiguousarray(scalars, np.float32)))
 
     def predict_frame(self, frame: SingleFrame) -> SingleFramePrediction:
         from TINullCorrectionLib.networks.ti_offset import offsets_from_probabilities
@@ -90,23 +81,21 @@ class SingleFrameModel:
         )
 
 
-def save_single_frame_model(model: SingleFrameModel, path: str | Path) -> str:
-    """Write the model as a weights-only file; returns its sha256."""
-    return write_weights_file(path, FILE_FORMAT, FILE_VERSION, model.network, model.card, bins=model.bins.as_dict(),
-                              preprocess=model.preprocess.as_dict())
-
-
-def load_single_frame_model(path: str | Path | None = None, device: str = "cpu") -> SingleFrameModel:
-    """Load a single-frame model file (default: the shipped weights) safely, or raise ModelLoadError."""
+def load_single_frame_model(path: str | Path | None = None, threads: int | None = None) -> SingleFrameModel:
+    """Load a single-frame ONNX file (default: the shipped one), checked (networks/onnx_runtime.py), or raise
+    ModelLoadError."""
     path = Path(path) if path is not None else DEFAULT_SINGLE_FRAME_PATH
-    payload = read_weights_file(path, FILE_FORMAT, FILE_VERSION, "single-frame TI-offset model", device=device)
-    try:
-        bins = OffsetBins(**payload["bins"])
-        preprocess = SingleFramePreprocess(**payload["preprocess"])
-        network = SingleFrameTINet(bins.n_classes)
-        network.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ModelLoadError(f"{path.name} does not match the single-frame network: {error}") from error
-    network.to(device).eval()
-    card = dict(payload.get("card", {}))
-    return SingleFrameModel(network, bins, preprocess, card, str(card.get("name", path.stem)), device)
+    stated_holder: dict = {}
+
+    def contract_for(stated: dict) -> OnnxContract:
+        try:
+            bins = OffsetBins(**stated["bins"])
+            preprocess = SingleFramePreprocess(**stated["preprocess"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelLoadError(f"{path.name} states no usable offset bins / preprocessing: {error}") from error
+        stated_holder.update(bins=bins, preprocess=preprocess)
+        return onnx_contract(preprocess, bins)
+
+    network = load_onnx_network(path, ONNX_FORMAT, ONNX_VERSION, "single-frame TI-offset model", contract_for, ModelLoadError, threads)
+    card = network.card
+    return SingleFrameModel(network, stated_holder["bins"], stated_holder["preprocess"], card, str(card.get("name", path.stem)))

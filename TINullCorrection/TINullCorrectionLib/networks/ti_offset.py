@@ -1,8 +1,12 @@
-"""Load TI-offset models safely and predict per-frame offsets from the myocardial null.
+"""The TI-offset CNN at inference: per-frame offsets from the myocardial null, run by onnxruntime (no torch).
 
-Model files are written by :func:`save_model` as a plain dict of tensors, numbers and strings and
-read with ``torch.load(..., weights_only=True)`` (no arbitrary unpickling). A missing, corrupt or
-mismatched file raises :class:`ModelLoadError` with a message for the user.
+The shipped ``models/ti_offset_sequence.onnx`` is exported from ``ti_offset_sequence.pt`` by
+``cardiac-lge export-onnx`` (cardiac_lge/training/onnx_export.py). Contract of the file (also stored in its
+metadata, with the offset bins and the preprocessing): inputs ``images`` [frames, 5, 48, 48] and
+``scalars`` [frames, 4] of one series (core.preprocessing.frame_inputs), output ``logits`` [frames, 32];
+the class probabilities are the softmax of the logits in float64. :class:`TIModel` runs any network with
+that call signature, so training code runs the same ``predict`` on its torch network
+(networks/torch_models.py) and the parity tests compare the two.
 """
 
 from __future__ import annotations
@@ -12,34 +16,59 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from TINullCorrectionLib.core.preprocessing import PreprocessConfig, frame_inputs, prepare_series
-from TINullCorrectionLib.core.types import ScoutPrediction, TIScout
-from TINullCorrectionLib.networks.architectures import ARCHITECTURES, OffsetBins, build_network
-from TINullCorrectionLib.networks.weights_file import (
-    MODELS_DIR,
-    ModelLoadError,
-    read_weights_file,
-    write_weights_file,
+from TINullCorrectionLib.core.preprocessing import (
+    N_CHANNELS,
+    N_SCALARS,
+    PreprocessConfig,
+    frame_inputs,
+    prepare_series,
 )
+from TINullCorrectionLib.core.types import ScoutPrediction, TIScout
+from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError
+from TINullCorrectionLib.networks.offset_bins import OffsetBins
+from TINullCorrectionLib.networks.onnx_runtime import OnnxContract, TensorSpec, load_onnx_network
 
-FILE_FORMAT = "cardiaclge-ti-offset-model"
-FILE_VERSION = 2
-DEFAULT_MODEL_PATH = MODELS_DIR / "ti_offset_sequence.pt"
+ARCHITECTURES = ("sequence", "compact", "vgg16")
+DEFAULT_MODEL_PATH = MODELS_DIR / "ti_offset_sequence.onnx"
+ONNX_FORMAT = "cardiaclge-ti-offset-onnx"
+ONNX_VERSION = 1
+
+
+def onnx_contract(preprocess: PreprocessConfig = PreprocessConfig(), bins: OffsetBins = OffsetBins()) -> OnnxContract:
+    grid = preprocess.grid
+    return OnnxContract(
+        inputs=(TensorSpec("images", ("frames", N_CHANNELS, grid, grid)), TensorSpec("scalars", ("frames", N_SCALARS))),
+        outputs=(TensorSpec("logits", ("frames", bins.n_classes)),),
+    )
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities [N, K] (float64) from logits [N, K]."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 @dataclass
 class TIModel:
-    """A network with its offset bins and preprocessing, ready to predict on a TIScout."""
+    """A TI-offset network with its offset bins and preprocessing, ready to predict on a TIScout.
 
-    network: torch.nn.Module
+    network: callable (images [N, 5, g, g] float32, scalars [N, 4] float32) -> logits [N, classes]; an
+    :class:`~TINullCorrectionLib.networks.onnx_runtime.OnnxNetwork` for inference (``load_model``), a torch
+    network in training (networks/torch_models.py).
+    """
+
+    network: Callable[[np.ndarray, np.ndarray], np.ndarray]
     architecture: str
     bins: OffsetBins
     preprocess: PreprocessConfig
     card: dict = field(default_factory=dict)
     name: str = ""
-    device: str = "cpu"
+
+    @property
+    def backend(self) -> str:
+        return str(getattr(self.network, "backend", "unknown"))
 
     def predict(self, scout: TIScout, progress: Callable[[int, int], None] | None = None) -> ScoutPrediction:
         """Class probabilities, offset (ms) and confidence for every frame of the scout.
@@ -49,14 +78,7 @@ class TIModel:
         """
         series = prepare_series(scout, self.preprocess)
         channels, scalars = frame_inputs(series, scout.ti_ms, scout.phase_sensitive)
-        self.network.eval()
-        with torch.inference_mode():
-            logits = self.network(
-                torch.from_numpy(channels)[None].to(self.device),
-                torch.from_numpy(scalars)[None].to(self.device),
-                torch.ones(1, scout.n_frames, dtype=torch.bool, device=self.device),
-            )[0]
-            probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
+        probabilities = softmax(self.network(channels, scalars))
         if progress is not None:
             progress(scout.n_frames, scout.n_frames)
         offset_ms, confidence = offsets_from_probabilities(probabilities, self.bins)
@@ -84,27 +106,34 @@ def offsets_from_probabilities(probabilities: np.ndarray, bins: OffsetBins) -> t
     return offsets, confidence
 
 
-def save_model(model: TIModel, path: str | Path) -> str:
-    """Write the model as a weights-only file; returns its sha256."""
-    return write_weights_file(path, FILE_FORMAT, FILE_VERSION, model.network, model.card, architecture=model.architecture,
-                              bins=model.bins.as_dict(), preprocess=model.preprocess.as_dict())
+def contract_metadata(architecture: str, bins: OffsetBins, preprocess: PreprocessConfig) -> dict:
+    """What the ONNX file stores about itself (metadata ``cardiaclge.contract``)."""
+    return {"architecture": architecture, "bins": bins.as_dict(), "preprocess": preprocess.as_dict(),
+            "class_names": list(bins.class_names), "bin_centers_ms": [float(c) for c in bins.centers_ms],
+            "probabilities": "softmax(logits) over the classes, in float64", **onnx_contract(preprocess, bins).as_dict()}
 
 
-def load_model(path: str | Path | None = None, device: str = "cpu") -> TIModel:
-    """Load a model file (default: the shipped weights) safely, or raise ModelLoadError."""
+def load_model(path: str | Path | None = None, threads: int | None = None) -> TIModel:
+    """Load a TI-offset ONNX file (default: the shipped one) checked, or raise ModelLoadError.
+
+    threads: onnxruntime intra-op threads (None: its default; 1 in batch worker processes).
+    """
     path = Path(path) if path is not None else DEFAULT_MODEL_PATH
-    payload = read_weights_file(path, FILE_FORMAT, FILE_VERSION, "TI-offset model", device=device)
-    architecture = payload.get("architecture")
-    if architecture not in ARCHITECTURES:
-        raise ModelLoadError(f"{path.name} names an unknown architecture '{architecture}'.")
+    network = load_onnx_network(path, ONNX_FORMAT, ONNX_VERSION, "TI-offset model", lambda stated: _contract_for(stated, path.name),
+                                threads=threads)
+    stated = network.metadata
+    card = network.card
+    return TIModel(network, stated["architecture"], OffsetBins(**stated["bins"]), PreprocessConfig(**stated["preprocess"]), card,
+                   name=str(card.get("name", path.stem)))
+
+
+def _contract_for(stated: dict, name: str) -> OnnxContract:
     try:
-        bins = OffsetBins(**payload["bins"])
-        preprocess = PreprocessConfig(**payload["preprocess"])
-        network = build_network(architecture, bins.n_classes)
-        network.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ModelLoadError(f"{path.name} does not match the {architecture} architecture: {error}") from error
-    network.to(device).eval()
-    card = dict(payload.get("card", {}))
-    return TIModel(network=network, architecture=architecture, bins=bins, preprocess=preprocess, card=card,
-                   name=str(card.get("name", path.stem)), device=device)
+        architecture = stated["architecture"]
+        bins = OffsetBins(**stated["bins"])
+        preprocess = PreprocessConfig(**stated["preprocess"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelLoadError(f"{name} does not state a usable TI-offset contract (architecture, bins, preprocessing): {error}") from error
+    if architecture not in ARCHITECTURES:
+        raise ModelLoadError(f"{name} names an unknown architecture '{architecture}'.")
+    return onnx_contract(preprocess, bins)

@@ -1,27 +1,17 @@
-"""The weights-only file format shared by both networks (torch).
+"""The weights-only PyTorch file format (.pt) shared by both networks, for training and fine-tuning (torch).
 
-Model files are written as a plain dict of tensors, numbers and strings and read with
+Inference reads the ONNX files exported from these (onnx_runtime.py). Model files are written as a plain dict of tensors, numbers and strings and read with
 ``torch.load(..., weights_only=True)`` (no arbitrary unpickling). A missing, corrupt or mismatched
 file raises :class:`ModelLoadError` with a message for the user.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
-#: The shipped model files and their model cards (TINullCorrectionLib/models/).
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-
-
-class ModelLoadError(ValueError):
-    """The model file is missing, unreadable, or not a CardiacLGE TI-offset model."""
-
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+from TINullCorrectionLib.networks.model_files import MODELS_DIR, ModelLoadError, file_sha256  # noqa: F401 - re-exported
 
 
 def write_weights_file(path: str | Path, file_format: str, version: int, network: torch.nn.Module, card: dict, **fields) -> str:
@@ -55,4 +45,10 @@ def read_weights_file(path: Path, file_format: str, version: int, description: s
         raise error(f"{path.name} is not a CardiacLGE {description} file.")
     if payload.get("version") != version:
         raise error(f"{path.name} has model-file version {payload.get('version')}; this software reads version {version}.")
+    state = payload.get("state_dict")
+    if isinstance(state, dict):
+        bad = [key for key, value in state.items() if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
+        if bad:
+            raise error(f"{path.name} contains non-finite weights (NaN or infinity) in {len(bad)} tensor(s), e.g. '{bad[0]}': "
+                        "it is damaged or was trained badly; it is not used.")
     return payload

@@ -13,6 +13,8 @@ def test_lge_phantom_scenario_meets_the_targets(slicer_env, seed):
     assert abs(result["scar_percent_error"]) <= scenarios.SCAR_PERCENT_TOLERANCE, result["summary"]
     assert abs(result["snr_relative_error"]) <= scenarios.SNR_RELATIVE_TOLERANCE, result["summary"]
     assert result["lge_table_rows"] == result["n_slices"]
+    assert result["aha_segment_rows"] == 17
+    assert slicer_env.scene.GetNodeByID(result["bullseye_node_id"]).IsA("vtkMRMLVectorVolumeNode")
     assert result["noise_method"] == "background-rayleigh-1ch"
     assert result["lge_method"] == "nsd-5"
     assert result["cnr_lge_remote"] == pytest.approx(result["cnr_lge_remote_truth"], rel=0.1)

@@ -9,7 +9,7 @@ from TINullCorrectionLib.core.recommendation import (
     recommend,
 )
 from TINullCorrectionLib.core.types import ScoutPrediction, TIScout
-from TINullCorrectionLib.networks.architectures import OffsetBins
+from TINullCorrectionLib.networks.offset_bins import OffsetBins
 
 BINS = OffsetBins(range_ms=150, bin_width_ms=10)
 
@@ -169,13 +169,11 @@ def test_prediction_of_another_scout_is_rejected():
 
 
 def test_automatic_myocardium_that_finds_nothing_falls_back_to_the_cnn_with_a_warning():
-    import torch
-    from TINullCorrectionLib.networks.myocardium_unet import MyocardiumModel, MyocardiumUNet
+    from TINullCorrectionLib.networks.myocardium_unet import MyocardiumModel
 
-    network = MyocardiumUNet()
-    with torch.no_grad():
-        network.out.bias.fill_(-50.0)  # a real network whose every pixel says "not myocardium"
-        network.out.weight.zero_()
+    def network(features):  # every pixel says "not myocardium" (logit -50)
+        return np.full((features.shape[0], 1, *features.shape[2:]), -50.0, np.float32)
+
     ti = np.arange(100.0, 900.0, 40.0)
     result = recommend(_scout(ti), _prediction(ti, 300.0), myocardium_model=MyocardiumModel(network))
     assert result.ir_fit is None and result.myocardium_source == ""

@@ -131,7 +131,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(scene, tmp_path):
     with pytest.raises(ValueError):
         mrml_analysis.load_model_checked(tmp_path / "missing.pt")
     corrupt = tmp_path / "corrupt.pt"
-    corrupt.write_bytes(b"not a torch file")
+    corrupt.write_bytes(b"not a model file")
     with pytest.raises(ValueError):
         mrml_analysis.load_model_checked(corrupt)
     with pytest.raises(ValueError, match="No model"):
@@ -180,16 +180,24 @@ def test_rerun_updates_the_same_output_nodes_and_checks_the_chosen_ti(scene):
 
 
 def test_a_real_model_file_runs_through_the_module_path(scene, tmp_path):
-    """An (untrained) network of the default architecture, saved and loaded like the shipped weights,
-    runs through the adapter: per-frame progress, one table row and one probability column per class."""
-    from TINullCorrectionLib.core.preprocessing import PreprocessConfig
-    from TINullCorrectionLib.networks.architectures import OffsetBins, build_network
+    """A site's own ONNX model file (here the shipped network under another name and card), loaded from the
+    module's model-path field, runs through the adapter: per-frame progress, one table row and one
+    probability column per class; a .pt training file is refused with a message that says what to do."""
+    import json
 
-    bins = OffsetBins()
-    model = inference.TIModel(build_network("compact", bins.n_classes), "compact", bins, PreprocessConfig(), {"name": "untrained"}, "untrained")
-    path = tmp_path / "untrained.pt"
-    inference.save_model(model, path)
+    import onnx
+    from TINullCorrectionLib.networks.onnx_runtime import CARD_KEY
+
+    proto = onnx.load(str(inference.DEFAULT_MODEL_PATH))
+    for entry in proto.metadata_props:
+        if entry.key == CARD_KEY:
+            entry.value = json.dumps({"name": "site model"})
+    path = tmp_path / "site_model.onnx"
+    path.write_bytes(proto.SerializeToString())
     loaded = mrml_analysis.load_model_checked(path)
+    bins = loaded.bins
+    with pytest.raises(ValueError, match="PyTorch training file"):
+        mrml_analysis.load_model_checked(inference.DEFAULT_MODEL_PATH.with_suffix(".pt"))
     simulated, nodes = _scout_browser(scene, seed=3)
     calls = []
     analysis, outputs = mrml_analysis.analyse_ti_scout_node(
@@ -202,7 +210,7 @@ def test_a_real_model_file_runs_through_the_module_path(scene, tmp_path):
     names = [table.GetColumnName(i) for i in range(table.GetNumberOfColumns())]
     probability_columns = [name for name in names if name.startswith("p_")]
     assert len(probability_columns) == bins.n_classes == len(set(probability_columns))
-    assert table.GetAttribute("TINullCorrection.Model") == "untrained"
+    assert table.GetAttribute("TINullCorrection.Model") == "site model"
     assert np.isfinite(analysis.null_ti_ms)
 
 

@@ -1,11 +1,11 @@
-"""Myocardium U-Net: grid geometry, weights-only save/load with clear errors, training that learns, and the
-shipped weights finding the myocardium of held-out simulated scouts well enough for the IR fit."""
+"""Myocardium U-Net at inference (ONNX, no torch): grid geometry, features, and the shipped network finding the
+myocardium of held-out simulated scouts well enough for the IR fit; the automatic-myocardium pixel filter.
+(.pt files: test_torch_weights.py; training: Testing/training/test_training.py.)"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from scipy import ndimage
 from TINullCorrectionLib.core.automatic_myocardium import (
     LATE_CONTAMINATION_WARNING,
@@ -16,22 +16,12 @@ from TINullCorrectionLib.core.preprocessing import PreprocessConfig
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 from TINullCorrectionLib.networks.myocardium_unet import (
     DEFAULT_SEGMENTATION_PATH,
-    MyocardiumModel,
-    MyocardiumUNet,
-    SegmentationModelError,
     grid_coordinates,
     load_segmentation_model,
     mask_on_grid,
-    save_segmentation_model,
     scout_features,
 )
 from TINullCorrectionLib.sim.simulator import simulate_scout
-
-from cardiac_lge.training.myocardium import (
-    SegmentationTrainingConfig,
-    simulate_segmentation_set,
-    train_segmentation,
-)
 
 
 @pytest.fixture(scope="module")
@@ -68,48 +58,6 @@ def test_features_are_independent_of_frame_count_and_scale():
 def test_empty_probability_is_a_clear_error():
     with pytest.raises(ScoutError, match="No myocardium found"):
         myocardium_mask(np.zeros((20, 20)))
-
-
-def test_save_load_round_trip_and_load_errors(tmp_path):
-    torch.manual_seed(1)
-    model = MyocardiumModel(MyocardiumUNet(), card={"name": "tiny"}, name="tiny")
-    path = tmp_path / "unet.pt"
-    sha = save_segmentation_model(model, path)
-    assert len(sha) == 64
-    loaded = load_segmentation_model(path)
-    scout = simulate_scout(np.random.default_rng(2)).scout
-    np.testing.assert_allclose(loaded.probability_on_grid(scout), model.probability_on_grid(scout), atol=1e-6)
-
-    with pytest.raises(SegmentationModelError, match="not found"):
-        load_segmentation_model(tmp_path / "missing.pt")
-    (tmp_path / "corrupt.pt").write_bytes(b"not a model")
-    with pytest.raises(SegmentationModelError, match="corrupt"):
-        load_segmentation_model(tmp_path / "corrupt.pt")
-    torch.save({"format": "something else"}, tmp_path / "other.pt")
-    with pytest.raises(SegmentationModelError, match="not a CardiacLGE myocardium"):
-        load_segmentation_model(tmp_path / "other.pt")
-    payload = torch.load(path, weights_only=True)
-    payload["state_dict"].pop(next(iter(payload["state_dict"])))
-    torch.save(payload, tmp_path / "mismatch.pt")
-    with pytest.raises(SegmentationModelError, match="does not match"):
-        load_segmentation_model(tmp_path / "mismatch.pt")
-
-
-def test_a_pickled_object_is_refused(tmp_path):
-    from fractions import Fraction  # any class outside torch's weights-only allow-list
-
-    torch.save({"format": "cardiaclge-myocardium-unet", "object": Fraction(1, 3)}, tmp_path / "pickle.pt")
-    with pytest.raises(SegmentationModelError, match="corrupt"):
-        load_segmentation_model(tmp_path / "pickle.pt")
-
-
-def test_training_learns_the_myocardium(tmp_path):
-    data = simulate_segmentation_set(48, seed=11, photo_fraction=0.0)
-    config = SegmentationTrainingConfig(n_series=48, epochs=3, batch_size=8, learning_rate=3e-3, seed=11)
-    model, history = train_segmentation(config, data=data, show_progress=False, log=lambda _: None)
-    assert len(history) == 3
-    assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert model.card["best_epoch"] in (1, 2, 3)
 
 
 def _dice(a, b):

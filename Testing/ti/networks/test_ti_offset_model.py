@@ -1,8 +1,10 @@
-"""TI-offset model: class bins, architectures, weights-only save/load and clear load errors."""
+"""TI-offset model at inference (no torch): class bins, preprocessing, and the shipped ONNX network's predictions.
+
+The torch side (.pt files, architectures) is tested in test_torch_weights.py, the ONNX file checks in
+test_onnx_models.py, ONNX-vs-torch parity in test_onnx_parity.py."""
 
 import numpy as np
 import pytest
-import torch
 from TINullCorrectionLib.core.preprocessing import (
     PreprocessConfig,
     context_indices,
@@ -11,15 +13,14 @@ from TINullCorrectionLib.core.preprocessing import (
     prepare_series,
 )
 from TINullCorrectionLib.core.types import ScoutError, TIScout
-from TINullCorrectionLib.networks.architectures import OffsetBins, build_network
-from TINullCorrectionLib.networks.ti_offset import TIModel, load_model, offsets_from_probabilities, save_model
-from TINullCorrectionLib.networks.weights_file import ModelLoadError
-
-
-def _tiny_model(architecture: str = "sequence") -> TIModel:
-    torch.manual_seed(0)
-    bins = OffsetBins()
-    return TIModel(build_network(architecture, bins.n_classes), architecture, bins, PreprocessConfig(), {"name": "tiny"}, name="tiny")
+from TINullCorrectionLib.networks.offset_bins import OffsetBins
+from TINullCorrectionLib.networks.ti_offset import (
+    DEFAULT_MODEL_PATH,
+    TIModel,
+    load_model,
+    offsets_from_probabilities,
+    softmax,
+)
 
 
 def _scout(n_frames: int = 12, size: int = 40) -> TIScout:
@@ -79,74 +80,39 @@ def test_preprocessing_is_physical_and_per_series():
         prepare_series(empty)
 
 
-@pytest.mark.parametrize("architecture", ["sequence", "compact", "vgg16"])
-def test_save_load_round_trip_weights_only(tmp_path, architecture):
-    model = _tiny_model(architecture)
-    path = tmp_path / f"{architecture}.pt"
-    save_model(model, path)
-    # The file is readable with weights_only=True (no arbitrary unpickling).
-    payload = torch.load(path, weights_only=True)
-    assert payload["architecture"] == architecture
-    loaded = load_model(path)
-    assert loaded.architecture == architecture
-    scout = _scout()
-    a, b = model.predict(scout), loaded.predict(scout)
-    np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
-    assert a.probabilities.shape == (scout.n_frames, model.bins.n_classes)
-    np.testing.assert_allclose(a.probabilities.sum(1), 1.0, atol=1e-9)
+def test_shipped_onnx_model_predicts_every_frame():
+    model = load_model()
+    assert model.backend == "onnxruntime" and model.architecture == "sequence" and model.network.name == DEFAULT_MODEL_PATH.stem
+    assert model.bins == OffsetBins() and model.preprocess == PreprocessConfig()
+    calls = []
+    scout = _scout(n_frames=17)
+    prediction = model.predict(scout, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(17, 17)]
+    assert prediction.probabilities.shape == (17, 32) and prediction.probabilities.dtype == np.float64
+    np.testing.assert_allclose(prediction.probabilities.sum(1), 1.0, atol=1e-12)
+    assert np.isfinite(prediction.offset_ms).all() and ((prediction.confidence > 0) & (prediction.confidence <= 1 + 1e-12)).all()
+    assert prediction.model_name == "ti_offset_sequence"
+    np.testing.assert_array_equal(prediction.ti_ms, scout.ti_ms)
 
 
-def test_missing_corrupt_and_mismatched_files_are_clear_errors(tmp_path):
-    with pytest.raises(ModelLoadError, match="not found"):
-        load_model(tmp_path / "nope.pt")
-    corrupt = tmp_path / "corrupt.pt"
-    corrupt.write_bytes(b"this is not a model")
-    with pytest.raises(ModelLoadError, match="corrupt"):
-        load_model(corrupt)
-    foreign = tmp_path / "foreign.pt"
-    torch.save({"weights": torch.zeros(3)}, foreign)
-    with pytest.raises(ModelLoadError, match="not a CardiacLGE"):
-        load_model(foreign)
-    good = tmp_path / "good.pt"
-    save_model(_tiny_model(), good)
-    payload = torch.load(good, weights_only=True)
-    payload["bins"] = {"range_ms": 100.0, "bin_width_ms": 10.0}  # 22 classes: the head no longer matches
-    mismatched = tmp_path / "mismatched.pt"
-    torch.save(payload, mismatched)
-    with pytest.raises(ModelLoadError, match="does not match"):
-        load_model(mismatched)
+def test_any_network_with_the_onnx_signature_runs_the_same_predict():
+    """TIModel.predict only needs (images [N,5,g,g], scalars [N,4]) -> logits: the ONNX session or a torch runner."""
+    seen = {}
+
+    def network(images, scalars):
+        seen["shapes"] = (images.shape, scalars.shape, images.dtype, scalars.dtype)
+        logits = np.zeros((images.shape[0], OffsetBins().n_classes), np.float32)
+        logits[:, 16] = 10.0  # class 0..+10 ms (centre +5)
+        return logits
+
+    scout = _scout(n_frames=9)
+    prediction = TIModel(network, "sequence", OffsetBins(), PreprocessConfig(), name="constant").predict(scout)
+    assert seen["shapes"] == ((9, 5, 48, 48), (9, 4), np.float32, np.float32)
+    assert np.all(np.abs(prediction.offset_ms - 5.0) < 0.1)
 
 
-def test_pickled_objects_are_refused(tmp_path):
-    class Evil:
-        def __reduce__(self):
-            return (print, ("executed",))
-
-    path = tmp_path / "evil.pt"
-    torch.save({"format": "cardiaclge-ti-offset-model", "payload": Evil()}, path)
-    with pytest.raises(ModelLoadError, match="corrupt"):
-        load_model(path)
-
-
-def test_sequence_model_uses_the_whole_series_and_ignores_padding():
-    """Changing a late frame changes the sequence model's output for an early frame; padding does not."""
-    model = _tiny_model("sequence")
-    scout = _scout()
-    frames = scout.frames.copy()
-    frames[-3] *= 0.2
-    changed = TIScout(frames=frames, ti_ms=scout.ti_ms, pixel_spacing_mm=scout.pixel_spacing_mm)
-    a, b = model.predict(scout).probabilities, model.predict(changed).probabilities
-    assert np.abs(a[0] - b[0]).max() > 1e-9  # the first frame sees a change nine frames later
-    series = prepare_series(scout)
-    channels, scalars = frame_inputs(series, scout.ti_ms, False)
-    n = scout.n_frames
-    padded_images = torch.zeros(1, n + 4, *channels.shape[1:])
-    padded_images[0, :n] = torch.from_numpy(channels)
-    padded_scalars = torch.zeros(1, n + 4, scalars.shape[1])
-    padded_scalars[0, :n] = torch.from_numpy(scalars)
-    mask = torch.zeros(1, n + 4, dtype=torch.bool)
-    mask[0, :n] = True
-    model.network.eval()
-    with torch.inference_mode():
-        padded = torch.softmax(model.network(padded_images, padded_scalars, mask)[0, :n].double(), 1).numpy()
-    np.testing.assert_allclose(padded, a, atol=1e-5)
+def test_softmax_is_stable_and_normalised():
+    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], np.float32)
+    p = softmax(logits)
+    np.testing.assert_allclose(p.sum(1), 1.0)
+    assert p[0, 0] == pytest.approx(1.0) and np.allclose(p[1], 1 / 3)

@@ -1,0 +1,67 @@
+"""Real LGE of infarct patients (EMIDEC development set, expert labels): a handful of cases, with the
+expert myocardium as the mask. Regression bounds from benchmarks/bench_lge_emidec.py (README table)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from LGEResolutionQALib.core.lge_segmentation import LGEMethodNotApplicable, segment_lge
+from LGEResolutionQALib.io.lge_inputs import read_stack
+
+pytestmark = pytest.mark.realdata
+SPACING = (1.5, 1.5, 10.0)  # nominal: the PNGs carry none; % and Dice do not depend on it
+
+
+@pytest.fixture(scope="module")
+def emidec(shared_data):
+    folder = shared_data / "lge_emidec_dev"
+    if not (folder / "images").is_dir():
+        pytest.skip(f"EMIDEC development set not found in {folder}")
+
+    def load(case):
+        image = read_stack(str(folder / "images" / f"{case}_slice*.png"), SPACING).array.astype(np.float32)
+        labels = read_stack(str(folder / "labels" / f"{case}_slice*.png"), SPACING).array
+        return image, labels
+
+    return load
+
+
+def _dice(a, b):
+    return 2.0 * (a & b).sum() / (a.sum() + b.sum())
+
+
+@pytest.mark.parametrize(("case", "max_delta", "min_dice"), [("Case_P047", 5.0, 0.65), ("Case_P009", 12.0, 0.6),
+                                                             ("Case_P005", 12.0, 0.6)])
+def test_default_method_on_infarcts_and_remote_off_the_infarct(emidec, case, max_delta, min_dice):
+    image, labels = emidec(case)
+    myo, expert = labels >= 2, labels >= 3
+    result = segment_lge(image, myo, SPACING)
+    expert_percent = 100.0 * expert.sum() / myo.sum()
+    assert abs(result.lge_percent_of_lv - expert_percent) <= max_delta
+    assert _dice(result.scar_mask, expert) >= min_dice
+    # the automatic remote lies off the expert infarct (a few voxels may touch its hand-drawn border)
+    assert result.remote_mask.any() and (result.remote_mask & expert).sum() <= 0.05 * result.remote_mask.sum()
+    assert len(result.per_slice) == image.shape[0]
+
+
+@pytest.mark.parametrize("case", ["Case_N040", "Case_N058"])
+def test_default_method_on_normal_hearts(emidec, case):
+    image, labels = emidec(case)
+    result = segment_lge(image, labels >= 2, SPACING)
+    assert result.lge_percent_of_lv <= 3.0
+
+
+def test_fwhm_refuses_on_offset_images_instead_of_returning_the_myocardium(emidec):
+    image, labels = emidec("Case_P047")
+    with pytest.raises(LGEMethodNotApplicable, match="FWHM does not apply.*not above the remote mean"):
+        segment_lge(image, labels >= 2, SPACING, method="fwhm")
+
+
+def test_mvo_inclusion_recovers_expert_mvo(emidec):
+    image, labels = emidec("Case_P001")
+    myo, mvo = labels >= 2, labels == 4
+    without = segment_lge(image, myo, SPACING)
+    with_mvo = segment_lge(image, myo, SPACING, include_mvo=True)
+    recall = [float((r.scar_mask & mvo).sum() / mvo.sum()) for r in (without, with_mvo)]
+    assert recall[1] > recall[0] + 0.05
+    assert with_mvo.mvo_included_ml > 0 and not (with_mvo.scar_mask & ~myo).any()
