@@ -96,10 +96,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_single_frame(args: argparse.Namespace) -> int:
     import json
 
-    from TINullCorrectionLib.networks.torch_models import save_single_frame_model
-
     from cardiac_lge.training.onnx_export import export_single_frame_model
-    from cardiac_lge.training.single_frame import SingleFrameTrainingConfig, train_single_frame_model
+    from cardiac_lge.training.single_frame import SingleFrameTrainingConfig, save_single_frame_model, train_single_frame_model
 
     if args.dicom_dir is not None or args.init is not None or args.n_series <= 0:
         raise ValueError("--single-frame trains on simulated pictures only: give --n-series > 0, no --dicom-dir or --init.")

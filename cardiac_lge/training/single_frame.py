@@ -24,7 +24,7 @@ from TINullCorrectionLib.core.single_frame import (
 )
 from TINullCorrectionLib.networks.architectures import OffsetBins, SingleFrameTINet
 from TINullCorrectionLib.networks.single_frame import SingleFrameModel
-from TINullCorrectionLib.networks.torch_models import torch_single_frame_model
+from TINullCorrectionLib.networks.torch_models import save_single_frame_model, torch_single_frame_model  # noqa: F401 - for commands
 from torch import nn
 
 from cardiac_lge.training.ti_offset import _masked_cross_entropy, _progress
