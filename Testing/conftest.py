@@ -7,7 +7,7 @@ import types
 from pathlib import Path
 
 import pytest
-from support.paths import REPO_ROOT, SHARED_DATA  # noqa: F401 - re-exported for tests
+from support.paths import REPO_ROOT, SHARED_DATA, shared_data_problem  # noqa: F401 - re-exported for tests
 
 _MODULE_LOGIC_CLASSES = {
     "Volumes": "vtkSlicerVolumesLogic",
@@ -83,7 +83,9 @@ def scene(slicer_env):
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Path of ../shared/data (real scanner DICOM); skips the test when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA} (set CARDIACLGE_SHARED_DATA)")
+    """Path of ../shared/data (real scanner DICOM); skips the test, with the reason, when it is absent or when
+    CARDIACLGE_SHARED_DATA names a folder without the data sets (support.paths.shared_data_problem)."""
+    problem = shared_data_problem(SHARED_DATA)
+    if problem:
+        pytest.skip(problem)
     return SHARED_DATA

@@ -1,7 +1,7 @@
 """Benchmark of TI null-point correction: accuracy, speed ratios and memory, measured in one run.
 
     .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--backends onnxruntime torch]
-        [--batch-series 200 --workers 1 2 --baseline-tree DIR] [--compare-vgg]
+        [--batch-series 200 --workers 1 2 --baseline-tree DIR] [--compare-vgg] [--write-accuracy]
 
 Inference runs on onnxruntime (the shipped .onnx files); ``--backends onnxruntime torch`` evaluates the same
 held-out series with both the ONNX files and the torch .pt weights they were exported from, table beside
@@ -22,6 +22,10 @@ table (needs the [train] profile for torch).
 4. With --compare-vgg: the default (sequence) and the VGG-16 configuration trained the same way on the
    same small simulated set (budget below), evaluated on the same held-out series, side by side.
 Prints ratios and figures; it asserts nothing (tests are not timers).
+With --write-accuracy the accuracy figures of the conditions measured are written into
+TINullCorrectionLib/models/measured_accuracy.json (atomically), the one file that every user-facing text about
+the shipped models' accuracy quotes; Testing/ti/networks/test_measured_accuracy.py then checks that the model
+card and the README quote the same figures (update their tables with the printed numbers).
 """
 
 from __future__ import annotations
@@ -72,8 +76,9 @@ def held_out_cases(n: int, seed: int, photo: str | None = None, native: bool = F
     return cases
 
 
-def accuracy(backends: dict, n_series: int, seed: int, conditions=(None, "4k", "3mp")) -> None:
-    """The accuracy table of every backend ({name: (model, myocardium model)}) on the same held-out series."""
+def accuracy(backends: dict, n_series: int, seed: int, conditions=(None, "4k", "3mp")) -> dict:
+    """The accuracy table of every backend ({name: (model, myocardium model)}) on the same held-out series;
+    returns {condition name (plain, 4k, 3mp, native): EvaluationResult} of the first backend."""
     from cardiac_lge.training.evaluation import (
         evaluate,
         format_table,
@@ -81,6 +86,7 @@ def accuracy(backends: dict, n_series: int, seed: int, conditions=(None, "4k", "
         simulated_operator_choices,
     )
 
+    results = {}
     for condition in conditions:
         native = condition == "native"
         photo = None if native else condition
@@ -102,6 +108,46 @@ def accuracy(backends: dict, n_series: int, seed: int, conditions=(None, "4k", "
                 print(f"series estimate, {name} scouts only: {b.optimal_pct:.1f}% optimal "
                       f"({b.above_pct:.1f}% above, {b.below_pct:.1f}% below; n = {b.n})")
             print(f"({backend}: {time.perf_counter() - started:.0f} s)")
+            results.setdefault("native" if native else (photo or "plain"), result)
+    return results
+
+
+def accuracy_record(results: dict, n_series: int, seed: int, command: str, measured_on: str) -> dict:
+    """The measured_accuracy.json content for evaluation results {condition: EvaluationResult} (with the
+    automatic myocardium: final and CNN-alone figures)."""
+    conditions = {}
+    for name, result in results.items():
+        if result.frames_cnn is None:
+            raise ValueError("--write-accuracy needs the final answer (CNN + automatic myocardium): drop --cnn-only.")
+        conditions[name] = {"final_frames_optimal_pct": round(result.frames.optimal_pct, 1),
+                            "cnn_frames_optimal_pct": round(result.frames_cnn.optimal_pct, 1),
+                            "final_series_mae_ms": round(result.null_mae_ms, 1)}
+    ranges = {tuple(r.optimal_range_ms) for r in results.values()}
+    if len(ranges) != 1:
+        raise ValueError("All conditions must use one optimal range.")
+    return {
+        "about": ("Accuracy of the shipped models measured by benchmarks/bench_ti_correction.py; the figures every "
+                  "user-facing text quotes (ti-correct's picture warning, the model card, the README). Rewrite with --write-accuracy."),
+        "command": command,
+        "measured_on": measured_on,
+        "seed": seed,
+        "n_series": n_series,
+        "optimal_range_ms": list(ranges.pop()),
+        "conditions": conditions,
+    }
+
+
+def write_accuracy(path: Path, record: dict) -> None:
+    """Merge ``record`` into the accuracy file (conditions not measured now are kept) and write it atomically."""
+    import json
+
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous.get("seed") == record["seed"] and previous.get("n_series") == record["n_series"]:
+            record = {**record, "conditions": {**previous.get("conditions", {}), **record["conditions"]}}
+    write_json_atomically(path, record)
 
 
 def _write_30_frame_series(folder: str) -> None:
@@ -454,7 +500,11 @@ def main() -> int:
     parser.add_argument("--batch-series", type=int, default=0, help="ti-correct --batch throughput over this many simulated series")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="--workers counts of the batch run (default 1 2)")
     parser.add_argument("--baseline-tree", type=Path, help="a checkout of an earlier commit: its core path and batch run, side by side")
+    parser.add_argument("--write-accuracy", action="store_true",
+                        help="write the measured accuracy into TINullCorrectionLib/models/measured_accuracy.json")
     args = parser.parse_args()
+    if args.write_accuracy and (args.cnn_only or args.skip_accuracy):
+        parser.error("--write-accuracy needs the accuracy measurement with the automatic myocardium.")
     backends = {}
     for backend in args.backends:
         model, myocardium_model = load_backend(backend, args.model, myocardium=not args.cnn_only)
@@ -464,7 +514,18 @@ def main() -> int:
             print(f"[{backend}] myocardium model {myocardium_model.name}: {myocardium_model.card}")
     if not args.skip_accuracy:
         conditions = [None if c == "plain" else c for c in args.conditions]
-        accuracy(backends, args.n_series, args.seed, conditions)
+        results = accuracy(backends, args.n_series, args.seed, conditions)
+        if args.write_accuracy:
+            import datetime
+
+            from TINullCorrectionLib.networks.measured_accuracy import ACCURACY_PATH
+
+            command = (f".venv/bin/python benchmarks/bench_ti_correction.py --n-series {args.n_series} --conditions "
+                       f"{' '.join(args.conditions)} --write-accuracy")
+            record = accuracy_record({k: v for k, v in results.items() if k != "native"}, args.n_series, args.seed, command,
+                                     datetime.date.today().isoformat())
+            write_accuracy(ACCURACY_PATH, record)
+            print(f"\nwrote {ACCURACY_PATH}: update the tables of the model card and the README with these figures")
     if args.skip_speed:
         return 0
     model, myocardium_model = backends[args.backends[0]]

@@ -5,6 +5,8 @@
 2. Simulate two TI scouts as Philips-style DICOM series (TI in TriggerTime), with their true null.
 3. `cardiac-lge ti-correct` on each: per-frame offsets, the recommended LGE TI, and the verdict on an
    operator's TI chosen 30 ms too early; compared with the simulator's true null.
+   `cardiac-lge figure-ti`: the picture of a TI scout with every frame's verdict (the module's overlay)
+   and the offsets against TI, written to ti_null_correction.png.
 4. `cardiac-lge qa-demo`: normal- vs high-resolution LGE of a simulated septum (profiles, edge
    sharpness, SNR/CNR, 1 mm / 2 mm markers, LGE %), CSV/JSON report and figures.
 Everything is written under --out (default demo_output/).
@@ -52,6 +54,9 @@ def main() -> int:
              ["ti-correct", str(scouts / label["series_dir"]), "--chosen-ti", str(chosen), "--json", str(result_path)])
         entry = json.loads(result_path.read_text())["slices"][0]
         summary.append((label["series_dir"], true_null, entry["null_ti_ms"], entry["recommended_lge_ti_ms"], entry["chosen"]["verdict"]))
+    figure = out / "ti_null_correction.png"
+    step("3b. Picture of a TI scout: frames around the null with their verdict, and the offsets against TI",
+         ["figure-ti", "--out", str(figure)])
     step("4. LGE image quality: normal (1.5 mm) vs high (0.625 mm) resolution of a simulated septum",
          ["qa-demo", "--out", str(out / "lge_qa")])
 
@@ -60,6 +65,7 @@ def main() -> int:
     for series, true_null, estimate, recommended, verdict in summary:
         print(f"  {series}: true null {true_null:.0f} ms, estimated {estimate:.0f} ms (error {estimate - true_null:+.0f} ms), "
               f"recommended LGE TI {recommended:.0f} ms; operator's TI judged '{verdict}'")
+    print(f"  TI scout picture (frames with their verdict): {figure}")
     print(f"  LGE QA report: {out / 'lge_qa' / 'report.csv'} and figures in {out / 'lge_qa'}")
     print(f"All outputs are in {out.resolve()}")
     return 0

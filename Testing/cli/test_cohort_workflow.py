@@ -98,6 +98,12 @@ def test_cohort_stats_command_and_its_messages(tmp_path, capsys):
     assert "Unequal pairs" in capsys.readouterr().err
     assert main(["cohort-stats", "--reports-dir", str(broken), "--reference", "NR", "--out", str(tmp_path / "y"),
                  "--drop-incomplete", "--no-figure"]) == 0
+    document = json.loads((tmp_path / "y" / "cohort.json").read_text())
+    # study names (here folder names) are replaced by codes in sorted name order unless --keep-names (issue 12 D17)
+    assert all(row["n"] == 19 and row["dropped_studies"] == ["study03"] for row in document["comparisons"])
+    assert "SIM" not in (tmp_path / "y" / "cohort.json").read_text() + (tmp_path / "y" / "cohort_comparisons.csv").read_text()
+    assert main(["cohort-stats", "--reports-dir", str(broken), "--reference", "NR", "--out", str(tmp_path / "y"),
+                 "--drop-incomplete", "--no-figure", "--keep-names"]) == 0
     comparisons = json.loads((tmp_path / "y" / "cohort.json").read_text())["comparisons"]
     assert all(row["n"] == 19 and row["dropped_studies"] == ["SIM03"] for row in comparisons)
     # A report without a key the analysis needs: the file and the key are named.

@@ -104,8 +104,13 @@ def test_batch_workers_give_the_rows_of_one_process(simulated_dicom, tmp_path, c
     assert main(["ti-correct", "--batch", str(batch), "--csv", str(two), "--workers", "2"]) == 0
     assert "2 workers" in capsys.readouterr().err
     rows = one.read_text().splitlines()
-    assert len(rows) == 4 and rows[1].startswith("a_study") and "no TI scout found" in rows[2] and rows[3].startswith("c_study")
+    # studies numbered in the sorted order of their folders (no folder names by default)
+    assert len(rows) == 4 and rows[1].startswith("study_001") and "no TI scout found" in rows[2] and rows[3].startswith("study_003")
+    assert "a_study" not in one.read_text() and "c_study" not in one.read_text()
     assert two.read_text() == one.read_text()
+    assert main(["ti-correct", "--batch", str(batch), "--csv", str(two), "--workers", "2", "--keep-names"]) == 0
+    named = two.read_text().splitlines()
+    assert named[1].startswith("a_study") and named[3].startswith("c_study")
     assert main(["ti-correct", "--batch", str(batch), "--csv", str(two), "--workers", "-1"]) == 2
 
 

@@ -71,3 +71,15 @@ def test_export_needs_a_torch_model_file(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     assert main(["export-onnx", str(tmp_path / "bad.pt")]) == 2
     assert main(["export-onnx", str(tmp_path / "missing.pt")]) == 2
+
+
+def test_a_second_export_in_one_process_keeps_the_frame_axis_dynamic(tmp_path):
+    """torch caches the GRU's kernel after one export; without clearing it the second export fixed the frame axis
+    at the example's 17 frames and was refused (found when train and export-onnx ran in one test session)."""
+    from cardiac_lge.training.onnx_export import export_ti_model
+
+    for name in ("first.onnx", "second.onnx"):
+        export_ti_model(load_torch_model(), tmp_path / name)
+        model = load_model(tmp_path / name)
+        for n_frames in (3, 30):
+            assert model.network(np.zeros((n_frames, 5, 48, 48), np.float32), np.zeros((n_frames, 4), np.float32)).shape[0] == n_frames

@@ -70,17 +70,21 @@ def simulate_cohort(out_dir, n_patients: int = 24, seed: int = 0, design: str = 
     """Run the whole workflow on a simulated cohort (see the module docstring); returns paths and the
     ``CohortResult``. Deterministic for a given seed (except the random session id)."""
     import numpy as np
+    from CardiacLGECommonLib.core.files import make_output_folder
     from LGEResolutionQALib.io.definitions import StudyVolume, write_volume
     from LGEResolutionQALib.sim.phantom import make_septum_pair
     from LGEResolutionQALib.study import cohort
     from LGEResolutionQALib.study import reader_session as rs
+    from LGEResolutionQALib.study.atomic import atomic_path, write_text_atomic
     from LGEResolutionQALib.study.report import study_report
 
     if design not in DESIGNS:
         raise ValueError(f"design must be one of {sorted(DESIGNS)}; got {design!r}.")
     if n_patients < 2 or n_readers < 1:
         raise ValueError("A cohort needs at least 2 patients and 1 reader.")
-    out = Path(out_dir)
+    out = make_output_folder(out_dir)  # refused at once when it cannot be written (not after the simulation)
+    if (out / "session" / "session.json").exists():
+        raise rs.SessionError(f"{out / 'session' / 'session.json'} exists already: give cohort-demo a new folder.")
     rng = np.random.default_rng(seed)
     rows, pixel_of, sources = ["study,sequence,path"], {}, []
     for index in range(n_patients):
@@ -93,8 +97,8 @@ def simulate_cohort(out_dir, n_patients: int = 24, seed: int = 0, design: str = 
                                     supersample_mm=supersample_mm)
             for name, image in ((first, pair["nr"]), (second, pair["hr"])):
                 path = out / "series" / study / f"{name}.nrrd"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_volume(path, image.image, image.ijk_to_ras)
+                with atomic_path(path) as temporary:
+                    write_volume(temporary, image.image, image.ijk_to_ras)
                 rows.append(f"{study},{name},{path.relative_to(out).as_posix()}")
                 volumes.append(StudyVolume(name, image.image, image.ijk_to_ras, source=f"simulated {study}"))
                 pixel_of[name] = image.pixel_mm
@@ -102,7 +106,7 @@ def simulate_cohort(out_dir, n_patients: int = 24, seed: int = 0, design: str = 
         report.write(out / "reports" / study, figures=False)
         sources.append(cohort.ReportSource(study, out / "reports" / study / "report.json"))
         progress(f"patient {index + 1}/{n_patients}: {study} rendered and measured ({len(volumes)} series)")
-    (out / "studies.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    write_text_atomic(out / "studies.csv", "\n".join(rows) + "\n")
 
     files = rs.create_session(rs.read_study_list(out / "studies.csv"), out / "session", seed=seed,
                               blinded_copies=blinded_copies, readers=[f"R{r + 1}" for r in range(n_readers)],
@@ -138,9 +142,13 @@ def simulate_cohort(out_dir, n_patients: int = 24, seed: int = 0, design: str = 
 
 
 def run(args: argparse.Namespace) -> int:
+    from CardiacLGECommonLib.core.files import check_output_file, check_output_folder, write_atomically
+
     from cardiac_lge.commands.cohort_stats import print_comparisons
 
-    out = Path(args.out)
+    out = check_output_folder(args.out)
+    if args.figure:
+        check_output_file(args.figure)
     outcome = simulate_cohort(out, args.patients, args.seed, args.design, args.readers, metrics=args.metric,
                               progress=lambda text: print(text, flush=True))
     result = outcome["result"]
@@ -153,6 +161,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {key}: {path}")
     if args.figure and "figure" in outcome["paths"]:
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(outcome["paths"]["figure"], args.figure)
+        write_atomically(args.figure, lambda tmp: shutil.copyfile(outcome["paths"]["figure"], tmp))
         print(f"copied the cohort figure to {args.figure}")
     return 0

@@ -11,7 +11,8 @@ or ``--reports LIST.csv`` (columns study, report [, reader]).
 Output (--out): cohort_summary.csv (median, IQR per measure and sequence), cohort_comparisons.csv
 (each sequence vs --reference: test and why, n, statistic, p, Holm-corrected p, effect size),
 cohort_agreement.csv (weighted kappa between readers per criterion; ICC(2,1) for metrics measured by
-several readers), cohort.json (all of it) and cohort.png (box/strip plots).
+several readers), cohort.json (all of it) and cohort.png (box/strip plots), written as one set (all or none).
+Study names (often folder names) are replaced by study01, study02, ... (sorted names) unless --keep-names.
 Test rule: reader scores -> Wilcoxon signed-rank; metrics -> Shapiro-Wilk on the paired differences,
 p >= 0.05 -> paired t-test, else Wilcoxon (--test forces one). Holm over the sequences of one measure.
 """
@@ -46,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default: refuse, naming them)")
     parser.add_argument("--out", required=True, metavar="DIR")
     parser.add_argument("--no-figure", action="store_true")
+    parser.add_argument("--keep-names", action="store_true",
+                        help="write the study names into cohort.json and cohort_comparisons.csv (default: study01, "
+                             "study02, ... in sorted name order; names are often folder names that identify patients)")
     parser.set_defaults(func=run)
 
 
@@ -126,8 +130,11 @@ def print_comparisons(result) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from CardiacLGECommonLib.core.files import check_output_folder
+
+    check_output_folder(args.out)  # before any work: a file or an unwritable folder in its place is refused now
     result = analyse(args)
-    paths = result.write(args.out, figure=not args.no_figure)
+    paths = result.write(args.out, figure=not args.no_figure, keep_names=args.keep_names)
     print(f"Cohort: reference {result.reference}; sequences {', '.join(result.sequences)}")
     print_comparisons(result)
     for key, path in paths.items():

@@ -48,33 +48,68 @@ def _simulated_cases(n: int, seed: int, photo: str | None):
         yield simulated.scout, simulated.null_ti_ms
 
 
-def _read_csv(path: Path, value_column: str) -> dict[str, float]:
+def _read_csv(path: Path, value_column: str, plausible_ms: tuple[float, float]) -> dict[str, float]:
+    """{series_dir: value} from a CSV with the columns series_dir,<value_column>; every value a number of ms in
+    ``plausible_ms`` (docs/METHODS.md §1.7), else a ValueError naming the file and line."""
     import csv
+    import math
 
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"Cannot read {path}: {error}") from error
     if not rows or not {"series_dir", value_column} <= set(rows[0]):
         raise ValueError(f"{path} needs the columns series_dir,{value_column}.")
-    return {row["series_dir"]: float(row[value_column]) for row in rows}
+    values: dict[str, float] = {}
+    low, high = plausible_ms
+    for line, row in enumerate(rows, start=2):
+        name = (row.get("series_dir") or "").strip()
+        text = (row.get(value_column) or "").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not name:
+            raise ValueError(f"{path} line {line}: no series_dir.")
+        if not (math.isfinite(value) and low < value <= high):
+            raise ValueError(f"{path} line {line} ({name}): {value_column} {text!r} is not a TI in ({low:g}, {high:g}] ms "
+                             "(docs/METHODS.md §1.7).")
+        if name in values:
+            raise ValueError(f"{path} line {line}: {name} is listed twice.")
+        values[name] = value
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from TINullCorrectionLib.core.recommendation import RecommendationSettings
+    from CardiacLGECommonLib.core.files import check_writable, write_json_atomically
+    from TINullCorrectionLib.core.recommendation import PLAUSIBLE_CHOSEN_TI_MS, RecommendationSettings
+    from TINullCorrectionLib.core.types import PLAUSIBLE_TI_MS
     from TINullCorrectionLib.io.dicom import load_ti_scouts
     from TINullCorrectionLib.networks.ti_offset import load_model
     from tqdm import tqdm
 
     from cardiac_lge.training.evaluation import evaluate, format_table, simulated_operator_choices
 
+    if args.simulated is not None:
+        if args.chosen_ti_csv is not None or args.labels is not None:
+            raise ValueError("--chosen-ti-csv and --labels apply to --dicom-dir; with --simulated the true nulls and the "
+                             "operators' TIs are simulated.")
+        if args.simulated < 1:
+            raise ValueError(f"--simulated needs at least 1 series; got {args.simulated}.")
+    elif args.photo is not None:
+        raise ValueError("--photo degrades simulated series; it does not apply to --dicom-dir.")
+    if args.json is not None:
+        check_writable(args.json)
+    settings = RecommendationSettings(optimal_range_ms=tuple(args.optimal_range))
+    if not 0 < args.near_ms <= 1000:
+        raise ValueError(f"--near-ms must be in (0, 1000] ms; got {args.near_ms:g}.")
     model = load_model(args.model)
     myocardium_model = None
     if not args.cnn_only:
         from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
         myocardium_model = load_segmentation_model(args.myocardium_model)
-    settings = RecommendationSettings(optimal_range_ms=tuple(args.optimal_range))
     if args.simulated is not None:
         cases = list(tqdm(_simulated_cases(args.simulated, args.seed, args.photo), total=args.simulated, desc="simulating"))
         chosen = simulated_operator_choices([null for _, null in cases], args.seed + 1)
@@ -82,8 +117,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.labels is None:
             raise ValueError("--dicom-dir needs --labels (CSV series_dir,null_ti_ms).")
-        labels = _read_csv(args.labels, "null_ti_ms")
-        chosen_by_series = _read_csv(args.chosen_ti_csv, "chosen_ti_ms") if args.chosen_ti_csv else None
+        labels = _read_csv(args.labels, "null_ti_ms", PLAUSIBLE_TI_MS)
+        chosen_by_series = _read_csv(args.chosen_ti_csv, "chosen_ti_ms", PLAUSIBLE_CHOSEN_TI_MS) if args.chosen_ti_csv else None
+        if chosen_by_series is not None:
+            missing = [name for name in labels if name not in chosen_by_series]
+            if missing:
+                raise ValueError(f"{args.chosen_ti_csv} has no chosen_ti_ms for {len(missing)} labelled series: "
+                                 f"{', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else "") + ".")
         cases, chosen = [], [] if chosen_by_series else None
         for series_dir, null in tqdm(labels.items(), desc="loading"):
             for scout in load_ti_scouts([args.dicom_dir / series_dir]):
@@ -96,5 +136,5 @@ def run(args: argparse.Namespace) -> int:
                           myocardium_model=myocardium_model)
     print(format_table(result, title))
     if args.json:
-        args.json.write_text(json.dumps(result.to_dict(), indent=1))
+        write_json_atomically(args.json, result.to_dict())
     return 0

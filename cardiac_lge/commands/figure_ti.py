@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="render the TINullCorrection README figure (simulated scout, per-frame overlays, offset plot)",
         description=__doc__,
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"PNG to write (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"PNG to write (default {DEFAULT_OUT}); the numbers shown go to <out>.json beside it")
     parser.add_argument("--seed", type=int, default=0, help="simulator seed (default 0, the self-test scout)")
     parser.add_argument("--model", type=Path, default=None, help="model weights (default: the shipped model)")
     parser.add_argument("--frames", type=int, default=6, help="number of frames in the montage (default 6)")
@@ -35,18 +36,13 @@ def _montage_indices(n_frames: int, centre: int, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_montage: int = 6) -> dict:
-    """Write the figure; returns the numbers shown (true/estimated null, recommended TI, bytes)."""
-    import io
+def figure_analysis(seed: int = 0, model_path: Path | None = None, n_montage: int = 6):
+    """What the figure shows, without drawing it: (simulated scout, ScoutResult, montage frame indices, numbers).
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    ``numbers`` is the sidecar written beside the PNG (``<png>.json``): the test re-computes it and compares, so
+    the committed screenshot cannot drift from what the code renders today."""
     import numpy as np
-    from PIL import Image
     from TINullCorrectionLib.core.pipeline import analyse_scout
-    from TINullCorrectionLib.core.presentation import STATUS_COLOURS, frame_overlay_text
     from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
     from TINullCorrectionLib.networks.ti_offset import load_model
     from TINullCorrectionLib.scenarios import simulate_known_null_scout
@@ -56,11 +52,48 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
     model = load_model(None if model_path is None else str(model_path))
     # What a user without an ROI gets: the U-Net finds the myocardium and its IR fit cross-checks the CNN.
     result = analyse_scout(scout, model, myocardium_model=load_segmentation_model())
+    null_frame = int(np.argmin(np.abs(scout.ti_ms - result.null_ti_ms)))
+    indices = _montage_indices(scout.n_frames, null_frame, n_montage)
+    final = result.final
+    numbers = {
+        "seed": seed,
+        "true_null_ti_ms": round(float(simulated.null_ti_ms), 1),
+        "estimated_null_ti_ms": round(float(final.null_ti_ms), 1),
+        "method": final.method,
+        "recommended_lge_ti_ms": round(float(final.recommended_lge_ti_ms), 1),
+        "montage": [{"ti_ms": round(row.ti_ms, 1), "offset_from_null_ms": round(row.offset_from_null_ms, 1),
+                     "cnn_offset_ms": round(row.predicted_offset_ms, 1), "status": row.status}
+                    for row in (result.recommendation.frames[i] for i in indices)],
+    }
+    return simulated, result, indices, numbers
+
+
+def sidecar_path(out: Path) -> Path:
+    """The numbers of a figure: ``<png>.json`` beside it."""
+    return Path(out).with_suffix(".json")
+
+
+def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_montage: int = 6) -> dict:
+    """Write the figure and its sidecar (the numbers shown, with the PNG's sha256); returns the numbers and bytes."""
+    import hashlib
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from CardiacLGECommonLib.core.files import check_writable, write_atomically, write_json_atomically
+    from PIL import Image
+    from TINullCorrectionLib.core.presentation import METHOD_EXPLANATIONS, STATUS_COLOURS, frame_overlay_text
+
+    check_writable(out)
+    check_writable(sidecar_path(out))
+    simulated, result, indices, numbers = figure_analysis(seed, model_path, n_montage)
+    scout = simulated.scout
     prediction, recommendation = result.prediction, result.recommendation
     null_ti = result.null_ti_ms
     low, high = result.optimal_range_ms
-    null_frame = int(np.argmin(np.abs(scout.ti_ms - null_ti)))
-    indices = _montage_indices(scout.n_frames, null_frame, n_montage)
 
     # Crop around the heart (the simulator's myocardium mask, with a margin) so the myocardium is visible.
     rows_any, cols_any = np.nonzero(simulated.myocardium_mask)
@@ -99,7 +132,9 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
     axis.plot(ti, ti - null_ti, color="0.6", lw=1, ls="--", label="offset from the estimated null (colours: verdict)")
     axis.scatter(ti, ti - null_ti, c=[STATUS_COLOURS[r.status] for r in rows], edgecolors="black", s=46, zorder=3)
     axis.scatter(ti, offsets, marker="x", color="#1565c0", s=40, zorder=4, label="CNN predicted offset per frame")
-    axis.axvline(null_ti, color="navy", lw=1.5, label=f"estimated null {null_ti:.0f} ms ({recommendation.final.method})")
+    method = recommendation.final.method
+    axis.axvline(null_ti, color="navy", lw=1.5,
+                 label=f"estimated null {null_ti:.0f} ms ({method}: {METHOD_EXPLANATIONS.get(method, method)})")
     axis.axvline(simulated.null_ti_ms, color="black", lw=1, ls=":", label=f"true null {simulated.null_ti_ms:.0f} ms (simulator)")
     axis.set_xlabel("Inversion time (ms)")
     axis.set_ylabel("Offset from myocardial null (ms)")
@@ -116,18 +151,15 @@ def render_figure(out: Path, seed: int = 0, model_path: Path | None = None, n_mo
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(figure)
     image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out, optimize=True)
-    size = out.stat().st_size
+    encoded = io.BytesIO()
+    image.save(encoded, format="PNG", optimize=True)
+    size = len(encoded.getvalue())
     if size > MAX_BYTES:
-        raise RuntimeError(f"{out} is {size} bytes, above the {MAX_BYTES} byte limit for README figures.")
-    return {
-        "true_null_ti_ms": float(simulated.null_ti_ms),
-        "estimated_null_ti_ms": null_ti,
-        "recommended_lge_ti_ms": float(recommendation.final.recommended_lge_ti_ms),
-        "bytes": size,
-    }
+        raise RuntimeError(f"{out} would be {size} bytes, above the {MAX_BYTES} byte limit for README figures.")
+    write_atomically(out, lambda temporary: temporary.write_bytes(encoded.getvalue()))
+    numbers["png_sha256"] = hashlib.sha256(encoded.getvalue()).hexdigest()
+    write_json_atomically(sidecar_path(out), numbers)
+    return {**numbers, "bytes": size}
 
 
 def run(args: argparse.Namespace) -> int:

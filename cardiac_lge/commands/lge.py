@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "pixel,slice (files with their own spacing keep it)")
     parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
                         help=f"threshold method, per slice (default {DEFAULT_METHOD}: chosen on real infarcts, see README)")
-    parser.add_argument("--n-sd", type=float, default=5.0, help="n of the n-SD method (default 5)")
+    parser.add_argument("--n-sd", type=float, default=None, help="n of the n-SD method (--method nsd only; default 5)")
     parser.add_argument("--min-island-ml", type=float, default=0.0, help="remove LGE islands smaller than this (mL)")
     parser.add_argument("--include-mvo", action="store_true", help="count dark cores enclosed by LGE (MVO) as LGE")
     point = parser.add_mutually_exclusive_group()
@@ -87,15 +87,20 @@ def _myocardium_labels(args, labels: np.ndarray):
     present = [int(v) for v in np.unique(labels) if v != 0]
     if len(present) == 1:
         return tuple(present)
-    raise ValueError(f"The label map holds labels {present}: say which form the myocardium with --myocardium-labels "
+    shown = ", ".join(map(str, present[:12])) + (f" and {len(present) - 12} more" if len(present) > 12 else "")
+    raise ValueError(f"The label map holds labels {shown}: say which form the myocardium with --myocardium-labels "
                      "(e.g. 2,3,4).")
 
 
 def run(args: argparse.Namespace) -> int:
+    from CardiacLGECommonLib.core.files import check_output_folder
     from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings, quantify_lge
     from LGEResolutionQALib.io import lge_inputs as li
     from LGEResolutionQALib.study.lge_outputs import write_lge_outputs
 
+    check_output_folder(args.out)  # before any work: a file or an unwritable folder in its place is refused now
+    if args.n_sd is not None and args.method != "nsd":
+        raise ValueError(f"--n-sd applies to --method nsd only (the method is {args.method}).")
     spacing = li.parse_spacing(args.spacing_mm) if args.spacing_mm else None
     image = li.read_stack(args.image, spacing)
     labels = li.read_labels(args.labels, image)
@@ -108,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     inferior = _point(args, "inferior_rv_insertion", "inferior_rv_insertion_ijk", image.ijk_to_ras)
     if inferior is not None and anterior is None:
         raise ValueError("--inferior-rv-insertion needs the anterior RV insertion point too (--rv-insertion...).")
-    settings = LGEQuantSettings(method=args.method, n_sd=args.n_sd, min_island_ml=args.min_island_ml,
+    settings = LGEQuantSettings(method=args.method, n_sd=5.0 if args.n_sd is None else args.n_sd, min_island_ml=args.min_island_ml,
                                 include_mvo=args.include_mvo, aha_model=args.aha_model, base_end=args.base_end,
                                 rv_insertion_ras=anterior, inferior_rv_insertion_ras=inferior)
     result = quantify_lge(image.array.astype(np.float32), image.ijk_to_ras, myocardium, settings, remote_mask=remote)

@@ -42,7 +42,8 @@ def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lge-method", choices=METHODS, default=DEFAULT_METHOD,
                        help=f"LGE threshold per slice (default {DEFAULT_METHOD}: chosen on real infarcts, README "
                             "'LGE quantification on real infarcts')")
-    group.add_argument("--n-sd", type=float, default=5.0, help="n of the n-SD LGE threshold (default 5)")
+    group.add_argument("--n-sd", type=float, default=None, help="n of the n-SD LGE threshold (--lge-method nsd only; "
+                       "default 5)")
     group.add_argument("--min-island-ml", type=float, default=0.0)
     group.add_argument("--include-mvo", action="store_true", help="count dark cores enclosed by LGE as LGE")
     group.add_argument("--rv-insertion", metavar="X,Y,Z", help="anterior RV insertion point (RAS mm): AHA segments, "
@@ -76,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        ("noise", "the noise region (default: a region called 'background'/'air', or the remote region)")):
         parser.add_argument(f"--{role}-segment", metavar="NAME", help=f"{text}: a segment name or the NAME of a --roi")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--keep-names", action="store_true",
+                        help="name a --volume given without NAME= after its file or folder (default: volume1, volume2, "
+                             "...: folder names often hold patient names)")
     _add_analysis_options(parser)
     parser.set_defaults(func=run)
 
@@ -109,8 +113,10 @@ def _study(args):
         if not name:
             raise ValueError("--repeat needs NAME=PATH (NAME of the --volume it repeats).")
         repeats[name] = io.read_volume(path, name).array
-    for text in args.volume:
+    for number, text in enumerate(args.volume, start=1):
         name, path = _named(text, "--volume")
+        if not name and not getattr(args, "keep_names", False):
+            name = f"volume{number}"  # not the file or folder name: it may be a patient's (--keep-names keeps it)
         volume = io.read_volume(path, name)
         if volume.name in repeats:
             volume = io.StudyVolume(volume.name, volume.array, volume.ijk_to_ras, repeats.pop(volume.name), volume.source)
@@ -152,11 +158,20 @@ def _study(args):
         lge_region=getattr(args, "lge_segment", None), remote_region=getattr(args, "remote_segment", None),
         blood_region=getattr(args, "blood_segment", None), myocardium_region=myocardium,
         noise=NoiseSettings(method=method, region=getattr(args, "noise_segment", None), n_channels=args.channels),
-        lge=LGESettings(args.lge_method, args.n_sd, args.min_island_ml, args.include_mvo, aha_model=args.aha_model,
+        lge=LGESettings(args.lge_method, _n_sd(args), args.min_island_ml, args.include_mvo, aha_model=args.aha_model,
                         rv_insertion_ras=_rv_point(args)) if myocardium else None,
         step_mm=args.step_mm, interpolation=args.interpolation, modulation_threshold=args.modulation_threshold,
         mtf_rois=mtf_rois)
     return volumes, definition
+
+
+def _n_sd(args) -> float:
+    """--n-sd applies to the n-SD method only: refused with another method rather than silently ignored."""
+    if args.n_sd is None:
+        return 5.0
+    if args.lge_method != "nsd":
+        raise ValueError(f"--n-sd applies to --lge-method nsd only (the method is {args.lge_method}).")
+    return float(args.n_sd)
 
 
 def _rv_point(args):
@@ -191,8 +206,10 @@ def _print_summary(report, paths) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from CardiacLGECommonLib.core.files import check_output_folder
     from LGEResolutionQALib.study.report import study_report
 
+    check_output_folder(args.out)  # before any work: a file or an unwritable folder in its place is refused now
     volumes, definition = _study(args)
     if len(volumes) < 1:
         raise ValueError("Give at least one --volume.")
@@ -202,19 +219,54 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_demo_inputs(out_dir, seed: int = 0) -> dict:
-    """Render the simulated septum pair and write NR/HR NRRD + lines and ROIs as markups JSON (LPS)."""
+#: the files of the README's ``qa`` example, written by qa-demo into DIR/inputs (so the example runs as written there)
+README_EXAMPLE_FILES = ("nr_series", "hr.nrrd", "septum.mrk.json", "bars_1mm.mrk.json", "air.mrk.json", "study.seg.nrrd")
+
+
+def _demo_segmentation(pair) -> tuple[list, list]:
+    """Layers and segment list of the demo's study.seg.nrrd on the HR grid: layer 0 myocardium (the septum, 1.5 mm
+    inside its edges) and blood; layer 1 scar and remote (the DEMO_ROIS boxes of the same names)."""
     import numpy as np
+
+    hr = pair["hr"]
+    shape = hr.image.shape
+    jj, ii = np.meshgrid(np.arange(shape[1]), np.arange(shape[2]), indexing="ij")
+    ras = np.stack([ii, jj, np.zeros_like(ii), np.ones_like(ii)], axis=-1).astype(float) @ hr.ijk_to_ras.T
+    x, y = ras[..., 0], ras[..., 1]
+
+    def box(name):
+        (cx, cy, _), (sx, sy, _) = DEMO_ROIS[name]
+        return (np.abs(x - cx) <= sx / 2.0) & (np.abs(y - cy) <= sy / 2.0)
+
+    myocardium = (np.abs(x) <= pair["septum_thickness_mm"] / 2.0 - 1.5) & (y < 20.0)
+    layer0 = np.zeros(shape[1:], np.uint8)
+    layer0[myocardium] = 1
+    layer0[box("blood")] = 2
+    layer1 = np.zeros(shape[1:], np.uint8)
+    layer1[box("scar")] = 1
+    layer1[box("remote")] = 2
+    segments = [("myocardium", 0, 1, (0.85, 0.5, 0.4)), ("blood", 0, 2, (0.8, 0.1, 0.1)),
+                ("scar", 1, 1, (1.0, 0.9, 0.1)), ("remote", 1, 2, (0.3, 0.6, 1.0))]
+    return [layer0[np.newaxis], layer1[np.newaxis]], segments
+
+
+def write_demo_inputs(out_dir, seed: int = 0) -> dict:
+    """Render the simulated septum pair and write NR/HR NRRD + lines and ROIs as markups JSON (LPS), and the files
+    of the README's qa example (README_EXAMPLE_FILES: NR also as a DICOM series, the segmentation); each file is
+    written atomically."""
+    import numpy as np
+    from CardiacLGECommonLib.core.files import make_output_folder
     from LGEResolutionQALib.io import definitions as io
     from LGEResolutionQALib.sim.phantom import make_septum_pair
+    from LGEResolutionQALib.study.atomic import atomic_path
 
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_output_folder(out_dir)
     pair = make_septum_pair(np.random.default_rng(seed))
     files = {"volumes": {}, "rois": {}, "bar_lines": []}
     for key in ("nr", "hr"):
         path = folder / f"{key}_lge.nrrd"
-        io.write_volume(path, pair[key].image, pair[key].ijk_to_ras)
+        with atomic_path(path) as temporary:
+            io.write_volume(temporary, pair[key].image, pair[key].ijk_to_ras)
         files["volumes"][key.upper()] = path
     files["septum_line"] = folder / "septum.mrk.json"
     io.write_markups_line(files["septum_line"], "septum", *pair["septum_line_ras"])
@@ -227,11 +279,26 @@ def write_demo_inputs(out_dir, seed: int = 0) -> dict:
         path = folder / f"{name}.mrk.json"
         io.write_markups_roi(path, name, centre, size)
         files["rois"][name] = path
+    # the README's qa example: NR as a DICOM series folder, HR as hr.nrrd, the segments in study.seg.nrrd
+    series = folder / "nr_series"
+    if series.is_dir():
+        for old in series.glob("*.dcm"):  # a rerun replaces the demo's own series (never mixes two)
+            old.unlink()
+    files["nr_series"] = series
+    io.write_dicom_series(series, pair["nr"].image, pair["nr"].ijk_to_ras, description="simulated NR LGE", seed=seed)
+    with atomic_path(folder / "hr.nrrd") as temporary:
+        io.write_volume(temporary, pair["hr"].image, pair["hr"].ijk_to_ras)
+    layers, segments = _demo_segmentation(pair)
+    files["segmentation"] = io.write_segmentation(folder / "study.seg.nrrd", layers, segments, pair["hr"].ijk_to_ras)
     return files
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    from CardiacLGECommonLib.core.files import check_output_file, check_output_folder, write_atomically
+
+    out = check_output_folder(args.out)
+    if args.figure:
+        check_output_file(args.figure)
     files = write_demo_inputs(out / "inputs", args.seed)
     args.volume = [f"{name}={path}" for name, path in files["volumes"].items()]
     args.repeat = []
@@ -243,6 +310,7 @@ def run_demo(args: argparse.Namespace) -> int:
     args.segmentation = None
     args.lge_segment, args.remote_segment, args.blood_segment = "scar", "remote", "blood"
     args.myocardium_segment = None
+    args.keep_names = False
     args.step_mm = min(args.step_mm, 0.05)
     args.noise_segment = "air" if (args.noise or "background") == "background" else None  # else: the remote ROI
     print(f"Simulated septum (seed {args.seed}) written to {out / 'inputs'}; running the report:")
@@ -255,8 +323,9 @@ def run_demo(args: argparse.Namespace) -> int:
                                           f"--step-mm {args.step_mm:g}", f"--out {out}"]))
     args.out = str(out)
     status = run(args)
+    print(f"The README's qa example runs as written in {out / 'inputs'} (its files: {', '.join(README_EXAMPLE_FILES)}).")
     if args.figure and (out / "profiles.png").exists():
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out / "profiles.png", args.figure)
+        write_atomically(args.figure, lambda tmp: shutil.copyfile(out / "profiles.png", tmp))
         print(f"copied the profile figure to {args.figure}", file=sys.stdout)
     return status

@@ -67,7 +67,7 @@ def run_create(args: argparse.Namespace) -> int:
     studies = len({e.study for e in entries})
     sequences = sorted({e.sequence for e in entries})
     print(f"Session of {len(entries)} series ({studies} studies; sequences {', '.join(sequences)}) written to {files.session}")
-    print(f"unblinding key: {files.key} (keep it away from the readers)")
+    print(f"unblinding key: {files.key} (it identifies the series: readable by you only; keep it away from the readers)")
     if files.blinded:
         print(f"blinded copies: {len(files.blinded)} NRRD files in {Path(args.out) / 'blinded'}")
     for path in files.readers:
@@ -148,8 +148,11 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from CardiacLGECommonLib.core.files import check_output_file
     from LGEResolutionQALib.study import reader_session as rs
 
+    for path in filter(None, (args.out, args.comments)):  # before reading: an unwritable output is refused now
+        check_output_file(path)
     session = rs.load_session(args.session)
     key = rs.load_key(args.key or (session.folder / "key.json"), session)
     exported = rs.collect_scores(session, key, args.reader_file or None)

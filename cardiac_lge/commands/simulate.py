@@ -39,17 +39,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import io
+
     import numpy as np
+    from CardiacLGECommonLib.core.files import write_json_atomically, write_text_atomically
     from pydicom.uid import generate_uid
     from TINullCorrectionLib.sim.dicom_writer import write_scout_dicom
-    from TINullCorrectionLib.sim.simulator import simulate_scout
+    from TINullCorrectionLib.sim.simulator import MAX_MATRIX, simulate_scout
+
+    from cardiac_lge.commands._outputs import check_output_folder, check_outputs
 
     if args.n_series < 1:
         raise ValueError(f"--n-series must be at least 1; got {args.n_series}.")
+    if args.matrix is not None and not 16 <= args.matrix <= MAX_MATRIX:
+        raise ValueError(f"--matrix must be 16-{MAX_MATRIX} pixels (TI scouts are 128-256); got {args.matrix}.")
     out_dir: Path = args.out_dir
     labels_path = out_dir / "labels.csv"
     if labels_path.exists() and not args.overwrite:
         raise ValueError(f"{labels_path} exists; use another OUT_DIR or --overwrite.")
+    check_output_folder(out_dir)  # before the first series is simulated
+    check_outputs(labels_path, out_dir / "parameters.json")
     overrides: dict = {"phase_sensitive": bool(args.phase_sensitive)}
     if args.field_strength is not None:
         overrides["field_strength_t"] = float(args.field_strength)
@@ -80,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
             f"TI {ti[0]:.0f}-{ti[-1]:.0f} ms, true null {simulated.null_ti_ms:.1f} ms",
             flush=True,
         )
-    with open(labels_path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["series_dir", "null_ti_ms"])
-        writer.writerows(rows)
-    (out_dir / "parameters.json").write_text(json.dumps(parameters, indent=1, default=str))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["series_dir", "null_ti_ms"])
+    writer.writerows(rows)
+    write_json_atomically(out_dir / "parameters.json", json.loads(json.dumps(parameters, default=str)))
+    write_text_atomically(labels_path, buffer.getvalue())  # last: labels.csv marks a complete set
     print(f"wrote {args.n_series} series ({args.vendor} DICOM) and {labels_path}")
     return 0

@@ -46,8 +46,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+TRAIN_OPTIONS = ("out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "native_fraction",
+                 "seed", "dicom_dir", "labels", "init")
+
+
 def run(args: argparse.Namespace) -> int:
-    import json
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    from cardiac_lge.commands._outputs import (
+        check_output_folder,
+        check_outputs,
+        public_command,
+        save_atomically,
+    )
+    from cardiac_lge.training.ti_offset import check_training_numbers
+
+    if args.single_frame:
+        args.epochs = 8 if args.epochs is None else args.epochs
+        args.seed = 20261201 if args.seed is None else args.seed
+        if args.dicom_dir is not None or args.init is not None or args.n_series <= 0:
+            raise ValueError("--single-frame trains on simulated pictures only: give --n-series > 0, no --dicom-dir or --init.")
+    else:
+        args.epochs = 14 if args.epochs is None else args.epochs
+        args.seed = 20261124 if args.seed is None else args.seed
+    if (args.dicom_dir is None) != (args.labels is None):
+        raise ValueError("--dicom-dir and --labels go together.")
+    if args.n_series <= 0 and args.dicom_dir is None:
+        raise ValueError("Nothing to train on: give --n-series > 0 and/or --dicom-dir with --labels.")
+    check_training_numbers(n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
+                           learning_rate=args.learning_rate, photo_fraction=args.photo_fraction,
+                           native_fraction=args.native_fraction)
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0; got {args.threads}.")
+    # every output is checked before any data is made (training takes minutes to hours)
+    history_path = args.out.with_suffix(".history.json")
+    onnx_path = args.out.with_suffix(".onnx")
+    check_outputs(args.out, history_path, onnx_path)
+    if args.checkpoint_dir is not None:
+        check_output_folder(args.checkpoint_dir)
 
     from cardiac_lge.training.onnx_export import check_exporter, export_ti_model
     from cardiac_lge.training.ti_offset import (
@@ -64,63 +100,47 @@ def run(args: argparse.Namespace) -> int:
     check_exporter()  # before hours of training, not after
     set_threads(args.threads)
     if args.single_frame:
-        return _run_single_frame(args)
-    args.epochs = 14 if args.epochs is None else args.epochs
-    args.seed = 20261124 if args.seed is None else args.seed
-    if (args.dicom_dir is None) != (args.labels is None):
-        raise ValueError("--dicom-dir and --labels go together.")
-    if args.n_series <= 0 and args.dicom_dir is None:
-        raise ValueError("Nothing to train on: give --n-series > 0 and/or --dicom-dir with --labels.")
+        return _run_single_frame(args, history_path, onnx_path)
     config = TrainingConfig(architecture=args.arch, n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, photo_fraction=args.photo_fraction,
                             native_fraction=args.native_fraction, seed=args.seed)
+    init = load_torch_model(args.init) if args.init is not None else None
     series = SeriesSet()
     if args.n_series > 0:
         series = simulate_series_set(args.n_series, args.seed, config.preprocess, args.photo_fraction, show_progress=True,
                                      native_fraction=args.native_fraction)
     if args.dicom_dir is not None:
         site = labelled_dicom_series_set(args.dicom_dir, args.labels, config.preprocess)
-        print(f"loaded {len(site)} labelled series from {args.dicom_dir}")
+        print(f"loaded {len(site)} labelled site series")
         series.extend(site)
-    init = load_torch_model(args.init) if args.init is not None else None
     model, history = train_model(config, series=series, init=init, checkpoint_dir=args.checkpoint_dir)
-    model.card.update({"training_command": "cardiac-lge train " + " ".join(_argv_of(args)), "trained_on_site_series": args.dicom_dir is not None})
-    sha = save_model(model, args.out)
-    args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
+    # the card keeps the options and model file names, never the paths of a site's data (README "Patient data")
+    model.card.update({"training_command": public_command("cardiac-lge train", args, TRAIN_OPTIONS),
+                       "trained_on_site_series": args.dicom_dir is not None})
+    sha = save_atomically(args.out, lambda temporary: save_model(model, temporary))
+    write_json_atomically(history_path, history)
     print(f"wrote {args.out} (sha256 {sha})")
-    onnx_path = args.out.with_suffix(".onnx")
-    print(f"wrote {onnx_path} (sha256 {export_ti_model(model, onnx_path, sha)})")
+    onnx_sha = save_atomically(onnx_path, lambda temporary: export_ti_model(model, temporary, sha))
+    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
     return 0
 
 
-def _run_single_frame(args: argparse.Namespace) -> int:
-    import json
+SINGLE_FRAME_OPTIONS = ("out", "single_frame", "n_series", "epochs", "learning_rate", "seed")
 
+
+def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: Path) -> int:
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    from cardiac_lge.commands._outputs import public_command, save_atomically
     from cardiac_lge.training.onnx_export import export_single_frame_model
     from cardiac_lge.training.single_frame import SingleFrameTrainingConfig, save_single_frame_model, train_single_frame_model
 
-    if args.dicom_dir is not None or args.init is not None or args.n_series <= 0:
-        raise ValueError("--single-frame trains on simulated pictures only: give --n-series > 0, no --dicom-dir or --init.")
-    args.epochs = 8 if args.epochs is None else args.epochs
-    args.seed = 20261201 if args.seed is None else args.seed
     config = SingleFrameTrainingConfig(n_series=args.n_series, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
     model, history = train_single_frame_model(config)
-    model.card.update({"training_command": "cardiac-lge train --single-frame " + " ".join(_argv_of(args, single_frame=True))})
-    sha = save_single_frame_model(model, args.out)
-    args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
+    model.card.update({"training_command": public_command("cardiac-lge train", args, SINGLE_FRAME_OPTIONS)})
+    sha = save_atomically(args.out, lambda temporary: save_single_frame_model(model, temporary))
+    write_json_atomically(history_path, history)
     print(f"wrote {args.out} (sha256 {sha})")
-    onnx_path = args.out.with_suffix(".onnx")
-    print(f"wrote {onnx_path} (sha256 {export_single_frame_model(model, onnx_path, sha)})")
+    onnx_sha = save_atomically(onnx_path, lambda temporary: export_single_frame_model(model, temporary, sha))
+    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
     return 0
-
-
-def _argv_of(args: argparse.Namespace, single_frame: bool = False) -> list[str]:
-    out = []
-    keys = ("out", "n_series", "epochs", "learning_rate", "seed") if single_frame else (
-        "out", "arch", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "native_fraction", "seed", "dicom_dir",
-        "labels", "init")
-    for key in keys:
-        value = getattr(args, key)
-        if value is not None:
-            out += [f"--{key.replace('_', '-')}", str(value)]
-    return out

@@ -31,7 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    from cardiac_lge.commands._outputs import check_outputs, public_command, save_atomically
+    from cardiac_lge.training.ti_offset import check_training_numbers
+
+    if args.n_series < 2 or args.epochs < 1:
+        raise ValueError("Training needs --n-series >= 2 and --epochs >= 1.")
+    check_training_numbers(n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
+                           learning_rate=args.learning_rate, photo_fraction=args.photo_fraction)
+    if args.workers < 1 or args.threads < 0:
+        raise ValueError(f"--workers must be >= 1 and --threads >= 0; got {args.workers}, {args.threads}.")
+    history_path = args.out.with_suffix(".history.json")
+    onnx_path = args.out.with_suffix(".onnx")
+    check_outputs(args.out, history_path, onnx_path)  # before the training, not after it
 
     from cardiac_lge.training.myocardium import (
         SegmentationTrainingConfig,
@@ -43,18 +56,14 @@ def run(args: argparse.Namespace) -> int:
 
     check_exporter()
     set_threads(args.threads)
-    if args.n_series < 2 or args.epochs < 1:
-        raise ValueError("Training needs --n-series >= 2 and --epochs >= 1.")
     config = SegmentationTrainingConfig(n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
                                         learning_rate=args.learning_rate, photo_fraction=args.photo_fraction, seed=args.seed)
     model, history = train_segmentation(config, workers=args.workers)
-    model.card["training_command"] = (
-        f"cardiac-lge train-myocardium --out {args.out} --n-series {args.n_series} --epochs {args.epochs} "
-        f"--batch-size {args.batch_size} --learning-rate {args.learning_rate} --photo-fraction {args.photo_fraction} --seed {args.seed}"
-    )
-    sha = save_segmentation_model(model, args.out)
-    args.out.with_suffix(".history.json").write_text(json.dumps(history, indent=1))
+    model.card["training_command"] = public_command(
+        "cardiac-lge train-myocardium", args, ("out", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "seed"))
+    sha = save_atomically(args.out, lambda temporary: save_segmentation_model(model, temporary))
+    write_json_atomically(history_path, history)
     print(f"wrote {args.out} (sha256 {sha})")
-    onnx_path = args.out.with_suffix(".onnx")
-    print(f"wrote {onnx_path} (sha256 {export_myocardium_model(model, onnx_path, sha)})")
+    onnx_sha = save_atomically(onnx_path, lambda temporary: export_myocardium_model(model, temporary, sha))
+    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
     return 0

@@ -166,7 +166,11 @@ def format_table(result: EvaluationResult, title: str = "") -> str:
     lines.append(f"{'':62s} {'optimal':>8s} {'above':>8s} {'below':>8s} {'n':>7s}")
 
     def row(label: str, b: Breakdown | None) -> None:
-        if b is not None:
+        if b is None:
+            return
+        if b.n == 0:  # nothing to score: say so instead of printing nan%
+            lines.append(f"{label:62s} {'n/a':>8s} {'n/a':>8s} {'n/a':>8s} {0:7d}")
+        else:
             lines.append(f"{label:62s} {b.optimal_pct:7.1f}% {b.above_pct:7.1f}% {b.below_pct:7.1f}% {b.n:7d}")
 
     final = " (CNN + automatic IR fit)" if result.frames_cnn is not None else ""

@@ -35,6 +35,13 @@ class SegmentationTrainingConfig:
     validation_fraction: float = 0.1
     seed: int = 20261130
 
+    def __post_init__(self) -> None:
+        from cardiac_lge.training.ti_offset import check_training_numbers
+
+        check_training_numbers(n_series=self.n_series, epochs=self.epochs, batch_size=self.batch_size,
+                               learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                               photo_fraction=self.photo_fraction, validation_fraction=self.validation_fraction)
+
 
 def _simulate_one(seed: int, photo_fraction: float, config: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
     from TINullCorrectionLib.sim.photo import degrade_scout_as_photo

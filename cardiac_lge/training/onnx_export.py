@@ -68,6 +68,20 @@ def _plain(card: dict) -> dict:
     return {str(k): v for k, v in card.items() if isinstance(v, (str, int, float, bool))}
 
 
+def _forget_recurrent_kernels() -> None:
+    """Clear torch's per-operator dispatch cache of the recurrent ops before an export.
+
+    torch 2.13 caches the kernel an OpOverload resolved to; after one export the cached kernel of
+    ``aten.gru`` decomposes the GRU with the example's frame count fixed, so a second export in the same
+    process gets a static frame axis (seen when ``train`` and ``export-onnx`` ran in one test session).
+    """
+    for packet in (torch.ops.aten.gru, torch.ops.aten.lstm, torch.ops.aten.rnn_tanh, torch.ops.aten.rnn_relu):
+        for overload in packet.overloads():
+            cache = getattr(getattr(packet, overload), "_dispatch_cache", None)
+            if cache is not None:
+                cache.clear()
+
+
 def _export(module: torch.nn.Module, example: tuple[torch.Tensor, ...], contract: OnnxContract, metadata: dict[str, str],
             doc: str) -> bytes:
     import onnx
@@ -82,6 +96,7 @@ def _export(module: torch.nn.Module, example: tuple[torch.Tensor, ...], contract
         for axis, dim in spec_dims.items():
             spec_dims[axis] = shared.setdefault(dim.__name__, dim)
     module.eval()
+    _forget_recurrent_kernels()
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)  # "torchvision is not installed"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation chatter is not the user's concern

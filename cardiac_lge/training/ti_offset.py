@@ -45,6 +45,33 @@ class TrainingConfig:
     bins: OffsetBins = field(default_factory=OffsetBins)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
+    def __post_init__(self) -> None:
+        check_training_numbers(n_series=self.n_series, epochs=self.epochs, batch_size=self.batch_size,
+                               learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                               photo_fraction=self.photo_fraction, native_fraction=self.native_fraction,
+                               validation_fraction=self.validation_fraction, label_sigma_ms=self.label_sigma_ms)
+
+
+def check_training_numbers(**values) -> None:
+    """ValueError naming the option for training settings that cannot work (before any data is made):
+    counts (n_series >= 0, epochs and batch_size >= 1), positive finite rates, fractions in [0, 1]."""
+    import math
+
+    for name, value in values.items():
+        option = "--" + name.replace("_", "-")
+        if name in ("epochs", "batch_size") and not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"{option} must be a whole number >= 1; got {value}.")
+        if name == "n_series" and not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"{option} must be a whole number >= 0; got {value}.")
+        if name in ("learning_rate", "label_sigma_ms") and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{option} must be a positive number; got {value}.")
+        if name == "weight_decay" and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{option} must be a number >= 0; got {value}.")
+        if name.endswith("_fraction") and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"{option} must be a fraction in [0, 1]; got {value}.")
+        if name == "validation_fraction" and not 0.0 < value < 1.0:
+            raise ValueError(f"{option} must be in (0, 1); got {value}.")
+
 
 @dataclass
 class SeriesSet:

@@ -153,6 +153,19 @@ def _check_point(point, what: str) -> np.ndarray:
     return value
 
 
+def _check_on_image(point: np.ndarray, matrix: np.ndarray, shape_kji, what: str) -> None:
+    """ValueError unless ``point`` (RAS) lies within the image's voxel extent (a point placed on the image)."""
+    ijk = (np.linalg.inv(matrix) @ np.append(point, 1.0))[:3]
+    upper = np.array([shape_kji[2], shape_kji[1], shape_kji[0]], dtype=float) - 0.5
+    if np.all(ijk >= -0.5 - 1e-6) and np.all(ijk <= upper + 1e-6):
+        return
+    raise ValueError(
+        f"The {what}, RAS ({point[0]:.4g}, {point[1]:.4g}, {point[2]:.4g}) mm = voxel (i, j, k) ({ijk[0]:.4g}, "
+        f"{ijk[1]:.4g}, {ijk[2]:.4g}), is outside the image (i 0-{shape_kji[2] - 1}, j 0-{shape_kji[1] - 1}, k "
+        f"0-{shape_kji[0] - 1}): place it on the image where the RV wall meets the septum (voxel indices go to "
+        "--rv-insertion-ijk, Slicer's RAS coordinates to --rv-insertion).")
+
+
 def aha_segments(
     myocardium_mask,
     ijk_to_ras,
@@ -234,6 +247,9 @@ def aha_segments(
         region = cavities[k] if k in ring else myo[k]
         jj, ii = np.nonzero(region)
         centres[k] = _to_ras(matrix, k, [jj.mean()], [ii.mean()])[0]
+    for what, point in (("anterior RV insertion point", anterior), ("inferior RV insertion point", inferior)):
+        if point is not None:
+            _check_on_image(point, matrix, myo.shape, what)
     # reference direction from the slice nearest to the anterior insertion point
     ras_to_ijk = np.linalg.inv(matrix)
     k_point = float((ras_to_ijk @ np.append(anterior, 1.0))[2])

@@ -78,6 +78,8 @@ __all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAUL
            "automatic_remote_mask", "otsu_threshold", "lv_cavity"]
 
 PUBLISHED_N_SD = (2, 3, 5, 6)
+#: the largest n of the n-SD threshold accepted (beyond it no voxel of a real image is LGE)
+MAX_N_SD = 20.0
 METHODS = ("nsd", "fwhm", "otsu", "gmm")
 DEFAULT_METHOD = "gmm"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
@@ -414,8 +416,9 @@ def segment_lge(
     warnings: list[str] = []
     n_used = None
     if method == "nsd":
-        if isinstance(n_sd, bool) or not np.isfinite(n_sd) or n_sd <= 0:
-            raise ValueError(f"n_sd must be a positive number; got {n_sd!r}.")
+        if isinstance(n_sd, bool) or not np.isfinite(n_sd) or not 0 < n_sd <= MAX_N_SD:
+            raise ValueError(f"n_sd must be a number above 0 and at most {MAX_N_SD:g} (published: {PUBLISHED_N_SD}); got "
+                             f"{n_sd!r}.")
         n_used = float(n_sd)
         if n_used not in PUBLISHED_N_SD:
             warnings.append(f"n_sd = {n_used:g} is not one of the published choices {PUBLISHED_N_SD}")

@@ -6,7 +6,9 @@ anisotropic voxels and (once the caller folds them into the matrix) parent trans
 Samples are taken every ``step_mm`` along the line from ``start_ras`` to ``end_ras`` (both ends
 included; the step is adjusted so the line is divided into equal steps, the step used is stored in
 the profile) with ``scipy.ndimage.map_coordinates``: ``"linear"`` (order 1, tri/bilinear) or
-``"cubic"`` (order 3 B-spline, prefiltered on a crop around the line).
+``"cubic"`` (order 3 B-spline, prefiltered on a crop around the line). At most ``MAX_SAMPLES`` samples
+are taken along a line (``MAX_BAND_POINTS`` with a line width): a finer step is refused with the
+smallest step allowed, so no step or line length makes the sampling unbounded in time or memory.
 
 Inside the image means inside the voxel extent: every continuous index within [-0.5, n - 0.5] of
 its axis (values beyond the outermost voxel centres are those of the edge voxel). An axis of a
@@ -30,6 +32,10 @@ from scipy import ndimage
 INTERPOLATION_ORDERS = {"linear": 1, "cubic": 3}
 _CROP_MARGIN = 12  # voxels kept around the line for the cubic prefilter (0.268**12 < 1e-6)
 _TOLERANCE = 1e-6
+#: at most this many samples along one line (a 200 mm line at 0.01 mm); more is refused, never run unbounded
+MAX_SAMPLES = 20_000
+#: at most this many interpolated points for one profile with a line width (samples x parallel lines)
+MAX_BAND_POINTS = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
@@ -165,6 +171,9 @@ def sample_line(
         if not _inside(ijk, shape_ijk):
             raise ValueError(_outside_message(what, point, ijk, shape_ijk))
 
+    if length / step >= MAX_SAMPLES:
+        raise ValueError(f"A {length:.4g} mm line sampled every {step:.4g} mm needs {length / step + 1:.4g} samples; at "
+                         f"most {MAX_SAMPLES} are taken: use a step of at least {length / (MAX_SAMPLES - 1):.3g} mm.")
     n_samples = int(np.floor(length / step + 1e-9)) + 1
     if (n_samples - 1) * step < length - 1e-9:
         n_samples += 1
@@ -176,6 +185,9 @@ def sample_line(
         perpendicular = _in_plane_perpendicular(matrix, direction)
         in_plane_spacing = np.linalg.norm(matrix[:3, :2], axis=0).min()
         n_across = int(np.ceil(width / (0.5 * in_plane_spacing))) + 1
+        if n_across * n_samples > MAX_BAND_POINTS:
+            raise ValueError(f"Line width {width:g} mm: {n_across} parallel lines of {n_samples} samples are more than the "
+                             f"{MAX_BAND_POINTS} points interpolated for one profile; use a narrower width or a larger step.")
         offsets = np.linspace(-width / 2, width / 2, n_across)
         grid = points[np.newaxis] + offsets[:, np.newaxis, np.newaxis] * perpendicular
         for what, corner in (("start point", grid[0, 0]), ("start point", grid[-1, 0]),

@@ -31,7 +31,15 @@ from pathlib import Path
 import numpy as np
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 
-from LGEResolutionQALib.io.definitions import _sitk_to_arrays, read_markups_points
+from LGEResolutionQALib.io.definitions import (
+    _first_line,
+    _sitk_to_arrays,
+    check_spacing_plausible,
+    check_voxel_count,
+    read_dicom_folder,
+    read_image_file,
+    read_markups_points,
+)
 
 PICTURE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 VOLUME_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -79,8 +87,14 @@ def parse_spacing(text: str) -> tuple[float, float, float]:
     return _check_spacing(parts)
 
 
+#: label values are 1..MAX_LABEL (0 is the background); at most MAX_LABEL_COUNT of them in one list
+MAX_LABEL = 65535
+MAX_LABEL_COUNT = 256
+
+
 def parse_labels(text: str) -> tuple[int, ...]:
-    """"2,3,4" or "2-4" -> (2, 3, 4)."""
+    """"2,3,4" or "2-4" -> (2, 3, 4). Labels are integers 1..MAX_LABEL (0 is the background), at most
+    MAX_LABEL_COUNT of them."""
     labels: list[int] = []
     for part in str(text).split(","):
         part = part.strip()
@@ -91,13 +105,22 @@ def parse_labels(text: str) -> tuple[int, ...]:
                 low, high = (int(v) for v in part.split("-", 1))
                 if high < low:
                     raise ValueError
+                if high - low >= MAX_LABEL_COUNT:
+                    raise ValueError(f"Labels {text!r}: the range {part} holds more than {MAX_LABEL_COUNT} labels.")
                 labels.extend(range(low, high + 1))
             else:
                 labels.append(int(part))
         except ValueError as error:
+            if str(error).startswith("Labels "):
+                raise
             raise ValueError(f"Labels must be integers like '2,3,4' or '2-4'; got {text!r}.") from error
     if not labels:
         raise ValueError(f"No labels in {text!r}.")
+    outside = [v for v in labels if not 1 <= v <= MAX_LABEL]
+    if outside:
+        raise ValueError(f"Labels {text!r}: {outside[0]} is not a label (labels are 1-{MAX_LABEL}; 0 is the background).")
+    if len(set(labels)) > MAX_LABEL_COUNT:
+        raise ValueError(f"Labels {text!r}: more than {MAX_LABEL_COUNT} labels.")
     return tuple(sorted(set(labels)))
 
 
@@ -155,13 +178,25 @@ def _files_of(spec) -> tuple[list[Path], str]:
     return files, "dicom-files"
 
 
+def _picture_size(path: Path) -> tuple[int, int]:
+    """(rows, columns) of a picture from its header (no pixels decoded)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as picture:
+            columns, rows = picture.size
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"Cannot read picture {path.name}: {error}") from error
+    return rows, columns
+
+
 def _read_picture(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
         with Image.open(path) as picture:
             array = np.asarray(picture)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise ValueError(f"Cannot read picture {path.name}: {error}") from error
     if array.ndim == 3:
         channels = array[..., :3]
@@ -184,6 +219,8 @@ def read_stack(spec, spacing_mm=None) -> ImageStack:
             raise ValueError(f"{Path(str(spec)).name}: picture slices carry no pixel spacing or slice distance; give the "
                              "spacing (e.g. --spacing-mm 1.5,1.5,10).")
         si, sj, sk = _check_spacing(spacing_mm)
+        rows, columns = _picture_size(files[0])
+        check_voxel_count((columns, rows, len(files)), 1, f"The picture stack {Path(str(spec)).name}")
         slices = [_read_picture(f) for f in files]
         shapes = {s.shape for s in slices}
         if len(shapes) != 1:
@@ -192,43 +229,49 @@ def read_stack(spec, spacing_mm=None) -> ImageStack:
         ijk_to_ras = LPS_TO_RAS @ np.diag([si, sj, sk, 1.0])
         return ImageStack(array, ijk_to_ras, "option", tuple(str(f) for f in files))
     if kind == "dicom-folder":
-        reader = sitk.ImageSeriesReader()
-        series = reader.GetGDCMSeriesIDs(str(files[0]))
-        if not series:
-            raise ValueError(f"No DICOM series or picture slices found in folder {files[0]}.")
-        if len(series) > 1:
-            raise ValueError(f"Folder {files[0]} holds {len(series)} DICOM series; give a folder with one series.")
-        names = reader.GetGDCMSeriesFileNames(str(files[0]), series[0])
-        reader.SetFileNames(names)
-        image = reader.Execute()
-        files = [Path(n) for n in names]
-    elif kind == "volume":
         try:
-            image = sitk.ReadImage(str(files[0]))
-        except RuntimeError as error:
-            raise ValueError(f"Cannot read {files[0].name}: {error}") from error
+            image = read_dicom_folder(files[0])
+        except ValueError as error:
+            if str(error).startswith("No DICOM series"):
+                raise ValueError(f"No DICOM series or picture slices found in folder {files[0]}.") from error
+            raise
+        files = [Path(n) for n in sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(files[0]))]
+    elif kind == "volume":
+        image = read_image_file(files[0], "image")
     else:
-        images = []
+        headers = []
         for f in files:
+            reader = sitk.ImageFileReader()
+            reader.SetFileName(str(f))
             try:
-                images.append(sitk.ReadImage(str(f)))
+                reader.ReadImageInformation()
             except RuntimeError as error:
-                raise ValueError(f"Cannot read {f.name} as DICOM: {error}") from error
-        if len(images) == 1:
-            image = images[0]
+                raise ValueError(f"Cannot read {f.name} as DICOM: {_first_line(error)}") from error
+            headers.append(reader)
+        first = headers[0]
+        size = list(first.GetSize()) + [1] * (3 - first.GetDimension())
+        check_voxel_count((size[0], size[1], size[2] * len(files)), first.GetNumberOfComponents(), f"The files of {spec}")
+        if len(files) == 1:
+            image = read_image_file(files[0], "image")
         else:
-            normal = np.cross(np.asarray(images[0].GetDirection()).reshape(3, 3)[:, 0],
-                              np.asarray(images[0].GetDirection()).reshape(3, 3)[:, 1])
-            order = np.argsort([float(np.dot(normal, im.GetOrigin())) for im in images])
+            if first.GetDimension() != 3:
+                raise ValueError(f"{files[0].name} is a {first.GetDimension()}D image, not a DICOM slice.")
+            direction = np.asarray(first.GetDirection(), dtype=float).reshape(3, 3)
+            normal = np.cross(direction[:, 0], direction[:, 1])
+            order = np.argsort([float(np.dot(normal, h.GetOrigin())) for h in headers], kind="stable")
             names = [str(files[i]) for i in order]
             reader = sitk.ImageSeriesReader()
             reader.SetFileNames(names)
-            image = reader.Execute()
+            try:
+                image = reader.Execute()
+            except RuntimeError as error:
+                raise ValueError(f"Cannot read the files of {spec} as one series: {_first_line(error)}") from error
             files = [Path(n) for n in names]
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise ValueError(f"{spec} has {image.GetNumberOfComponentsPerPixel()} components per voxel; expected a scalar "
                          "image.")
-    array, ijk_to_ras = _sitk_to_arrays(image)
+    array, ijk_to_ras = _sitk_to_arrays(image, str(spec))
+    check_spacing_plausible(np.linalg.norm(ijk_to_ras[:3, :3], axis=0), array.shape[0], str(spec))
     if spacing_mm is not None:
         warnings.append(f"{Path(str(spec)).name} has its own spacing "
                         f"({', '.join(f'{v:.4g}' for v in np.linalg.norm(ijk_to_ras[:3, :3], axis=0))} mm); the given "
@@ -260,5 +303,6 @@ def mask_of_labels(label_array: np.ndarray, labels, what: str = "myocardium") ->
     mask = np.isin(label_array, wanted)
     if not mask.any():
         present = sorted(int(v) for v in np.unique(label_array))
-        raise ValueError(f"No voxel has the {what} label(s) {list(wanted)}; the label map holds {present}.")
+        shown = ", ".join(map(str, present[:12])) + (f" and {len(present) - 12} more" if len(present) > 12 else "")
+        raise ValueError(f"No voxel has the {what} label(s) {list(wanted)}; the label map holds [{shown}].")
     return mask

@@ -45,6 +45,7 @@ statsmodels is imported only inside the functions that use it (it is not part of
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import json
 import math
@@ -53,8 +54,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from CardiacLGECommonLib.core.files import make_output_folder, write_files_together
 
-from LGEResolutionQALib.study.atomic import atomic_path, write_json_atomic
+from LGEResolutionQALib.study.atomic import atomic_path
 from LGEResolutionQALib.study.reader_session import SCORES
 
 REPORT_SCHEMA_PREFIX = "cardiaclge-qa-report/"
@@ -256,7 +258,7 @@ def load_report_observations(sources, metrics=None) -> tuple[list[Observation], 
                     value = resolve_metric(document, spec, sequence, source.path)
                     if value is None:
                         missing.append(MissingValue(source.study, sequence, spec.name,
-                                                    f"null in {source.path} (not measurable)", source.reader))
+                                                    "null in its report (not measurable)", source.reader))
                     else:
                         found.append(Observation(source.study, sequence, spec.name, value, source.reader, "metric",
                                                  spec.unit))
@@ -466,23 +468,42 @@ class CohortResult:
                 return row
         raise KeyError((measure, sequence))
 
-    def as_json(self) -> dict:
+    def study_codes(self) -> dict:
+        """study name -> "study01", "study02", ... (sorted names): what the files show by default."""
+        names = sorted({study for by_sequence in self.values.values() for by_study in by_sequence.values()
+                        for study in by_study} | {s for row in self.comparisons for s in row.get("dropped_studies") or ()})
+        return {name: f"study{number:02d}" for number, name in enumerate(names, start=1)}
+
+    def as_json(self, keep_names: bool = True) -> dict:
+        """Everything, as JSON; ``keep_names=False`` puts study codes (``study_codes``) in place of the study names."""
+        codes = (lambda name: name) if keep_names else self.study_codes().get
+        values = {measure: {sequence: {codes(study): value for study, value in by_study.items()}
+                            for sequence, by_study in by_sequence.items()} for measure, by_sequence in self.values.items()}
         return _finite({"schema": "cardiaclge-cohort/1", "reference": self.reference, "sequences": self.sequences,
                         "measures": self.measures, "settings": self.settings, "descriptives": self.descriptives,
-                        "comparisons": self.comparisons, "agreement": self.agreement, "notes": self.notes,
-                        "values": self.values})
+                        "comparisons": self._comparisons(codes), "agreement": self.agreement, "notes": self.notes,
+                        "study_names": "kept" if keep_names else "replaced by study codes (cohort-stats --keep-names "
+                                                                 "keeps them)",
+                        "values": values})
 
-    def write(self, out_dir, figure: bool = True) -> dict:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "summary": _write_csv(out / "cohort_summary.csv", self.descriptives, SUMMARY_COLUMNS),
-            "comparisons": _write_csv(out / "cohort_comparisons.csv", self.comparisons, COMPARISON_COLUMNS),
-            "agreement": _write_csv(out / "cohort_agreement.csv", self.agreement, AGREEMENT_COLUMNS),
-            "json": write_json_atomic(out / "cohort.json", self.as_json()),
-        }
-        if figure:
-            paths["figure"] = plot_cohort(self, out / "cohort.png")
+    def _comparisons(self, codes) -> list:
+        return [{**row, "dropped_studies": [codes(s) for s in row.get("dropped_studies") or ()]} for row in self.comparisons]
+
+    def write(self, out_dir, figure: bool = True, keep_names: bool = False) -> dict:
+        """Write the CSV, JSON and PNG files as one set (``write_files_together``: every file complete before any
+        replaces its earlier version). Study names are replaced by study codes unless ``keep_names`` (the names,
+        often folder names, may identify patients); the figure shows no study names."""
+        out = make_output_folder(out_dir)
+        codes = (lambda name: name) if keep_names else self.study_codes().get
+        paths = {"summary": out / "cohort_summary.csv", "comparisons": out / "cohort_comparisons.csv",
+                 "agreement": out / "cohort_agreement.csv", "json": out / "cohort.json"}
+        with write_files_together() as files:
+            files.write_text(paths["summary"], _csv_text(self.descriptives, SUMMARY_COLUMNS))
+            files.write_text(paths["comparisons"], _csv_text(self._comparisons(codes), COMPARISON_COLUMNS))
+            files.write_text(paths["agreement"], _csv_text(self.agreement, AGREEMENT_COLUMNS))
+            files.write_text(paths["json"], json.dumps(self.as_json(keep_names), indent=2, allow_nan=False) + "\n")
+            if figure:
+                paths["figure"] = files.write(out / "cohort.png", lambda tmp: _save_figure(cohort_figure(self), tmp))
         return paths
 
 
@@ -509,15 +530,14 @@ def _finite(value):
     return value
 
 
-def _write_csv(path: Path, rows, columns) -> Path:
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                plain = _finite(row)
-                writer.writerow({k: _cell(plain.get(k)) for k in columns})
-    return path
+def _csv_text(rows, columns) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        plain = _finite(row)
+        writer.writerow({k: _cell(plain.get(k)) for k in columns})
+    return buffer.getvalue()
 
 
 def _cell(value):
@@ -688,6 +708,23 @@ def reader_agreement(observations) -> list[dict]:
 def plot_cohort(result: CohortResult, path, columns: int = 4) -> Path:
     """Box + strip plot per measure (PNG, matplotlib Agg), each study's values joined by a grey line,
     the Holm-corrected p against the reference above each box (written atomically)."""
+    figure = cohort_figure(result, columns)
+    with atomic_path(path, suffix=".png") as temporary:
+        _save_figure(figure, temporary)
+    return Path(path)
+
+
+def _save_figure(figure, path) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        figure.savefig(path, format="png")
+    finally:
+        plt.close(figure)
+
+
+def cohort_figure(result: CohortResult, columns: int = 4):
+    """The matplotlib figure of ``plot_cohort`` (not saved)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -751,7 +788,4 @@ def plot_cohort(result: CohortResult, path, columns: int = 4) -> Path:
     height = 3.1 * rows  # fixed margins (inches) instead of tight_layout: the same look, a fraction of the time
     fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.55 / height, bottom=0.6 / height, wspace=0.32,
                         hspace=0.95 / 3.1)
-    with atomic_path(path, suffix=".png") as temporary:
-        fig.savefig(temporary, format="png")
-    plt.close(fig)
-    return Path(path)
+    return fig

@@ -1,4 +1,5 @@
-"""Files of an LGE quantification (study layer), each written atomically (``study.atomic``):
+"""Files of an LGE quantification (study layer), written as one set (``write_files_together``: every file
+complete before any replaces its earlier version; a failure leaves the earlier files as they were):
 
 * ``lge_summary.json`` — settings, summary, per-slice rows, per-segment rows, warnings (no NaN);
 * ``lge_slices.csv`` — one row per slice (threshold, remote mean/SD, the slice the remote came from);
@@ -18,10 +19,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from CardiacLGECommonLib.core.files import make_output_folder, write_files_together
 
 from LGEResolutionQALib.core.lge_quantification import LGEQuantification, plain_value
 from LGEResolutionQALib.io.definitions import write_volume
-from LGEResolutionQALib.study.atomic import atomic_path, write_text_atomic
 
 
 def rows_to_csv(rows: list[dict]) -> str:
@@ -52,23 +53,22 @@ def write_lge_outputs(result: LGEQuantification, out_dir, figures: bool = True, 
             result.aha, "lge_percent", f"LGE % per AHA segment ({method})"))
         figure_bytes["transmurality_bullseye"] = ("lge_transmurality_bullseye.png", bullseye_png_bytes(
             result.aha, "transmurality_percent", f"Transmurality per AHA segment ({method})"))
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": write_text_atomic(out / f"{prefix}lge_summary.json", text + "\n"),
-             "slices_csv": write_text_atomic(out / f"{prefix}lge_slices.csv", rows_to_csv(result.slice_rows()))}
-    if result.aha is not None:
-        paths["segments_csv"] = write_text_atomic(out / f"{prefix}lge_segments.csv", rows_to_csv(result.segment_rows()))
-    for role, (name, data) in figure_bytes.items():
-        with atomic_path(out / f"{prefix}{name}") as temporary:
-            temporary.write_bytes(data)
-        paths[role] = out / f"{prefix}{name}"
-    if masks:
-        items = [("lge_mask", "lge_mask.nrrd", result.lge.scar_mask),
-                 ("remote_mask", "lge_remote_mask.nrrd", result.lge.remote_mask)]
+    out = make_output_folder(out)
+    paths: dict[str, Path] = {}
+    with write_files_together() as files:  # all or none: a failure leaves every earlier file as it was
+        paths["json"] = files.write_text(out / f"{prefix}lge_summary.json", text + "\n")
+        paths["slices_csv"] = files.write_text(out / f"{prefix}lge_slices.csv", rows_to_csv(result.slice_rows()))
         if result.aha is not None:
-            items.append(("aha_segments", "lge_aha_segments.nrrd", result.aha.segment_map))
-        for role, name, array in items:
-            target = out / f"{prefix}{name}"
-            with atomic_path(target) as temporary:
-                write_volume(temporary, np.asarray(array).astype(np.uint8), result.ijk_to_ras)
-            paths[role] = target
+            paths["segments_csv"] = files.write_text(out / f"{prefix}lge_segments.csv", rows_to_csv(result.segment_rows()))
+        for role, (name, data) in figure_bytes.items():
+            paths[role] = files.write_bytes(out / f"{prefix}{name}", data)
+        if masks:
+            items = [("lge_mask", "lge_mask.nrrd", result.lge.scar_mask),
+                     ("remote_mask", "lge_remote_mask.nrrd", result.lge.remote_mask)]
+            if result.aha is not None:
+                items.append(("aha_segments", "lge_aha_segments.nrrd", result.aha.segment_map))
+            for role, name, array in items:
+                labels = np.asarray(array).astype(np.uint8)
+                paths[role] = files.write(out / f"{prefix}{name}",
+                                          lambda tmp, labels=labels: write_volume(tmp, labels, result.ijk_to_ras))
     return paths

@@ -18,7 +18,12 @@ sequence, on 5-point scales. This module holds everything of such a reading that
   is re-written as ``blinded/<case>.nrrd`` (voxels and geometry only: no DICOM header, no series
   description) and the session points to those copies;
   ``key.json`` — the unblinding key for the study coordinator (case -> study, sequence, original
-  path, extra columns); move it away from the readers' copy of the folder if they could open it;
+  path, extra columns). It **identifies** the series (study names and original paths may name
+  patients): it is marked ``"identifying": true``, written readable by its owner only (mode 0600),
+  never overwritten (an existing key is refused: it unblinds another session), and should be kept
+  apart from the readers' copy of the folder (``key_path`` writes it elsewhere). Without blinded
+  copies session.json holds the original series paths; a warning names the cases whose path
+  contains the study or the sequence name;
   ``readers/<reader>.json`` — one score file per reader (``ReaderScores``).
 * **Order**: case codes are assigned in a seeded random order; every reader reads the cases in
   their own seeded random order (session seed + reader name), arranged so that two series of the
@@ -46,6 +51,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from CardiacLGECommonLib.core.files import check_output_folder, make_output_folder
 
 from LGEResolutionQALib.study.atomic import atomic_path, write_json_atomic
 
@@ -54,6 +60,8 @@ KEY_SCHEMA = "cardiaclge-reader-key/1"
 READER_SCHEMA = "cardiaclge-reader-scores/1"
 FORM_ID = "cardiaclge-lge-quality/1"
 SCORES = (1, 2, 3, 4, 5)
+#: the unblinding key identifies patients (study names, original paths): only its owner may read it
+KEY_FILE_MODE = 0o600
 READER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -334,6 +342,13 @@ def create_session(entries, out_dir, seed: int = 0, blinded_copies: bool = False
     if (folder / "session.json").exists():
         raise SessionError(f"{folder / 'session.json'} exists already: a session folder holds one session "
                            "(choose another folder, or resume the existing session).")
+    key_file = Path(key_path) if key_path else folder / "key.json"
+    check_output_folder(folder)  # before reading any series (blinded copies take long)
+    check_output_folder(key_file.parent)
+    if key_file.is_dir():
+        raise SessionError(f"The key {key_file} is a folder; give a file name for the unblinding key.")
+    if key_file.exists():
+        raise SessionError(f"The key {key_file} exists already: it unblinds another session (choose another --key).")
     readers = [check_reader_name(r) for r in readers]
     rng = np.random.default_rng(int(seed))
     studies = list(dict.fromkeys(entry.study for entry in entries))
@@ -342,8 +357,8 @@ def create_session(entries, out_dir, seed: int = 0, blinded_copies: bool = False
     shuffled = [entries[i] for i in rng.permutation(len(entries))]
     codes = _codes("C", len(entries))
     session_id = uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    warnings, blinded = [], []
+    make_output_folder(folder)
+    warnings, blinded, study_in_path = [], [], []
     cases, key_cases = [], {}
     for code, entry in zip(codes, shuffled):
         path = entry.path
@@ -359,18 +374,25 @@ def create_session(entries, out_dir, seed: int = 0, blinded_copies: bool = False
             path = target.relative_to(folder).as_posix()
         elif entry.sequence.lower() in Path(entry.path).as_posix().lower():
             warnings.append(f"the path of case {code} contains its sequence name '{entry.sequence}'")
+        if not blinded_copies and entry.study.lower() in Path(entry.path).as_posix().lower():
+            study_in_path.append(code)
         cases.append({"case": code, "group": group_of[entry.study], "path": path})
         key_cases[code] = {"study": entry.study, "sequence": entry.sequence, "path": entry.path, **entry.extra}
     if warnings:
         warnings = [f"{len(warnings)} series paths reveal the sequence (e.g. {warnings[0]}): a reader who sees "
                     "the paths is not blinded; use blinded copies (--blinded-copies)."]
+    if study_in_path:
+        warnings.append(f"{len(study_in_path)} series paths in session.json contain their study name (e.g. case "
+                        f"{study_in_path[0]}): readers see it, and a study name may identify the patient; use blinded "
+                        "copies (--blinded-copies).")
     created = _now()
     session_doc = {"schema": SESSION_SCHEMA, "session_id": session_id, "title": title, "created_utc": created,
                    "seed": int(seed), "form": form_as_json(form), "cases": sorted(cases, key=lambda c: c["case"])}
-    key_doc = {"schema": KEY_SCHEMA, "session_id": session_id, "created_utc": created,
-               "note": "Unblinding key: keep it away from the readers.", "cases": key_cases}
-    key_file = Path(key_path) if key_path else folder / "key.json"
-    write_json_atomic(key_file, key_doc)
+    key_doc = {"schema": KEY_SCHEMA, "session_id": session_id, "created_utc": created, "identifying": True,
+               "note": "Unblinding key: it maps case codes to study names, sequences and the original paths of the "
+                       "series, which may identify patients. Keep it away from the readers and treat it as patient data.",
+               "cases": key_cases}
+    write_json_atomic(key_file, key_doc, mode=KEY_FILE_MODE)
     session_file = write_json_atomic(folder / "session.json", session_doc)
     session = load_session(session_file)
     reader_paths = tuple(ReaderScores.open(session, reader).path for reader in readers)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from CardiacLGECommonLib.core.files import write_atomically, write_text_atomically
+from CardiacLGECommonLib.core.files import make_output_folder, write_files_together
 
 from LGEResolutionQALib.io.definitions import (
     LineDefinition,
@@ -204,12 +204,11 @@ class StudyReport:
         return document
 
     def write(self, out_dir, figures: bool = True) -> dict[str, Path]:
-        """Write report.csv, report.json and (``figures``) profiles.png / roi_bar.png, each atomically (a
-        failed write leaves an earlier file of the same name as it was); returns the paths."""
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out} is a file; give a folder.")
-        out.mkdir(parents=True, exist_ok=True)
+        """Write report.csv, report.json and (``figures``) profiles.png / roi_bar.png / the bullseyes as one set
+        (``write_files_together``): every file is complete before any replaces its earlier version, so a failure
+        (full disk, no permission) leaves the earlier files of the same names exactly as they were, and no partial
+        file; returns the paths."""
+        out = make_output_folder(out_dir)
         paths = {"csv": out / "report.csv", "json": out / "report.json"}
         columns = ["section", "item", "metric", "unit", *self.volume_names, "method"]
         buffer = io.StringIO()
@@ -218,21 +217,21 @@ class StudyReport:
         for row in self.wide_rows():
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
         text = json.dumps(self.as_json(), indent=2, allow_nan=False)
-        write_text_atomically(paths["csv"], buffer.getvalue())
-        write_text_atomically(paths["json"], text)
-        if figures:
-            if self.profiles:
-                paths["profiles"] = write_atomically(out / "profiles.png", lambda tmp: plot_profiles(self, tmp))
-            if self.region_stats:
-                paths["roi_bar"] = write_atomically(out / "roi_bar.png", lambda tmp: plot_roi_bars(self, tmp))
-            for volume, metric in self._by_volume("lge").items():
-                if metric.aha is not None:
-                    from LGEResolutionQALib.study.lge_figures import save_bullseye_png
+        with write_files_together() as files:
+            files.write_text(paths["csv"], buffer.getvalue())
+            files.write_text(paths["json"], text)
+            if figures:
+                if self.profiles:
+                    paths["profiles"] = files.write(out / "profiles.png", lambda tmp: plot_profiles(self, tmp))
+                if self.region_stats:
+                    paths["roi_bar"] = files.write(out / "roi_bar.png", lambda tmp: plot_roi_bars(self, tmp))
+                for volume, metric in self._by_volume("lge").items():
+                    if metric.aha is not None:
+                        from LGEResolutionQALib.study.lge_figures import bullseye_png_bytes
 
-                    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", volume)
-                    paths[f"bullseye:{volume}"] = save_bullseye_png(
-                        metric.aha, out / f"lge_bullseye_{safe}.png", "lge_percent",
-                        f"{volume}: LGE % per AHA segment ({metric.result.method})")
+                        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", volume)
+                        paths[f"bullseye:{volume}"] = files.write_bytes(out / f"lge_bullseye_{safe}.png", bullseye_png_bytes(
+                            metric.aha, "lge_percent", f"{volume}: LGE % per AHA segment ({metric.result.method})"))
         return paths
 
 

@@ -27,6 +27,27 @@ def myocardium_mask(probability: np.ndarray, threshold: float = 0.5, min_pixels:
     return mask
 
 
+#: Smallest area (mm^2) of the confident automatic myocardium (p >= 0.5) that can be a left-ventricular short-axis
+#: slice (our rule): 90 simulated scouts (seed 998031, a third of them photos) gave 650-2460 mm^2, the real
+#: Look-Locker's mid slices 870 and 1240 mm^2; the IR phantoms 0-63 mm^2 and the real scout's apical slice 32 mm^2.
+MIN_MYOCARDIUM_AREA_MM2 = 300.0
+
+
+def check_looks_like_a_heart(mask: np.ndarray, pixel_spacing_mm, min_area_mm2: float = MIN_MYOCARDIUM_AREA_MM2) -> None:
+    """ScoutError saying that the input does not look like a heart when the automatic myocardium covers less
+    than ``min_area_mm2`` (a phantom, a non-cardiac series, or a slice where the U-Net found no myocardium)."""
+    pixels = int(np.count_nonzero(mask))
+    area = pixels * float(pixel_spacing_mm[0]) * float(pixel_spacing_mm[1])
+    if area < min_area_mm2:
+        raise ScoutError(
+            f"No myocardium found automatically: what the U-Net marks covers only {area:.0f} mm^2 ({pixels} pixels; a left "
+            f"ventricle shows at least {min_area_mm2:.0f} mm^2), so the input does not look like a cardiac short-axis scout "
+            "(a phantom or another series?), or the U-Net missed the myocardium in this slice. No inversion-recovery "
+            "cross-check was made and the CNN (trained on cardiac scouts only) answers alone: check the frames by eye, or "
+            "draw a myocardium ROI."
+        )
+
+
 def _pixelwise_view(scout: TIScout, core: np.ndarray) -> TIScout:
     """The scout as the pixel-wise fit should see it: scanner data as they are; screen captures with the
     display level of zero signal subtracted (clipped at 0 for a magnitude display; signed for a
@@ -54,7 +75,8 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     whose own null lies within ``band_ms`` of the reference null are kept (the first band in the tuple
     that keeps at least 8 pixels), and the mean signal of those is fitted with the scout's own model
     (irfit.fit_scout_roi: display baseline for screen captures). IR spin-echo series (a TR per frame)
-    fit the mean of the core directly. Raises ScoutError when too little is found.
+    fit the mean of the core directly. Raises ScoutError when too little is found, or when what is found is too
+    small to be a heart (:func:`check_looks_like_a_heart`).
 
     Which reference (our rule, measured on held-out simulated series, seeds 998003/998005, and the real
     native Philips Look-Locker; models/MODEL_CARD.md): post-contrast, blood pool, scar and epicardial fat
@@ -74,6 +96,7 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     """
     from TINullCorrectionLib.core.irfit import fit_pixelwise, fit_scout_roi
 
+    check_looks_like_a_heart(np.asarray(probability) >= threshold, scout.pixel_spacing_mm)
     mask = myocardium_mask(probability, threshold)
     core = ndimage.binary_erosion(mask)
     if np.count_nonzero(core) < 8:
@@ -108,10 +131,17 @@ LATE_CONTAMINATION_WARNING = (
 )
 
 
+#: Pixel nulls beyond this (ms) are fit failures, left out of the histogram (10 x the longest plausible TI).
+MAX_PIXEL_NULL_MS = 40_000.0
+
+
 def null_mode_ms(nulls_ms: np.ndarray, kernel_ms: float = 10.0) -> float:
     """Most common value of pixel nulls: peak of their 1 ms histogram smoothed by a Gaussian (sigma ``kernel_ms``)."""
     values = np.asarray(nulls_ms, dtype=float)
-    values = values[np.isfinite(values)]
+    # bounded histogram whatever a pixel fit returned (a 1 ms bin per ms of range)
+    values = values[np.isfinite(values) & (np.abs(values) <= MAX_PIXEL_NULL_MS)]
+    if values.size == 0:
+        raise ScoutError("No pixel of the automatic myocardium has a usable null.")
     edges = np.arange(np.floor(values.min()) - 3 * kernel_ms, values.max() + 3 * kernel_ms + 1.0, 1.0)
     counts, _ = np.histogram(values, bins=edges)
     density = ndimage.gaussian_filter1d(counts.astype(float), kernel_ms, mode="constant")

@@ -37,6 +37,12 @@ METHOD_EXPLANATIONS = {
     "ir-fit": "the inversion-recovery fit of the myocardium signal (the CNN disagreed)",
     "combined": "the CNN and the inversion-recovery fit of the myocardium, weighted by their uncertainties",
 }
+#: The same in a few words, for the module panel's one-line fields.
+METHOD_SHORT = {
+    "cnn": "CNN alone",
+    "ir-fit": "inversion-recovery fit of the myocardium",
+    "combined": "CNN and inversion-recovery fit, weighted",
+}
 
 
 def checked_optimal_range(optimal_range_ms) -> tuple[float, float]:
@@ -171,14 +177,15 @@ def panel_values(study: StudyResult, selected: int = 0) -> PanelValues:
         warnings = list(dict.fromkeys([w for s in group.slices for w in s.all_warnings()] + list(combined.warnings)))
         return PanelValues(
             combined.null_ti_ms, combined.recommended_lge_ti_ms,
-            f"{_fmt_ms(combined.null_ti_ms)} (+/- {combined.uncertainty_ms:.0f} ms, {combined.n_slices} slices combined)",
+            f"{_fmt_ms(combined.null_ti_ms)} (+/- {combined.uncertainty_ms:.0f} ms, {combined.n_slices} slices combined, "
+            "weighted by their uncertainties and spread)",
             _fmt_ms(combined.recommended_lge_ti_ms), _verdict_text(combined.chosen),
             "\n".join(f"- {w}" for w in warnings) if warnings else "none", combined.n_slices,
         )
     final = result.final
     null_text = _fmt_ms(final.null_ti_ms)
     if np.isfinite(final.uncertainty_ms):
-        null_text += f" (+/- {final.uncertainty_ms:.0f} ms, {final.method})"
+        null_text += f" (+/- {final.uncertainty_ms:.0f} ms, {final.method}: {METHOD_SHORT.get(final.method, final.method)})"
     warnings = result.all_warnings()
     return PanelValues(final.null_ti_ms, final.recommended_lge_ti_ms, null_text, _fmt_ms(final.recommended_lge_ti_ms),
                        _verdict_text(result.recommendation.chosen), "\n".join(f"- {w}" for w in warnings) if warnings else "none")

@@ -22,7 +22,8 @@ with target_offset_ms = middle of the optimal range (default range null-10..null
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,17 +31,24 @@ from TINullCorrectionLib.core.presentation import DEFAULT_NEAR_MARGIN_MS, frame_
 from TINullCorrectionLib.core.results import ChosenTIAssessment, Recommendation
 from TINullCorrectionLib.core.types import (
     DEFAULT_OPTIMAL_RANGE_MS,
+    PLAUSIBLE_TI_MS,
     NullEstimate,
     ScoutError,
     ScoutPrediction,
     TIScout,
+    check_plausible_ti_ms,
 )
 
 TAIL_WIDTH_MS = 100.0
 #: A null closer than this to the first/last frame (or beyond it) is extrapolated (null_is_bracketed).
 BRACKET_MARGIN_MS = 10.0
-#: Plausible operator-chosen TI (docs/METHODS.md "Plausible input ranges": 0-4000 ms).
+#: Plausible operator-chosen LGE TI (docs/METHODS.md §1.7: 0-4000 ms).
 PLAUSIBLE_CHOSEN_TI_MS = (0.0, 4000.0)
+
+
+#: Bounds of the settings (docs/METHODS.md §1.3): absolute values in ms, ms/min and minutes.
+PLAUSIBLE_SETTING_LIMITS = {"optimal_range_ms": 200.0, "target_offset_ms": 200.0, "lge_offset_ms": 300.0,
+                            "drift_ms_per_min": 20.0, "minutes_since_scout": 240.0}
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,12 @@ class RecommendationSettings:
     #: screen captures: see :func:`calibrated_cnn_uncertainty`.
     cnn_uncertainty_scale: float = 1.8
     cnn_uncertainty_scale_screen_capture: float = 2.3
+    #: Calibration of the user-ROI fit's uncertainty: sqrt((scale x covariance SD)^2 + floor^2), for scanner data
+    #: and for screen captures: see :func:`calibrated_fit_uncertainty`.
+    fit_uncertainty_scale: float = 1.7
+    fit_uncertainty_floor_ms: float = 8.3
+    fit_uncertainty_scale_screen_capture: float = 3.6
+    fit_uncertainty_floor_screen_capture_ms: float = 10.7
 
     def __post_init__(self) -> None:
         low, high = (float(v) for v in self.optimal_range_ms)
@@ -68,9 +82,23 @@ class RecommendationSettings:
         for name in ("lge_offset_ms", "drift_ms_per_min", "minutes_since_scout", "disagreement_warning_ms"):
             if not np.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number.")
-        for name in ("cnn_uncertainty_scale", "cnn_uncertainty_scale_screen_capture"):
+        # Plausible settings (docs/METHODS.md §1.3, our bounds): beyond them a typo, not a site's choice.
+        limit = PLAUSIBLE_SETTING_LIMITS
+        if not (-limit["optimal_range_ms"] <= low and high <= limit["optimal_range_ms"]):
+            raise ValueError(f"The optimal range must lie within +/-{limit['optimal_range_ms']:g} ms of the null; got {self.optimal_range_ms}.")
+        for name in ("lge_offset_ms", "drift_ms_per_min", "target_offset_ms"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and abs(value) <= limit[name]):
+                raise ValueError(f"{name} must be a number within +/-{limit[name]:g}; got {value}.")
+        if self.minutes_since_scout > limit["minutes_since_scout"]:
+            raise ValueError(f"minutes_since_scout must be at most {limit['minutes_since_scout']:g}; got {self.minutes_since_scout}.")
+        for name in ("cnn_uncertainty_scale", "cnn_uncertainty_scale_screen_capture", "fit_uncertainty_scale",
+                     "fit_uncertainty_scale_screen_capture"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be a positive number.")
+        for name in ("fit_uncertainty_floor_ms", "fit_uncertainty_floor_screen_capture_ms"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a number >= 0.")
         if self.minutes_since_scout < 0:
             raise ValueError("minutes_since_scout cannot be negative.")
 
@@ -98,12 +126,37 @@ def series_null_likelihood(prediction: ScoutPrediction, candidates_ms: np.ndarra
     return total
 
 
+#: The null search grid (1 ms steps) never holds more points than this, whatever the input (docs/METHODS.md §1.7:
+#: TIs 0-4000 ms plus the CNN's reach on either side fit with room to spare).
+MAX_NULL_GRID_POINTS = 20_000
+
+
+def null_search_grid_ms(ti_ms, reach_ms: float) -> np.ndarray:
+    """Candidate null TIs (1 ms steps) from ``reach_ms`` before the first to ``reach_ms`` after the last frame,
+    bounded by the physical range: ScoutError for TIs outside PLAUSIBLE_TI_MS or an unbounded reach, so that no
+    input can build a grid that takes the memory down (a TI of 1e9 ms once asked for 24 GB)."""
+    ti = check_plausible_ti_ms(ti_ms)
+    reach = float(reach_ms)
+    if not (np.isfinite(reach) and 0.0 < reach <= PLAUSIBLE_TI_MS[1]):
+        raise ScoutError(f"The CNN's offset classes reach {reach_ms} ms: not a usable model output.")
+    low = max(0.0, float(ti.min()) - reach)
+    high = min(PLAUSIBLE_TI_MS[1] + reach, float(ti.max()) + reach)
+    n_points = int(np.floor(high - low)) + 1
+    if n_points > MAX_NULL_GRID_POINTS:  # cannot happen with the checks above; kept as the last guard
+        raise ScoutError(f"The null search would need {n_points} grid points (at most {MAX_NULL_GRID_POINTS}).")
+    return low + np.arange(n_points, dtype=float)
+
+
 def combine_frame_offsets(prediction: ScoutPrediction) -> tuple[float, float]:
     """Series null TI (ms) and its uncertainty (ms) from all frames' class distributions."""
     centers = np.asarray(prediction.bin_centers_ms, dtype=float)
+    if centers.size < 2 or not np.all(np.isfinite(centers)):
+        raise ScoutError("The CNN's offset classes are not finite numbers: not a usable model output.")
+    probabilities = np.asarray(prediction.probabilities, dtype=float)
+    if not np.all(np.isfinite(probabilities)):
+        raise ScoutError("The CNN returned non-finite class probabilities: the model file is damaged or not a TI-offset model.")
     reach = float(centers[-1])
-    ti = np.asarray(prediction.ti_ms, dtype=float)
-    candidates = np.arange(max(0.0, ti[0] - reach), ti[-1] + reach + 1.0, 1.0)
+    candidates = null_search_grid_ms(prediction.ti_ms, reach)
     log_likelihood = series_null_likelihood(prediction, candidates)
     best = int(np.argmax(log_likelihood))
     window = np.abs(candidates - candidates[best]) <= 20.0
@@ -127,6 +180,21 @@ def calibrated_cnn_uncertainty(posterior_sd_ms: float, screen_capture: bool, set
     """
     scale = settings.cnn_uncertainty_scale_screen_capture if screen_capture else settings.cnn_uncertainty_scale
     return float(posterior_sd_ms * scale)
+
+
+def calibrated_fit_uncertainty(covariance_sd_ms: float, screen_capture: bool, settings: RecommendationSettings) -> float:
+    """The null uncertainty (ms) of the inversion-recovery fit of a user's ROI: sqrt((k sd)^2 + floor^2).
+
+    The covariance SD of the fit only counts the noise of the ROI's mean curve; partial volume with blood or fat
+    as the heart moves, the Look-Locker readout and (on screen captures) the display are not in it, so it was
+    far too small (+/-0.4-2 ms reported for errors of 2-13 ms). k and the floor were fitted by maximum likelihood
+    on held-out simulated scouts with the true remote-myocardium mask (benchmarks/bench_roi_fit_uncertainty.py).
+    """
+    if screen_capture:
+        k, floor = settings.fit_uncertainty_scale_screen_capture, settings.fit_uncertainty_floor_screen_capture_ms
+    else:
+        k, floor = settings.fit_uncertainty_scale, settings.fit_uncertainty_floor_ms
+    return float(math.hypot(k * float(covariance_sd_ms), floor))
 
 
 def _fit_sd(ir_fit, fallback_ms: float) -> float:
@@ -188,6 +256,7 @@ def recommend(
     cnn = NullEstimate(cnn_null, cnn_sd, "cnn", cnn_null + shift)
 
     ir_fit = None
+    covariance_sd = None
     final = cnn
     ti = scout.ti_ms
     source = "user ROI" if myocardium_mask is not None else ""
@@ -204,6 +273,10 @@ def recommend(
 
         myocardium_mask = np.asarray(myocardium_mask, dtype=bool)
         ir_fit = fit_scout_roi(scout, myocardium_mask)
+        covariance_sd = float(ir_fit.null_uncertainty_ms)
+        if np.isfinite(covariance_sd):
+            # the covariance SD of a user ROI's fit is far too small: calibrated (calibrated_fit_uncertainty)
+            ir_fit = replace(ir_fit, null_uncertainty_ms=calibrated_fit_uncertainty(covariance_sd, bool(scout.screen_capture), settings))
     if ir_fit is not None:
         if np.isfinite(ir_fit.null_ti_ms):
             difference = float(ir_fit.null_ti_ms - cnn_null)
@@ -261,4 +334,5 @@ def recommend(
         optimal_range_ms=settings.optimal_range_ms, target_offset_ms=settings.target_ms, lge_offset_ms=settings.lge_offset_ms,
         drift_ms_per_min=settings.drift_ms_per_min, minutes_since_scout=settings.minutes_since_scout,
         myocardium_source=source, myocardium_mask=myocardium_mask if ir_fit is not None else None, null_bracketed=bracketed,
+        fit_covariance_uncertainty_ms=covariance_sd,
     )

@@ -91,6 +91,9 @@ class Recommendation:
     myocardium_mask: np.ndarray | None = field(default=None, repr=False)
     #: False when the final null lies at or beyond the first/last frame (extrapolated).
     null_bracketed: bool = True
+    #: For a user ROI: the fit's own covariance SD (ms) before calibration (ir_fit.null_uncertainty_ms is the
+    #: calibrated one, recommendation.calibrated_fit_uncertainty); None otherwise.
+    fit_covariance_uncertainty_ms: float | None = None
 
     @property
     def offset_from_null_ms(self) -> np.ndarray:
@@ -126,6 +129,8 @@ class Recommendation:
                 "myocardium_source": self.myocardium_source,
                 "myocardium_pixels": int(self.myocardium_mask.sum()) if self.myocardium_mask is not None else 0,
             }
+            if self.fit_covariance_uncertainty_ms is not None:
+                out["ir_fit"]["null_uncertainty_covariance_ms"] = self.fit_covariance_uncertainty_ms
         if self.chosen is not None:
             out["chosen"] = self.chosen.to_dict()
         return json_ready(out)

@@ -14,9 +14,48 @@ import numpy as np
 #: choice; the published bins are not public). Every accuracy figure names the range it used.
 DEFAULT_OPTIMAL_RANGE_MS = (-10.0, 20.0)
 
+# Plausible input ranges, checked where every input becomes a TIScout (docs/METHODS.md §1.7). Outside them
+# the input is refused with a ScoutError naming the value (frame spacing and a frame count above 100 only warn:
+# unusual, not wrong).
+#: TI of a scout frame (ms): 30 frames 160 ms apart reach about 4900 ms, native Look-Locker scouts about 3100 ms.
+PLAUSIBLE_TI_MS = (0.0, 6000.0)
+#: A longest TI below this many ms means the TIs were given in seconds.
+SECONDS_SUSPECT_BELOW_MS = 5.0
+#: Number of frames of one slice: above the upper bound a warning; above MAX_FRAMES an error (memory bound).
+PLAUSIBLE_FRAMES = (3, 100)
+MAX_FRAMES = 512
+#: Spacing of consecutive frames (ms): outside it a warning.
+PLAUSIBLE_FRAME_SPACING_MS = (10.0, 500.0)
+PLAUSIBLE_PIXEL_SPACING_MM = (0.1, 10.0)
+PLAUSIBLE_SLICE_THICKNESS_MM = (0.5, 20.0)
+#: Pixels of one frame (rows x columns): 4K phone photos (4032 x 3024) fit, a 20000 x 20000 "frame" does not.
+MAX_FRAME_PIXELS = 4096 * 4096
+
 
 class ScoutError(ValueError):
     """Raised for input that is not a usable TI scout (clear, user-facing message)."""
+
+
+def check_plausible_ti_ms(ti_ms, what: str = "TI") -> np.ndarray:
+    """The TIs as float64, or ScoutError when any is not finite, outside PLAUSIBLE_TI_MS, or all look like
+    seconds (docs/METHODS.md §1.7). ``what`` names the input in the message."""
+    ti = np.asarray(ti_ms, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(ti)):
+        raise ScoutError(f"{what} values must be finite numbers of milliseconds.")
+    low, high = PLAUSIBLE_TI_MS
+    outside = ti[(ti < low) | (ti > high)]
+    if outside.size:
+        shown = ", ".join(f"{v:g}" for v in outside[:4])
+        raise ScoutError(
+            f"{what} values must lie in {low:g}-{high:g} ms (docs/METHODS.md §1.7); got {shown} ms. "
+            "Check the units and the field the TI came from."
+        )
+    if ti.size and float(ti.max()) < SECONDS_SUSPECT_BELOW_MS:
+        raise ScoutError(
+            f"The longest {what} is {float(ti.max()):g} ms: these look like seconds. Give the TIs in milliseconds "
+            f"(e.g. {1000 * float(ti.max()):g} ms)."
+        )
+    return ti
 
 
 @dataclass(frozen=True)
@@ -63,8 +102,12 @@ class TIScout:
             raise ScoutError(f"A TI scout needs at least 3 frames; got {frames.shape[0]}.")
         if ti_ms.shape != (frames.shape[0],):
             raise ScoutError(f"Got {ti_ms.size} TI values for {frames.shape[0]} frames.")
-        if not np.all(np.isfinite(ti_ms)):
-            raise ScoutError("TI values must be finite numbers.")
+        check_plausible_ti_ms(ti_ms)
+        if frames.shape[0] > MAX_FRAMES:
+            raise ScoutError(f"A TI scout slice has at most {MAX_FRAMES} frames; got {frames.shape[0]}.")
+        if frames.shape[1] * frames.shape[2] > MAX_FRAME_PIXELS:
+            raise ScoutError(f"Frames of {frames.shape[1]} x {frames.shape[2]} pixels are too large for a TI scout "
+                             f"(at most {MAX_FRAME_PIXELS} pixels per frame).")
         if np.any(np.diff(ti_ms) == 0):
             dup = sorted({float(t) for t in ti_ms[1:][np.diff(ti_ms) == 0]})
             raise ScoutError(f"Duplicate inversion times {dup} ms: mixed series or repeated frames?")
@@ -82,13 +125,31 @@ class TIScout:
             if not np.all(np.isfinite(tr_ms)) or np.any(tr_ms <= 0):
                 raise ScoutError("TR values must be positive finite numbers (ms).")
             object.__setattr__(self, "tr_ms", tr_ms)
-        object.__setattr__(self, "warnings", tuple(str(w) for w in self.warnings))
+        spacing = tuple(float(v) for v in np.asarray(self.pixel_spacing_mm, dtype=float).ravel())
+        low_mm, high_mm = PLAUSIBLE_PIXEL_SPACING_MM
+        if len(spacing) != 2 or not all(np.isfinite(spacing)) or not all(low_mm <= v <= high_mm for v in spacing):
+            raise ScoutError(f"Pixel spacing must be two numbers in {low_mm:g}-{high_mm:g} mm (docs/METHODS.md §1.7); "
+                             f"got {self.pixel_spacing_mm}.")
+        thickness = float(self.slice_thickness_mm)
+        low_mm, high_mm = PLAUSIBLE_SLICE_THICKNESS_MM
+        if not (np.isfinite(thickness) and low_mm <= thickness <= high_mm):
+            raise ScoutError(f"Slice thickness must lie in {low_mm:g}-{high_mm:g} mm (docs/METHODS.md §1.7); got {thickness:g}.")
+        warnings = [str(w) for w in self.warnings]
+        steps = np.diff(ti_ms)
+        low_ms, high_ms = PLAUSIBLE_FRAME_SPACING_MS
+        if frames.shape[0] > PLAUSIBLE_FRAMES[1]:
+            warnings.append(f"{frames.shape[0]} frames: more than the {PLAUSIBLE_FRAMES[1]} of any usual TI scout; check the input.")
+        if steps.min() < low_ms or steps.max() > high_ms:
+            warnings.append(
+                f"Frames are {steps.min():.0f}-{steps.max():.0f} ms apart, outside the usual {low_ms:g}-{high_ms:g} ms of a TI "
+                "scout: check the TIs."
+            )
+        object.__setattr__(self, "warnings", tuple(dict.fromkeys(warnings)))
         object.__setattr__(self, "frames", frames)
         object.__setattr__(self, "ti_ms", ti_ms)
         object.__setattr__(self, "ijk_to_ras", matrix)
-        object.__setattr__(
-            self, "pixel_spacing_mm", (float(self.pixel_spacing_mm[0]), float(self.pixel_spacing_mm[1]))
-        )
+        object.__setattr__(self, "pixel_spacing_mm", spacing)
+        object.__setattr__(self, "slice_thickness_mm", thickness)
 
     @property
     def n_frames(self) -> int:

@@ -20,6 +20,16 @@ Documented policies (our choices):
   Transl Oncol 2014;7:65) so that frames are comparable; otherwise RescaleSlope/Intercept are applied.
 - The same SOP instance found twice (copied file) is kept once (warning); any other duplicate TI within
   one slice is an error (mixed series?).
+- Skipped files are reported, never dropped without a word (:func:`load_ti_scouts_with_report`, the
+  ``skipped`` list of ti-correct's output and JSON, and a warning on the scouts): a DICOM-looking file whose
+  header cannot be read (truncated, damaged); a frame whose pixel data cannot be decoded while the other
+  frames of its slice can (at least 3 left; otherwise the load fails naming the file); a frame that lacks a
+  valid TI (missing, 0 or negative where 0 is no value, above the plausible range) in the field that at
+  least three quarters of its slice carry. Files that are plainly not DICOM (other suffixes) are ignored.
+- TIs are checked against the plausible ranges (docs/METHODS.md §1.7); a TriggerTime group (every cine
+  varies it) loads through :func:`load_ti_scouts` only with inversion-recovery evidence in its header,
+  the same evidence the DICOM plugin uses (:mod:`io.scout_evidence`); PixelSpacing must be positive and
+  plausible; messages name slices by series number and position, never by series description.
 
 No patient identifiers are read into the results: series are keyed by SeriesInstanceUID.
 """
@@ -33,6 +43,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from struct import error as struct_error
 
 import numpy as np
 import pydicom
@@ -42,7 +53,15 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-from TINullCorrectionLib.core.types import ScoutError, TIScout
+from TINullCorrectionLib.core.results import SkippedInput
+from TINullCorrectionLib.core.types import (
+    MAX_FRAME_PIXELS,
+    MAX_FRAMES,
+    PLAUSIBLE_PIXEL_SPACING_MM,
+    PLAUSIBLE_TI_MS,
+    ScoutError,
+    TIScout,
+)
 
 SRC_INVERSION_TIME = "InversionTime (0018,0082)"
 SRC_INVERSION_TIMES = "InversionTimes (0018,9079)"
@@ -64,8 +83,15 @@ _POSITION_TOL_MM = 0.05
 _ORIENTATION_TOL = 1e-3
 _TI_COMMENT_RE = re.compile(r"\bTI\s*[=:]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 _PHASE_IMAGE_TYPES = {"P", "PHASE", "REAL", "R", "R_IR", "PSIR"}
+#: Frames one (enhanced multi-frame) file may hold: several slices of a scout, each at most MAX_FRAMES.
+MAX_FRAMES_PER_FILE = 4 * MAX_FRAMES
+#: Files with these suffixes (or none) that fail to parse are reported as skipped; others are not DICOM.
+_DICOM_LIKE_SUFFIXES = {"", ".dcm", ".dicom", ".ima", ".dc3"}
+#: A frame may lack the TI the rest of its slice carries when at least this fraction carries it (dropped, reported).
+_MAJORITY_FRACTION = 0.75
 
 _TAG_INVERSION_TIMES = Tag(0x0018, 0x9079)
+_TAG_INVERSION_RECOVERY = Tag(0x0018, 0x9009)
 _TAG_NOMINAL_TRIGGER_DELAY = Tag(0x0020, 0x9153)
 _TAG_TRIGGER_TIME = Tag(0x0018, 0x1060)
 _TAG_REPETITION_TIME = Tag(0x0018, 0x0080)
@@ -101,6 +127,16 @@ class ScoutCandidate:
     frame_numbers: tuple[int, ...] = ()
     tr_ms: tuple[float | None, ...] = ()
     series_numbers: tuple[int, ...] = ()
+    #: frames of this slice left out (no valid TI where the others carry one), each with the reason
+    skipped: tuple[SkippedInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedScouts:
+    """What :func:`load_ti_scouts_with_report` found: the scouts, and every input left out with the reason."""
+
+    scouts: tuple[TIScout, ...]
+    skipped: tuple[SkippedInput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +161,12 @@ class _FrameHeader:
     image_type: tuple[str, ...]
     ti_values: dict
     tr_ms: float | None
+    #: TI fields present with a value that is no valid TI (source -> the raw value), for the messages
+    ti_invalid: dict = None
+    #: the file's name as shown in messages (relative to the folder given)
+    shown: str = ""
+    #: InversionRecovery (0018,9009) is YES for this frame (enhanced MR: in the MR Modifier Sequence)
+    inversion_recovery: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,30 +174,55 @@ class _Group:
     frames: tuple[_FrameHeader, ...]
     position_mm: float
     warnings: tuple[str, ...] = ()
+    skipped: tuple[SkippedInput, ...] = ()
 
 
 # ----------------------------------------------------------------------------------------- file discovery
 def _iter_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
     """Expand folders (recursively) and files into a sorted, de-duplicated list of files."""
+    return [path for path, _ in _iter_named_paths(paths)]
+
+
+def _iter_named_paths(paths) -> list[tuple[Path, str]]:
+    """(file, name shown in messages) for folders (recursively, the name relative to the folder) and files
+    (their name), sorted, de-duplicated."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    found: list[Path] = []
+    found: list[tuple[Path, str]] = []
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+            found.extend((p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*"))
+                         if p.is_file() and not p.name.startswith("."))
         elif path.is_file():
-            found.append(path)
+            found.append((path, path.name))
         else:
             raise ScoutError(f"Path not found: {path}")
     seen: set[Path] = set()
     unique = []
-    for p in found:
+    for p, shown in found:
         key = p.resolve()
         if key not in seen:
             seen.add(key)
-            unique.append(p)
+            unique.append((p, shown))
     return unique
+
+
+def _has_dicom_preamble(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(128)
+            return handle.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def _is_image_sop_class(ds: Dataset) -> bool:
+    """True when the file meta says the file is an image (MR, enhanced MR, secondary capture, CT...)."""
+    meta = getattr(ds, "file_meta", None)
+    uid = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    uid = uid or str(ds.get("SOPClassUID", ""))
+    return uid.startswith("1.2.840.10008.5.1.4.1.1.") and not uid.startswith(("1.2.840.10008.5.1.4.1.1.88", "1.2.840.10008.5.1.4.1.1.11"))
 
 
 # ------------------------------------------------------------------------------------------ header parsing
@@ -182,13 +249,25 @@ def _float_or_none(value) -> float | None:
 
 
 def _valid_ti(value, allow_zero: bool = False) -> float | None:
-    """TI in ms, or None for missing / placeholder values (0, negative, ~1.8e308)."""
+    """TI in ms, or None for missing / placeholder values (0, negative, ~1.8e308) and values above the
+    plausible range (docs/METHODS.md §1.7)."""
     number = _float_or_none(value)
     if number is None or abs(number) > _MISSING_ABOVE:
         return None
-    if number < 0 or (number == 0 and not allow_zero):
+    if number < 0 or (number == 0 and not allow_zero) or number > PLAUSIBLE_TI_MS[1]:
         return None
     return number
+
+
+def _invalid_ti_text(value) -> str | None:
+    """The raw value of a TI field that is present but no valid TI (for messages), else None."""
+    if _is_empty(value):
+        return None
+    number = _float_or_none(value)
+    if number is not None and abs(number) > _MISSING_ABOVE:
+        return None  # the documented "no value" placeholder
+    text = str(value[0] if isinstance(value, (list, tuple, MultiValue)) and len(value) else value)
+    return text[:32]
 
 
 def _is_empty(value) -> bool:
@@ -239,30 +318,35 @@ def _philips_prepulse(ds: Dataset):
     return _philips_private(ds, 0x2001, 0x1B, "Philips Imaging DD 001")
 
 
-def _ti_values(ds: Dataset, groups: Sequence[Dataset]) -> dict:
-    """All TI candidates of one frame, keyed by source name (missing sources absent)."""
-    values = {}
-    inversion_time = _valid_ti(_lookup(ds, groups, Tag(0x0018, 0x0082)))
-    if inversion_time is not None:
-        values[SRC_INVERSION_TIME] = inversion_time
-    inversion_times = _valid_ti(_lookup(ds, groups, _TAG_INVERSION_TIMES))
-    if inversion_times is not None:
-        values[SRC_INVERSION_TIMES] = inversion_times
-    trigger = _valid_ti(ds.get(_TAG_TRIGGER_TIME).value if _TAG_TRIGGER_TIME in ds else None, allow_zero=True)
-    if trigger is not None:
-        values[SRC_TRIGGER_TIME] = trigger
-    nominal = _valid_ti(_lookup(ds, groups, _TAG_NOMINAL_TRIGGER_DELAY), allow_zero=True)
-    if nominal is not None:
-        values[SRC_NOMINAL_TRIGGER_DELAY] = nominal
-    prepulse = _valid_ti(_philips_prepulse(ds))
-    if prepulse is not None:
-        values[SRC_PHILIPS_PREPULSE] = prepulse
+def _ti_values(ds: Dataset, groups: Sequence[Dataset]) -> tuple[dict, dict]:
+    """All TI candidates of one frame, keyed by source name (missing sources absent), and the sources present
+    with an invalid value (source -> raw text)."""
+    values, invalid = {}, {}
+    raw = {
+        SRC_INVERSION_TIME: (_lookup(ds, groups, Tag(0x0018, 0x0082)), False),
+        SRC_INVERSION_TIMES: (_lookup(ds, groups, _TAG_INVERSION_TIMES), False),
+        SRC_TRIGGER_TIME: (ds.get(_TAG_TRIGGER_TIME).value if _TAG_TRIGGER_TIME in ds else None, True),
+        SRC_NOMINAL_TRIGGER_DELAY: (_lookup(ds, groups, _TAG_NOMINAL_TRIGGER_DELAY), True),
+        SRC_PHILIPS_PREPULSE: (_philips_prepulse(ds), False),
+    }
+    for source, (value, allow_zero) in raw.items():
+        number = _valid_ti(value, allow_zero=allow_zero)
+        if number is not None:
+            values[source] = number
+        else:
+            text = _invalid_ti_text(value)
+            if text is not None:
+                invalid[source] = text
     comments = ds.get("ImageComments")
     if comments:
         match = _TI_COMMENT_RE.search(str(comments))
         if match:
-            values[SRC_IMAGE_COMMENTS] = float(match.group(1))
-    return values
+            number = _valid_ti(match.group(1))
+            if number is not None:
+                values[SRC_IMAGE_COMMENTS] = number
+            else:
+                invalid[SRC_IMAGE_COMMENTS] = match.group(1)[:32]
+    return values, invalid
 
 
 def _tuple_of_floats(value, length: int) -> tuple[float, ...] | None:
@@ -277,9 +361,12 @@ def _tuple_of_floats(value, length: int) -> tuple[float, ...] | None:
     return numbers
 
 
-def _frame_headers(path: Path, ds: Dataset) -> list[_FrameHeader]:
-    """One header per frame: single-frame files give one, enhanced multi-frame files one per frame."""
+def _frame_headers(path: Path, ds: Dataset, shown: str = "") -> list[_FrameHeader]:
+    """One header per frame: single-frame files give one, enhanced multi-frame files one per frame.
+    ValueError for a NumberOfFrames that no TI scout file holds (a damaged header: 1e9 frames once)."""
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if not 1 <= n_frames <= MAX_FRAMES_PER_FILE:
+        raise ValueError(f"NumberOfFrames {n_frames} is outside 1-{MAX_FRAMES_PER_FILE}")
     shared = ds.get("SharedFunctionalGroupsSequence")
     shared_item = shared[0] if shared else None
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
@@ -301,6 +388,8 @@ def _frame_headers(path: Path, ds: Dataset) -> list[_FrameHeader]:
         groups = [g for g in (frame_item, shared_item) if g is not None]
         spacing = _tuple_of_floats(_lookup(ds, groups, _TAG_PIXEL_SPACING), 2)
         tr_ms = _valid_ti(_lookup(ds, groups, _TAG_REPETITION_TIME))
+        ti_values, ti_invalid = _ti_values(ds, groups)
+        inversion_recovery = str(_lookup(ds, groups, _TAG_INVERSION_RECOVERY) or "").strip().upper() == "YES"
         headers.append(
             _FrameHeader(
                 frame_number=index,
@@ -309,8 +398,11 @@ def _frame_headers(path: Path, ds: Dataset) -> list[_FrameHeader]:
                 slice_location=_float_or_none(ds.get("SliceLocation")),
                 pixel_spacing=spacing,
                 slice_thickness=_float_or_none(_lookup(ds, groups, _TAG_SLICE_THICKNESS)),
-                ti_values=_ti_values(ds, groups),
+                ti_values=ti_values,
+                ti_invalid=ti_invalid,
                 tr_ms=tr_ms,
+                shown=(shown or path.name) + (f" frame {index + 1}" if n_frames > 1 else ""),
+                inversion_recovery=inversion_recovery,
                 **common,
             )
         )
@@ -322,30 +414,62 @@ def _frame_headers(path: Path, ds: Dataset) -> list[_FrameHeader]:
 _DEFER_BYTES = 4096
 
 
-def _read_headers(paths, datasets: dict | None = None) -> tuple[list[_FrameHeader], int]:
-    """Headers of all DICOM image frames among ``paths``; returns (headers, number of files looked at).
+def _read_one_header(path: Path, keep_for_pixels: bool) -> tuple[Dataset, bool]:
+    """(header of one file, whether it can serve the pixel load); with ``keep_for_pixels`` parsed once for the pixel load too (pixel data deferred).
 
-    datasets: when given, filled with {path: Dataset} of the image files (pixel data not read yet), so that
-    loading the pixels does not parse the files a second time.
+    A file whose deferred parse fails or lacks Rows/Columns (e.g. truncated inside encapsulated pixel data) is
+    read again without the pixels, so that it is judged exactly as a header-only read judges it (and its pixel
+    load later reports the damage)."""
+    if keep_for_pixels:
+        try:
+            ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=False)
+            if "Rows" in ds and "Columns" in ds:
+                return ds, True
+        except Exception:  # noqa: BLE001 - judged by the header-only read below
+            pass
+    return pydicom.dcmread(path, stop_before_pixels=True, force=False), False
+
+
+def _read_headers(paths, datasets: dict | None = None) -> tuple[list[_FrameHeader], int]:
+    """Headers of all DICOM image frames among ``paths``; returns (headers, number of files looked at)."""
+    headers, n_files, _ = _read_headers_reporting(paths, datasets)
+    return headers, n_files
+
+
+def _read_headers_reporting(paths, datasets: dict | None = None) -> tuple[list[_FrameHeader], int, list[SkippedInput]]:
+    """(headers of all DICOM image frames, number of files looked at, DICOM-looking files skipped and why).
+
+    Plainly non-DICOM files (a suffix such as .txt, .json, .png) and non-image DICOM objects (DICOMDIR,
+    structured reports, presentation states) are ignored without a report.
+    datasets: when given, filled with {path: Dataset} of the image files (pixel data deferred, not read yet),
+    so that loading the pixels does not parse the files a second time.
     """
-    files = _iter_paths(paths)
+    files = _iter_named_paths(paths)
     headers: list[_FrameHeader] = []
-    for path in files:
+    skipped: list[SkippedInput] = []
+    for path, shown in files:
         if path.name.upper() == "DICOMDIR":
             continue
         try:
-            if datasets is None:
-                ds = pydicom.dcmread(path, stop_before_pixels=True, force=False)
-            else:
-                ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=False)
-        except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
-            continue  # not DICOM (or unreadable header): skipped quietly, as documented
+            ds, reusable = _read_one_header(path, datasets is not None)
+        except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError, IndexError,
+                OverflowError, struct_error) as error:
+            if path.suffix.lower() in _DICOM_LIKE_SUFFIXES or _has_dicom_preamble(path):
+                reason = "not a readable DICOM file" if isinstance(error, InvalidDicomError) else "damaged or truncated DICOM header"
+                skipped.append(SkippedInput(shown, f"{reason} ({type(error).__name__}: {str(error)[:120]})"))
+            continue
         if "Rows" not in ds or "Columns" not in ds:
+            if _is_image_sop_class(ds):
+                skipped.append(SkippedInput(shown, "damaged or truncated DICOM file: an image without Rows/Columns in its header"))
             continue  # no image (structured report, presentation state, ...)
-        headers.extend(_frame_headers(path, ds))
-        if datasets is not None:
+        try:
+            headers.extend(_frame_headers(path, ds, shown))
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as error:
+            skipped.append(SkippedInput(shown, f"unreadable DICOM header values ({type(error).__name__}: {str(error)[:120]})"))
+            continue
+        if datasets is not None and reusable:
             datasets[str(path)] = ds
-    return headers, len(files)
+    return headers, len(files), skipped
 
 
 # ---------------------------------------------------------------------------------------------- grouping
@@ -383,18 +507,63 @@ def _cluster_positions(frames: Sequence[_FrameHeader]) -> list[tuple[float, list
 
 
 def _choose_ti_source(frames: Sequence[_FrameHeader]) -> tuple[str | None, list[float] | None, str]:
-    """First source (docs/METHODS.md order) present on all frames whose value varies; else (None, None, why)."""
+    """First source (docs/METHODS.md order) present on all frames whose value varies; else (None, None, why).
+
+    ``why`` names the frames when a source is present on some frames only (missing or invalid on the others).
+    """
     constant_sources = []
+    partial = []
     for source in TI_SOURCE_ORDER:
         values = [f.ti_values.get(source) for f in frames]
         if any(v is None for v in values):
+            if any(v is not None for v in values):
+                partial.append(source)
             continue
         if len(set(values)) > 1:
             return source, [float(v) for v in values], ""
         constant_sources.append(f"{source} = {values[0]:g} on every frame")
+    if partial:  # the most useful message: which frames lack the TI the others carry
+        constant = f"; other fields do not vary ({'; '.join(constant_sources)})" if constant_sources else ""
+        return None, None, _missing_ti_text(frames, partial[0]) + constant
     if constant_sources:
         return None, None, "the TI does not vary across the frames (" + "; ".join(constant_sources) + ")"
+    invalid = [f for f in frames if f.ti_invalid]
+    if invalid:
+        first = invalid[0]
+        source, raw = next(iter(first.ti_invalid.items()))
+        return None, None, (f"no valid TI in any field ({len(invalid)} of {len(frames)} frames carry invalid values, "
+                            f"e.g. {source} = {raw} in {first.shown})")
     return None, None, "no TI found in any field (" + ", ".join(TI_SOURCE_ORDER) + ")"
+
+
+def _missing_ti_text(frames: Sequence[_FrameHeader], source: str, limit: int = 5) -> str:
+    """'<source> is missing or invalid on k of n frames: <file> (<raw value>), ...'."""
+    missing = [f for f in frames if f.ti_values.get(source) is None]
+    shown = ", ".join(f.shown + (f" ({f.ti_invalid[source]})" if f.ti_invalid and source in f.ti_invalid else " (absent)")
+                      for f in missing[:limit])
+    more = f" and {len(missing) - limit} more" if len(missing) > limit else ""
+    return f"{source} is missing or invalid on {len(missing)} of {len(frames)} frames: {shown}{more}"
+
+
+def _split_majority_source(frames: Sequence[_FrameHeader]) -> tuple[list[_FrameHeader], list[SkippedInput]] | None:
+    """When no TI field is complete but one is carried (and varies) by at least ``_MAJORITY_FRACTION`` of the
+    frames and at least MIN_FRAMES of them: (frames that carry it, the others as skipped with the reason);
+    else None."""
+    for source in TI_SOURCE_ORDER:
+        carrying = [f for f in frames if f.ti_values.get(source) is not None]
+        if len(carrying) == len(frames) or len(carrying) < max(MIN_FRAMES, math.ceil(_MAJORITY_FRACTION * len(frames))):
+            continue
+        if len({f.ti_values[source] for f in carrying}) < 2:
+            continue
+        skipped = []
+        for frame in frames:
+            if frame.ti_values.get(source) is None:
+                raw = frame.ti_invalid.get(source) if frame.ti_invalid else None
+                value = f"invalid value {raw}" if raw is not None else "absent"
+                skipped.append(SkippedInput(frame.shown, f"no valid TI: {source} {value}, while the other "
+                                                         f"{len(carrying)} frames of its slice carry it"))
+        return carrying, skipped
+    return None
 
 
 def _phase_sensitive(frames: Sequence[_FrameHeader]) -> bool:
@@ -440,6 +609,13 @@ def _group_frames(headers: Sequence[_FrameHeader]) -> list[_Group]:
             source, _, _ = _choose_ti_source(cluster)
             if source is not None and len(cluster) >= MIN_FRAMES:
                 groups.append(_Group(tuple(cluster), position, tuple(warnings)))
+                continue
+            split = _split_majority_source(cluster) if source is None else None
+            if split is not None:
+                kept, dropped = split
+                note = (f"{len(dropped)} frame(s) left out for lack of a valid TI: "
+                        + "; ".join(f"{d.what}: {d.reason}" for d in dropped[:3]))
+                groups.append(_Group(tuple(kept), position, tuple(warnings) + (note,), tuple(dropped)))
             else:
                 for frame in cluster:
                     leftovers.setdefault(_geometry_key(frame, position), []).append(frame)
@@ -460,13 +636,13 @@ def _describe_group(group: _Group) -> tuple[ScoutCandidate | None, str]:
     frames = list(group.frames)
     source, ti_values, why = _choose_ti_source(frames)
     first = frames[0]
-    name = first.description or "unnamed series"
+    name = _group_name(frames)
     if source is None:
-        return None, f"'{name}': {why}"
+        return None, f"{name}: {why}"
     if len(frames) < MIN_FRAMES:
         return (
             None,
-            f"'{name}': only {len(frames)} frame(s) with a varying TI; a TI scout needs at least {MIN_FRAMES}",
+            f"{name}: only {len(frames)} frame(s) with a varying TI; a TI scout needs at least {MIN_FRAMES}",
         )
     order = np.argsort(np.asarray(ti_values), kind="stable")
     frames = [frames[i] for i in order]
@@ -500,8 +676,16 @@ def _describe_group(group: _Group) -> tuple[ScoutCandidate | None, str]:
         frame_numbers=tuple(f.frame_number for f in frames),
         tr_ms=tuple(f.tr_ms for f in frames),
         series_numbers=numbers,
+        skipped=tuple(group.skipped),
     )
     return candidate, ""
+
+
+def _group_name(frames: Sequence[_FrameHeader]) -> str:
+    """How messages name a group of frames: series number(s) and first file, never the series description."""
+    numbers = sorted({f.series_number for f in frames if f.series_number is not None})
+    series = "series ?" if not numbers else (f"series {numbers[0]}" if len(numbers) == 1 else f"series {numbers[0]}-{numbers[-1]}")
+    return f"{series} ({len(frames)} frame(s), first file {frames[0].shown})"
 
 
 def _number_slices(candidates: list[ScoutCandidate]) -> list[ScoutCandidate]:
@@ -541,6 +725,16 @@ def examine_dicom_files(paths) -> list[ScoutCandidate]:
     """
     candidates, _, _, _ = _examine(paths)
     return candidates
+
+
+def why_no_scout(paths) -> str:
+    """Why ``paths`` hold no TI scout candidate (the message of the error :func:`load_ti_scouts` would raise)."""
+    headers, n_files, unreadable = _read_headers_reporting(paths)
+    reasons = [why for candidate, why in (_describe_group(g) for g in _group_frames(headers)) if candidate is None]
+    error = str(_no_scout_error(paths, reasons, len(headers), n_files))
+    if unreadable:
+        error += " Skipped: " + "; ".join(f"{u.what} ({u.reason})" for u in unreadable[:3])
+    return error
 
 
 # -------------------------------------------------------------------------------------------- pixel data
@@ -587,11 +781,20 @@ class _LoadedFrame:
 
 
 def _load_pixels(candidate: ScoutCandidate, datasets: dict | None = None) -> list[_LoadedFrame]:
-    """Pixels of every frame of ``candidate`` (modality rescale applied); ``datasets`` from _read_headers are
-    reused (their deferred pixel data is read now) instead of parsing the files again."""
-    cache: dict[str, tuple[Dataset, np.ndarray]] = {}
-    loaded = []
-    for path, frame_number in zip(candidate.files, candidate.frame_numbers):
+    """Pixels of every frame of the candidate; ScoutError naming the file on the first failure."""
+    loaded, failures = _load_pixels_reporting(candidate, datasets)
+    if failures:
+        raise ScoutError(next(iter(failures.values())))
+    return loaded
+
+
+def _load_pixels_reporting(candidate: ScoutCandidate, datasets: dict | None = None) -> tuple[list[_LoadedFrame | None], dict[int, str]]:
+    """(pixels of each frame or None where decoding failed, frame index -> message naming the file);
+    ``datasets`` from _read_headers_reporting are reused (their deferred pixel data is read now)."""
+    cache: dict[str, tuple[Dataset, np.ndarray] | str] = {}
+    loaded: list[_LoadedFrame | None] = []
+    failures: dict[int, str] = {}
+    for index, (path, frame_number) in enumerate(zip(candidate.files, candidate.frame_numbers)):
         if path not in cache:
             name = Path(path).name
             try:
@@ -600,15 +803,26 @@ def _load_pixels(candidate: ScoutCandidate, datasets: dict | None = None) -> lis
                     ds = pydicom.dcmread(path, force=False)
                 n_frames = int(ds.get("NumberOfFrames", 1) or 1)
                 pixels = _to_gray(ds.pixel_array, ds, n_frames)
+                cache[path] = (ds, pixels)
             except ScoutError as error:
-                raise ScoutError(f"Unreadable pixel data in {name}: {error}") from error
-            except Exception as error:  # pydicom/pylibjpeg raise many types for corrupt data
-                raise ScoutError(
-                    f"Cannot read the pixel data of {name} ({type(error).__name__}: {error}). The file may be "
+                cache[path] = f"Unreadable pixel data in {name}: {error}"
+            except MemoryError:
+                cache[path] = f"The pixel data of {name} do not fit in memory."
+            except Exception as error:  # noqa: BLE001 - pydicom/pylibjpeg raise many types for corrupt data
+                cache[path] = (
+                    f"Cannot read the pixel data of {name} ({type(error).__name__}: {str(error)[:160]}). The file may be "
                     "corrupt or compressed with a codec that is not installed (pylibjpeg, pylibjpeg-libjpeg)."
-                ) from error
-            cache[path] = (ds, pixels)
-        ds, pixels = cache[path]
+                )
+        entry = cache[path]
+        if isinstance(entry, str):
+            failures[index] = entry
+            loaded.append(None)
+            continue
+        ds, pixels = entry
+        if frame_number >= pixels.shape[0]:
+            failures[index] = f"{Path(path).name} holds {pixels.shape[0]} frame(s); frame {frame_number + 1} is missing."
+            loaded.append(None)
+            continue
         per_frame = ds.get("PerFrameFunctionalGroupsSequence")
         shared = ds.get("SharedFunctionalGroupsSequence")
         frame_item = (
@@ -622,7 +836,19 @@ def _load_pixels(candidate: ScoutCandidate, datasets: dict | None = None) -> lis
                 rescale=(slope, intercept),
             )
         )
-    return loaded
+    return loaded, failures
+
+
+def _without_frames(candidate: ScoutCandidate, drop: set[int]) -> ScoutCandidate:
+    """The candidate without the frames at the indices ``drop``."""
+    keep = [i for i in range(candidate.n_frames) if i not in drop]
+
+    def pick(values):
+        return tuple(values[i] for i in keep) if len(values) == candidate.n_frames else tuple(values)
+
+    ti = pick(candidate.ti_ms)
+    return replace(candidate, files=pick(candidate.files), ti_ms=ti, frame_numbers=pick(candidate.frame_numbers),
+                   tr_ms=pick(candidate.tr_ms), n_frames=len(keep), unique_ti=len(set(ti)) == len(ti))
 
 
 def _apply_philips_policy(frames: list[_LoadedFrame]) -> tuple[list[np.ndarray], list[str]]:
@@ -682,19 +908,25 @@ def _recovery_tr(headers: Sequence[_FrameHeader], ti_ms: Sequence[float]) -> np.
 
 
 def _check_loadable(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) -> None:
-    name = candidate.series_description or "unnamed series"
-    where = f"'{name}' ({_slice_label(candidate)})"
+    where = _slice_label(candidate)
     if candidate.n_frames < MIN_FRAMES:
         raise ScoutError(f"{where}: a TI scout needs at least {MIN_FRAMES} frames; got {candidate.n_frames}.")
+    if candidate.n_frames > MAX_FRAMES:
+        raise ScoutError(f"{where}: {candidate.n_frames} frames in one slice; a TI scout slice has at most {MAX_FRAMES}.")
     if not candidate.unique_ti:
         dup = sorted({t for t in candidate.ti_ms if candidate.ti_ms.count(t) > 1})
+        files = [h.shown for h, t in zip(headers, candidate.ti_ms) if t in dup][:4]
         raise ScoutError(
             f"{where}: duplicate inversion times {dup} ms from {candidate.ti_source} within one slice "
-            "(mixed series or repeated frames?). Select the files of one acquisition."
+            f"({', '.join(files)}: mixed series or repeated frames?). Select the files of one acquisition."
         )
     sizes = {(h.rows, h.columns) for h in headers}
     if len(sizes) > 1:
         raise ScoutError(f"{where}: frames have different sizes {sorted(sizes)}; they cannot form one scout.")
+    rows, columns = next(iter(sizes))
+    if rows <= 0 or columns <= 0 or rows * columns > MAX_FRAME_PIXELS:
+        raise ScoutError(f"{where}: frames of {rows} x {columns} pixels ({headers[0].shown}) are not a TI scout "
+                         f"(at most {MAX_FRAME_PIXELS} pixels per frame).")
     orientations = [h.orientation for h in headers if h.orientation is not None]
     if orientations and any(not np.allclose(o, orientations[0], atol=_ORIENTATION_TOL) for o in orientations):
         raise ScoutError(
@@ -702,15 +934,43 @@ def _check_loadable(candidate: ScoutCandidate, headers: Sequence[_FrameHeader]) 
         )
     if 0 < len(orientations) < len(headers):
         raise ScoutError(f"{where}: some frames lack ImageOrientationPatient; mixed series?")
+    low, high = PLAUSIBLE_PIXEL_SPACING_MM
+    for header in headers:
+        spacing = header.pixel_spacing
+        if spacing is not None and not all(low <= v <= high for v in spacing):
+            raise ScoutError(
+                f"{where}: PixelSpacing (0028,0030) of {header.shown} is {spacing[0]:g}\\{spacing[1]:g} mm, outside "
+                f"{low:g}-{high:g} mm (docs/METHODS.md §1.7): a damaged header."
+            )
 
 
-def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHeader], datasets: dict | None = None) -> TIScout:
+def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHeader],
+                          skipped: list[SkippedInput] | None = None, datasets: dict | None = None) -> TIScout:
+    """The TIScout of a candidate. With ``skipped`` (a list to append to), frames whose pixel data cannot be
+    decoded are left out and reported there when at least MIN_FRAMES decode; otherwise any failure raises."""
     _check_loadable(candidate, headers)
-    loaded = _load_pixels(candidate, datasets)
+    loaded, failures = _load_pixels_reporting(candidate, datasets)
+    drop_warnings = []
+    if failures:
+        if skipped is None or candidate.n_frames - len(failures) < MIN_FRAMES:
+            first = next(iter(failures.values()))
+            extra = f" ({len(failures)} of {candidate.n_frames} frames failed)" if len(failures) > 1 else ""
+            raise ScoutError(f"{_slice_label(candidate)}: {first}{extra}")
+        for index, message in failures.items():
+            skipped.append(SkippedInput(headers[index].shown, message))
+        drop_warnings.append(
+            f"{len(failures)} frame(s) left out because their pixel data cannot be read: "
+            + ", ".join(headers[i].shown for i in list(failures)[:5])
+        )
+        keep = [i for i in range(candidate.n_frames) if i not in failures]
+        candidate = _without_frames(candidate, set(failures))
+        headers = [headers[i] for i in keep]
+        loaded = [loaded[i] for i in keep]
     shapes = {f.pixels.shape for f in loaded}
     if len(shapes) > 1:
         raise ScoutError(f"{_slice_label(candidate)}: decoded frames have different sizes {sorted(shapes)}.")
     pixels, warnings = _apply_philips_policy(loaded)
+    warnings = drop_warnings + warnings
     frames = np.stack(pixels).astype(np.float32)
     if not np.all(np.isfinite(frames)):
         raise ScoutError(f"{_slice_label(candidate)}: pixel data contain non-finite values.")
@@ -719,24 +979,30 @@ def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHea
     if first.pixel_spacing is None:
         warnings.append("No PixelSpacing in the header: 1 mm pixels assumed.")
     thickness = first.slice_thickness if first.slice_thickness and first.slice_thickness > 0 else 8.0
+    if not 0.5 <= thickness <= 20.0:
+        warnings.append(f"SliceThickness {thickness:g} mm is implausible for a TI scout: 8 mm assumed.")
+        thickness = 8.0
     tr_ms = _recovery_tr(headers, candidate.ti_ms)
     phase_sensitive = candidate.phase_sensitive or bool(np.any(frames < 0))
     label = _slice_label(candidate)
-    return TIScout(
-        frames=frames,
-        ti_ms=np.asarray(candidate.ti_ms, dtype=float),
-        pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
-        slice_thickness_mm=float(thickness),
-        ijk_to_ras=_ijk_to_ras(first.orientation, first.position, spacing, float(thickness)),
-        ti_source=candidate.ti_source,
-        phase_sensitive=phase_sensitive,
-        vendor=candidate.vendor,
-        series_description=candidate.series_description,
-        slice_label=label,
-        tr_ms=tr_ms,
-        warnings=tuple(candidate.warnings) + tuple(warnings),
-        scout_key=scout_key_of(first.study_uid, candidate.series_key, candidate.series_description),
-    )
+    try:
+        return TIScout(
+            frames=frames,
+            ti_ms=np.asarray(candidate.ti_ms, dtype=float),
+            pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
+            slice_thickness_mm=float(thickness),
+            ijk_to_ras=_ijk_to_ras(first.orientation, first.position, spacing, float(thickness)),
+            ti_source=candidate.ti_source,
+            phase_sensitive=phase_sensitive,
+            vendor=candidate.vendor,
+            series_description=candidate.series_description,
+            slice_label=label,
+            tr_ms=tr_ms,
+            warnings=tuple(candidate.warnings) + tuple(warnings),
+            scout_key=scout_key_of(first.study_uid, candidate.series_key, candidate.series_description),
+        )
+    except ScoutError as error:
+        raise ScoutError(f"{label} (first file {first.shown}): {error}") from error
 
 
 def scout_key_of(study_uid: str, series_key: str, protocol: str) -> str:
@@ -757,34 +1023,97 @@ def _no_scout_error(paths, reasons: list[str], n_frames: int, n_files: int) -> S
         return ScoutError(f"No files found in {', '.join(shown)}.")
     if n_frames == 0:
         return ScoutError(f"No DICOM image files found among {n_files} file(s) in {', '.join(shown)}.")
-    detail = "; ".join(sorted(set(reasons))[:5])
-    return ScoutError(f"No TI scout found in {n_frames} DICOM image(s): {detail}.")
+    by_why: dict[str, list[str]] = {}
+    for reason in reasons:  # "where: why" -> one line per distinct why, naming the first place
+        where, _, why = reason.partition(": ")
+        by_why.setdefault(why or where, []).append(where if why else "")
+    parts = []
+    for why, places in list(by_why.items())[:5]:
+        place = places[0] + (f" and {len(places) - 1} more" if len(places) > 1 else "")
+        parts.append(f"{place}: {why}" if place else why)
+    return ScoutError(f"No TI scout found in {n_frames} DICOM image(s): {'; '.join(parts)}.")
 
 
-def load_ti_scouts(paths) -> list[TIScout]:
+def inversion_recovery_evidence(candidate: ScoutCandidate, file_value=None, headers=None) -> tuple[bool, str]:
+    """(True, why) when the candidate is an inversion-recovery TI scout by the rules of
+    :mod:`io.scout_evidence` (the DICOM plugin's): a TI from an inversion-time field of one series, or a
+    TriggerTime series with an inversion-recovery marker, or single-TI series that together sweep the recovery.
+    With the candidate's ``headers``, InversionRecovery = YES inside enhanced-MR functional groups counts too."""
+    from TINullCorrectionLib.io.scout_evidence import assembled_series_evidence, inversion_evidence
+    from TINullCorrectionLib.io.tag_values import EXAMINE_TAGS, PydicomFileValues
+
+    if headers and all(h.inversion_recovery for h in headers) and "+" not in candidate.series_key:
+        return True, "InversionRecovery (0018,9009) = YES in the functional groups"
+    file_value = file_value or PydicomFileValues()
+    if "+" in candidate.series_key:  # assembled from several series (series_key joins the member UIDs)
+        by_series: dict[str, str] = {}
+        for path in candidate.files:
+            by_series.setdefault(file_value(path, EXAMINE_TAGS["seriesInstanceUID"]), path)
+        if len(by_series) > 1:
+            return assembled_series_evidence(list(by_series.values()), candidate.ti_ms, file_value)
+    return inversion_evidence(candidate.files[0], candidate.ti_source, file_value)
+
+
+def load_ti_scouts(paths, require_inversion_evidence: bool = True) -> list[TIScout]:
     """Load every TI scout (one :class:`TIScout` per series and slice) from DICOM folders and/or files.
 
-    All-or-nothing: any candidate that cannot be loaded (duplicate TIs, mixed sizes/orientations, corrupt
-    pixel data) raises a :class:`ScoutError` naming it; nothing is returned half-loaded.
+    All-or-nothing per slice: a candidate that cannot be loaded (duplicate TIs, mixed sizes/orientations,
+    implausible values, pixel data of too many frames unreadable) raises a :class:`ScoutError` naming it.
+    Frames and files left out (see the module docstring) are named in the scouts' warnings; use
+    :func:`load_ti_scouts_with_report` for the list. ``require_inversion_evidence``: see there.
     """
+    return list(load_ti_scouts_with_report(paths, require_inversion_evidence).scouts)
+
+
+def load_ti_scouts_with_report(paths, require_inversion_evidence: bool = True) -> LoadedScouts:
+    """:func:`load_ti_scouts` with every input left out and why (``LoadedScouts.skipped``): unreadable
+    DICOM-looking files, frames without a valid TI, frames whose pixel data cannot be decoded, and (with
+    ``require_inversion_evidence``, the default) series with a varying TriggerTime but no inversion-recovery
+    evidence (:func:`inversion_recovery_evidence`: most likely cines). Every scout also carries a warning
+    naming what was left out of it (and, when files could not be read at all, which)."""
     datasets: dict = {}
-    headers, n_files = _read_headers(paths, datasets)
+    headers, n_files, skipped = _read_headers_reporting(paths, datasets)
+    unreadable = list(skipped)
     candidates, reasons = [], []
     for group in _group_frames(headers):
         candidate, why = _describe_group(group)
         (candidates.append(candidate) if candidate is not None else reasons.append(why))
+    if require_inversion_evidence:
+        evidence = [(c, inversion_recovery_evidence(c, headers=_headers_of(c, headers))) for c in candidates]
+        not_scouts = [(c, why) for c, (ok, why) in evidence if not ok]
+        candidates = [c for c, (ok, _) in evidence if ok]
+        for candidate, why in not_scouts:
+            reasons.append(f"{_slice_label(candidate)}: {why}")
+            if candidates:
+                skipped.append(SkippedInput(_slice_label(candidate), f"not an inversion-recovery TI scout: {why}"))
     if not candidates:
-        raise _no_scout_error(paths, reasons, len(headers), n_files)
-    return [_scout_from_candidate(c, _headers_of(c, headers), datasets) for c in _number_slices(candidates)]
+        error = _no_scout_error(paths, reasons, len(headers), n_files)
+        if unreadable:
+            error = ScoutError(f"{error} Skipped: " + "; ".join(f"{u.what} ({u.reason})" for u in unreadable[:3]))
+        raise error
+    scouts = []
+    for candidate in _number_slices(candidates):
+        skipped.extend(candidate.skipped)
+        frame_skips: list[SkippedInput] = []
+        scout = _scout_from_candidate(candidate, _headers_of(candidate, headers), frame_skips, datasets)
+        skipped.extend(frame_skips)
+        if unreadable:
+            note = (f"{len(unreadable)} DICOM file(s) among the inputs could not be read and were skipped: "
+                    + ", ".join(u.what for u in unreadable[:5]))
+            scout = replace(scout, warnings=(*scout.warnings, note))
+        scouts.append(scout)
+    return LoadedScouts(tuple(scouts), tuple(skipped))
 
 
-def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
+def load_scout_from_files(files, slice_index: int | None = None, require_inversion_evidence: bool = False) -> TIScout:
     """Load the given DICOM files (or one enhanced file) as ONE TI scout slice.
 
     The files may come from several series (e.g. one series per TI); they must share size, orientation and
     slice position, and their TI must vary (clear :class:`ScoutError` otherwise).
     slice_index: the slice's number within its series as :func:`examine_dicom_files` found it
     (``ScoutCandidate.slice_index``), so that its label names the right slice; 0 when None.
+    require_inversion_evidence: refuse a group without inversion-recovery evidence (default False: the DICOM
+    plugin loads what the user ticked; the CLI batch passes True).
     """
     if isinstance(files, (str, os.PathLike)):
         files = [files]
@@ -793,9 +1122,12 @@ def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
         if not path.is_file():
             raise ScoutError(f"Not a file: {path}")
     datasets: dict = {}
-    headers, n_files = _read_headers(paths, datasets)
+    headers, n_files, unreadable = _read_headers_reporting(paths, datasets)
     if not headers:
-        raise _no_scout_error(paths, [], 0, n_files)
+        error = _no_scout_error(paths, [], 0, n_files)
+        if unreadable:
+            error = ScoutError(f"{error} Skipped: " + "; ".join(f"{u.what} ({u.reason})" for u in unreadable[:3]))
+        raise error
     headers, warnings = _drop_copies(headers)
     orientations = [h.orientation for h in headers if h.orientation is not None]
     if any(not np.allclose(o, orientations[0], atol=_ORIENTATION_TOL) for o in orientations):
@@ -809,11 +1141,22 @@ def load_scout_from_files(files, slice_index: int | None = None) -> TIScout:
             f"The files hold {len(clusters)} slice positions ({positions} mm); pass the frames of one slice "
             "or use load_ti_scouts for a folder."
         )
+    warnings += [f"Skipped {u.what}: {u.reason}" for u in unreadable]
     group = _Group(tuple(headers), clusters[0][0], tuple(warnings))
+    split = _split_majority_source(headers) if _choose_ti_source(headers)[0] is None else None
+    if split is not None:
+        group = _Group(tuple(split[0]), clusters[0][0], tuple(warnings), tuple(split[1]))
     candidate, why = _describe_group(group)
     if candidate is None:
         raise ScoutError(f"These files are no TI scout: {why}.")
     numbered = _number_slices([candidate])[0]
     if slice_index is not None:
         numbered = replace(numbered, slice_index=int(slice_index))
-    return _scout_from_candidate(numbered, _headers_of(candidate, headers), datasets)
+    if require_inversion_evidence:
+        ok, why = inversion_recovery_evidence(numbered, headers=_headers_of(candidate, headers))
+        if not ok:
+            raise ScoutError(f"{_slice_label(numbered)}: not an inversion-recovery TI scout: {why}.")
+    scout = _scout_from_candidate(numbered, _headers_of(candidate, headers), datasets=datasets)
+    if numbered.skipped:
+        scout = replace(scout, warnings=(*scout.warnings, *(f"Left out {s.what}: {s.reason}" for s in numbered.skipped)))
+    return scout

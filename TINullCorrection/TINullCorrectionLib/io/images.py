@@ -18,7 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 
-from TINullCorrectionLib.core.types import ScoutError, TIScout
+from TINullCorrectionLib.core.types import MAX_FRAME_PIXELS, MAX_FRAMES, ScoutError, TIScout
 
 _LUMA_BT601 = np.array([0.299, 0.587, 0.114])
 _TI_KEYS = ("ti_ms", "ti", "inversion_times", "inversion_times_ms")
@@ -81,6 +81,65 @@ def read_ti_csv(path) -> np.ndarray:
     return read_ti_table(path)[1]
 
 
+# ------------------------------------------------------------------ which TI belongs to which picture
+# Our rule (docs/METHODS.md §1.7 and the README): a TI table with a file column is matched to the pictures by
+# file name; a bare list of TIs (--ti-ms, or a one-column table) is given to the pictures in the order they
+# were given, and only when that order is the natural order of their names (numbers compared as numbers, so
+# photo_2 comes before photo_10). A shell glob sorts photo_10 before photo_2: then the order is ambiguous and
+# the list is refused (one such run once reported 593 ms for a true null of 380.5 ms).
+
+
+def natural_sort_key(name: str) -> tuple:
+    """Sort key comparing the digit runs of ``name`` as numbers ("photo_2" < "photo_10"), case-insensitive."""
+    parts = re.split(r"(\d+)", str(name).lower())
+    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in parts)
+
+
+def check_list_order(paths) -> None:
+    """ScoutError unless the pictures were given in the natural order of their names (see the rule above)."""
+    names = [Path(p).name for p in paths]
+    natural = sorted(names, key=natural_sort_key)
+    if names == natural and len(set(names)) == len(names):
+        return
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    wanted = ", ".join(natural[:4]) + (", ..." if len(names) > 4 else "")
+    raise ScoutError(
+        f"A list of TIs is given to the pictures in the order they were given ({shown}), but that is not the "
+        f"natural order of their names ({wanted}; a shell glob sorts 10 before 2), so which TI belongs to which "
+        "picture is ambiguous. Give --ti-csv with 'file,ti_ms' rows (matched by file name), or pass the pictures "
+        "in that natural order (zero-padded names sort the same either way)."
+    )
+
+
+def ti_for_files(paths, table_files, table_ti_ms, table_name: str = "the TI table") -> tuple[np.ndarray, list[str]]:
+    """TI of each of ``paths`` from a table's (file, TI) rows, matched by file name (the full path as written,
+    else the name); returns (TIs in the order of ``paths``, warnings). ScoutError for a picture without a row,
+    a name listed twice, or a name that matches two pictures."""
+    paths = [Path(p) for p in paths]
+    table_ti_ms = np.asarray(table_ti_ms, dtype=float)
+    by_name: dict[str, float] = {}
+    for name, ti in zip(table_files, table_ti_ms):
+        key = Path(str(name).strip()).name
+        if not key:
+            raise ScoutError(f"{table_name} has a row without a file name.")
+        if key in by_name:
+            raise ScoutError(f"{table_name} lists {key} twice.")
+        by_name[key] = float(ti)
+    names = [p.name for p in paths]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ScoutError(f"Several pictures are named {', '.join(repeated)}: {table_name} cannot tell them apart; rename them.")
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ScoutError(f"{table_name} has no TI for {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else "") + ".")
+    unused = sorted(set(by_name) - set(names), key=natural_sort_key)
+    warnings = []
+    if unused:
+        warnings.append(f"{table_name} also lists {len(unused)} file(s) that were not given: {', '.join(unused[:5])}"
+                        + (" ..." if len(unused) > 5 else "") + ".")
+    return np.array([by_name[n] for n in names], dtype=float), warnings
+
+
 def _checked_ti(ti_ms, n_frames: int) -> np.ndarray:
     ti = np.asarray(ti_ms, dtype=float).ravel()
     if ti.size != n_frames:
@@ -100,13 +159,19 @@ def _read_picture(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            width, height = image.size  # known before decoding: refuse what cannot be a frame (no decompression bomb)
+            if width * height > MAX_FRAME_PIXELS:
+                raise ScoutError(f"The image {path.name} is {width} x {height} pixels: too large for a TI scout frame "
+                                 f"(at most {MAX_FRAME_PIXELS} pixels); scale it down first.")
             image = ImageOps.exif_transpose(image)
             if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
                 return np.asarray(image, dtype=np.float32)
             if image.mode == "L":
                 return np.asarray(image, dtype=np.float32)
             rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except ScoutError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, EOFError, SyntaxError) as error:
         raise ScoutError(f"Cannot read the image {path.name}: {error}") from error
     return (rgb @ _LUMA_BT601).astype(np.float32)
 
@@ -184,7 +249,13 @@ def load_scout_from_volume_file(path, ti_ms=None) -> TIScout:
     if not path.is_file():
         raise ScoutError(f"Volume file not found: {path}")
     try:
-        image = sitk.ReadImage(str(path))
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()  # header only: refuse a volume that cannot be a scout before reading it
+        voxels = int(np.prod(reader.GetSize(), dtype=np.int64)) * int(reader.GetNumberOfComponents())
+        if voxels > MAX_FRAMES * MAX_FRAME_PIXELS:
+            raise ScoutError(f"{path.name} holds {voxels} voxels ({' x '.join(map(str, reader.GetSize()))}): too large for one TI scout slice.")
+        image = reader.Execute()
     except RuntimeError as error:
         raise ScoutError(
             f"Cannot read {path.name} as an image volume: {str(error).strip().splitlines()[-1]}"

@@ -8,8 +8,10 @@ Layout written by :func:`sequence_from_scout`:
   the TIs are unique after formatting; otherwise indexed by frame number (``"frame"``, no unit);
 - every item (a single-slice ``vtkMRMLScalarVolumeNode``) carries its TI in the attribute
   :data:`FRAME_TI_ATTRIBUTE`, so the TI survives whatever the index is;
-- scout metadata (TI source, vendor, magnitude/phase-sensitive, series description, slice label)
-  as attributes of the sequence node, never patient identifiers.
+- scout metadata (TI source, vendor, magnitude/phase-sensitive, slice label, the opaque scout key)
+  as attributes of the sequence node, never patient identifiers and not the series description (which
+  can hold a patient's name; Slicer's DICOM browser shows it in the loadable's name, as it shows the series
+  itself; :data:`SERIES_DESCRIPTION_ATTRIBUTE` is only read, from scenes saved by earlier versions).
 
 :func:`scout_from_sequence` reads back ANY sequence of 2D scalar volumes whose items carry a TI
 (the attribute above) or whose index is an inversion time in ms or s, and
@@ -37,6 +39,7 @@ SCOUT_MARKER_ATTRIBUTE = ATTRIBUTE_PREFIX + "TIScout"
 TI_SOURCE_ATTRIBUTE = ATTRIBUTE_PREFIX + "TISource"
 VENDOR_ATTRIBUTE = ATTRIBUTE_PREFIX + "Vendor"
 PHASE_SENSITIVE_ATTRIBUTE = ATTRIBUTE_PREFIX + "PhaseSensitive"
+#: Read from scenes of earlier versions only; no longer written (issue 12 D17: no series description in node attributes).
 SERIES_DESCRIPTION_ATTRIBUTE = ATTRIBUTE_PREFIX + "SeriesDescription"
 SLICE_LABEL_ATTRIBUTE = ATTRIBUTE_PREFIX + "SliceLabel"
 SLICE_THICKNESS_ATTRIBUTE = ATTRIBUTE_PREFIX + "SliceThickness_mm"
@@ -110,7 +113,6 @@ def sequence_from_scout(
         sequence.SetAttribute(TI_SOURCE_ATTRIBUTE, scout.ti_source)
         sequence.SetAttribute(VENDOR_ATTRIBUTE, scout.vendor)
         sequence.SetAttribute(PHASE_SENSITIVE_ATTRIBUTE, "1" if scout.phase_sensitive else "0")
-        sequence.SetAttribute(SERIES_DESCRIPTION_ATTRIBUTE, scout.series_description)
         sequence.SetAttribute(SLICE_LABEL_ATTRIBUTE, scout.slice_label)
         sequence.SetAttribute(SLICE_THICKNESS_ATTRIBUTE, f"{scout.slice_thickness_mm:g}")
         if scout.scout_key:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from CardiacLGECommonLib.core.files import write_atomically
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
@@ -205,6 +206,7 @@ def write_scout_dicom(
         ds.RescaleType = "US"
         ds.PixelData = stored[frame_index].tobytes()
         path = out / f"IM_{index + 1:04d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
+        # atomically (temporary file + rename): a full disk leaves no half-written DICOM file behind
+        write_atomically(path, lambda temporary, ds=ds: ds.save_as(temporary, enforce_file_format=True))
         paths.append(path)
     return paths

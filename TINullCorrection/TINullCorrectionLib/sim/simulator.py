@@ -309,6 +309,10 @@ def _orientation(rng: np.random.Generator) -> np.ndarray:
     return np.stack([column, row, normal], axis=1)
 
 
+#: Largest simulated matrix (pixels per side): TI scouts are 128-256; 1024 keeps one series below ~0.5 GB.
+MAX_MATRIX = 1024
+
+
 def simulate_scout(
     rng: np.random.Generator, ranges: SimulationRanges = SimulationRanges(), **overrides
 ) -> SimulatedScout:
@@ -432,6 +436,8 @@ def simulate_scout(
         rows, cols = (int(m) for m in matrix)
     if rows < 16 or cols < 16:
         raise ValueError(f"matrix must be at least 16 x 16 pixels; got {rows} x {cols}.")
+    if rows > MAX_MATRIX or cols > MAX_MATRIX:  # a 20000-pixel matrix would need tens of GB
+        raise ValueError(f"matrix must be at most {MAX_MATRIX} x {MAX_MATRIX} pixels (TI scouts are 128-256); got {rows} x {cols}.")
     d.values["matrix"] = (rows, cols)
     if "pixel_spacing_mm" in overrides:
         spacing = d.uniform("pixel_spacing_mm", r.pixel_spacing_mm)

@@ -21,6 +21,7 @@ from TINullCorrectionLib.io.dicom import (
     examine_dicom_files,
     load_scout_from_files,
     load_ti_scouts,
+    load_ti_scouts_with_report,
 )
 
 LL_DIR = "look_locker_native_philips"
@@ -293,6 +294,7 @@ def test_enhanced_multiframe_inversion_times_and_placeholders(tmp_path):
             item = Dataset()
             modifier = Dataset()
             modifier.InversionTimes = [ti]
+            modifier.InversionRecovery = "YES"  # the enhanced-MR IR marker (TriggerTime-like TIs need evidence)
             item.MRModifierSequence = [modifier]
             cardiac = Dataset()
             cardiac.NominalCardiacTriggerDelayTime = 100.0 * (3 - index)
@@ -415,12 +417,22 @@ def test_error_files_from_several_slices(tmp_path):
         load_scout_from_files(paths)
 
 
-def test_error_corrupt_pixel_data_is_not_half_loaded(tmp_path):
+def test_corrupt_pixel_data_frame_is_left_out_and_named_or_the_load_fails(tmp_path):
+    """A frame whose pixels cannot be decoded is left out and named when 3 good frames remain (issue 12 A3);
+    with fewer the load fails naming the file, nothing half-loaded."""
     paths = write_series(tmp_path / "a", [100.0, 200.0, 300.0, 400.0], shuffle=False)
     ds = pydicom.dcmread(paths[2])
     ds.PixelData = ds.PixelData[:20]  # truncated image
     ds.save_as(paths[2])
-    with pytest.raises(ScoutError, match="Cannot read the pixel data of img_002_x.dcm"):
+    loaded = load_ti_scouts_with_report(tmp_path)
+    assert [s.n_frames for s in loaded.scouts] == [3]
+    assert [s.what for s in loaded.skipped] == ["a/img_002_x.dcm"]
+    assert "Cannot read the pixel data of img_002_x.dcm" in loaded.skipped[0].reason
+    assert any("img_002_x.dcm" in w for w in loaded.scouts[0].warnings)
+    ds = pydicom.dcmread(paths[3])
+    ds.PixelData = ds.PixelData[:20]
+    ds.save_as(paths[3])
+    with pytest.raises(ScoutError, match="Cannot read the pixel data of img_00[23]_x.dcm.*2 of 4 frames failed"):
         load_ti_scouts(tmp_path)
 
 

@@ -441,7 +441,7 @@ def test_panel_values_show_the_slice_or_its_combined_scout():
     single = analyse_study([scout], _OracleModel(230.0), chosen_ti_ms=240.0)
     values = presentation.panel_values(single, 0)
     final = single.slices[0].final
-    assert values.null_text == f"{final.null_ti_ms:.0f} ms (+/- {final.uncertainty_ms:.0f} ms, cnn)" and values.n_slices_combined == 1
+    assert values.null_text == f"{final.null_ti_ms:.0f} ms (+/- {final.uncertainty_ms:.0f} ms, cnn: CNN alone)" and values.n_slices_combined == 1
     assert values.recommended_text == f"{final.null_ti_ms + 5.0:.0f} ms" and values.null_ti_ms == pytest.approx(final.null_ti_ms)
     assert values.verdict_text == "240 ms: optimal"
     assert values.warnings_text.startswith("- loaded from 2 series")

@@ -75,7 +75,7 @@ def test_preprocessing_is_physical_and_per_series():
     centre = series[:, 24, 24]
     expected = np.abs(1 - 1.8 * np.exp(-scout.ti_ms / 300.0))
     np.testing.assert_allclose(centre / centre[-1], expected / expected[-1], rtol=0.1, atol=0.03)
-    empty = TIScout(frames=np.zeros((4, 8, 8), np.float32), ti_ms=[1, 2, 3, 4])
+    empty = TIScout(frames=np.zeros((4, 8, 8), np.float32), ti_ms=[100, 200, 300, 400])
     with pytest.raises(ScoutError, match="no signal"):
         prepare_series(empty)
 
