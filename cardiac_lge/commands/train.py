@@ -133,7 +133,11 @@ def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: P
 
     from cardiac_lge.commands._outputs import public_command, save_atomically
     from cardiac_lge.training.onnx_export import export_single_frame_model
-    from cardiac_lge.training.single_frame import SingleFrameTrainingConfig, save_single_frame_model, train_single_frame_model
+    from cardiac_lge.training.single_frame import (
+        SingleFrameTrainingConfig,
+        save_single_frame_model,
+        train_single_frame_model,
+    )
 
     config = SingleFrameTrainingConfig(n_series=args.n_series, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
     model, history = train_single_frame_model(config)
