@@ -1,6 +1,7 @@
 """``cardiac-lge export-onnx``: make the ONNX files that inference runs from the PyTorch (.pt) weights.
 
-Without arguments it regenerates the shipped ``TINullCorrectionLib/models/ti_offset_sequence.onnx`` and
+Without arguments it regenerates the shipped ``TINullCorrectionLib/models/ti_offset_sequence.onnx``,
+``ti_offset_single_frame.onnx`` and
 ``myocardium_unet.onnx`` from the shipped ``.pt`` files and rewrites ``models/MODEL_CARD.json`` (the sha256
 that the loader checks; copy them into MODEL_CARD.md). With .pt files (either network) it writes each
 ``.onnx`` beside its ``.pt``. Every export is loaded back through the inference checks and must reproduce
@@ -17,7 +18,7 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export-onnx", help="export .pt weights to the ONNX files inference runs (training profile)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="*", type=Path, help=".pt files to export (default: the two shipped models)")
+    parser.add_argument("models", nargs="*", type=Path, help=".pt files to export (default: the three shipped models)")
     parser.set_defaults(func=run)
 
 

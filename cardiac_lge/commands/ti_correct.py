@@ -10,6 +10,9 @@ order of the folder names) unless --keep-names writes the folder names.
 Pictures: a --ti-csv with a file column is matched to the pictures by file name; a bare list (--ti-ms, or a
 one-column CSV) is accepted only when the pictures are given in the natural order of their names
 (photo_2 before photo_10: a shell glob gives photo_10 first, and then ti-correct refuses).
+Photos taken at the console (the same modes as the web page of ``cardiac-lge serve``, same numbers):
+  ti-correct photo.jpg --mosaic [--ti-ms ...| --first-ti-ms 100 --spacing-ms 40]   one photo of the whole mosaic
+  ti-correct frame.jpg --single-frame --ti-ms 320                                  one frame and its TI
 No patient names or IDs, folder names or series descriptions are printed or written (unless --keep-names).
 
 Everything below the argument handling is the TI pipeline (TINullCorrectionLib.core.pipeline), the same
@@ -60,6 +63,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="load DICOM series whose TI is a TriggerTime without inversion-recovery evidence in the "
                              "header (default: refused as most likely a cine)")
     parser.add_argument("--quiet", action="store_true", help="do not print the per-frame tables")
+    phone = parser.add_argument_group("photos taken at the console")
+    phone.add_argument("--mosaic", action="store_true",
+                       help="the input is one photo of the console's whole mosaic of frames: tiles found, TIs read from the tiles "
+                            "(or --ti-ms, one per tile in reading order, or --first-ti-ms with --spacing-ms)")
+    phone.add_argument("--single-frame", action="store_true",
+                       help="the input is one picture of one frame; give its TI with --ti-ms (single-frame network)")
+    phone.add_argument("--first-ti-ms", type=float, help="--mosaic: TI of the first tile, when the TIs cannot be read")
+    phone.add_argument("--spacing-ms", type=float, help="--mosaic: TI step between tiles, with --first-ti-ms")
+    phone.add_argument("--field-of-view-mm", type=float, default=None,
+                       help="--mosaic: field of view a tile shows (default 340 mm; a photo carries no pixel size)")
+    phone.add_argument("--no-ocr", action="store_true", help="--mosaic: do not read the TIs from the tiles")
+    phone.add_argument("--single-frame-model", type=Path, default=None, help="single-frame model file (default: the shipped weights)")
+    phone.add_argument("--annotated", type=Path, help="write the picture with every tile marked green / amber / red (JPEG)")
     parser.set_defaults(func=run)
 
 
@@ -357,6 +373,8 @@ def run(args: argparse.Namespace) -> int:
         if output is not None:
             check_writable(output)
     settings_from_args(args)  # bad settings fail before the models load
+    if args.mosaic or args.single_frame:
+        return _run_photo(args)
     if args.batch is not None:
         return _run_batch(load_model(args.model), args, load_myocardium_model(args))
     loaded = load_inputs_with_report(args)  # bad inputs fail before the models load
@@ -371,4 +389,40 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json_atomically(args.json, result.to_dict())
         print(f"\nwrote {args.json}")
+    return 0
+
+
+def _run_photo(args: argparse.Namespace) -> int:
+    """--mosaic / --single-frame: one picture taken at the console (cardiac_lge.phone, shared with the web page)."""
+    from CardiacLGECommonLib.core.files import check_writable, write_json_atomically
+
+    from cardiac_lge.phone import PhoneModels, analyse_mosaic_bytes, analyse_single_frame_bytes
+
+    if args.mosaic and args.single_frame:
+        raise ValueError("Choose one of --mosaic and --single-frame.")
+    if len(args.inputs) != 1 or not args.inputs[0].is_file():
+        raise ValueError("Give exactly one picture file with --mosaic / --single-frame.")
+    for output in (args.json, args.annotated):
+        if output is not None:
+            check_writable(output)
+    models = PhoneModels(ti_model_path=args.model, myocardium_model_path=args.myocardium_model,
+                         single_frame_model_path=args.single_frame_model, use_ocr=not args.no_ocr)
+    data = args.inputs[0].read_bytes()
+    settings = settings_from_args(args)
+    if args.single_frame:
+        if args.ti_ms is None or len(args.ti_ms) != 1:
+            raise ValueError("--single-frame needs the frame's TI: --ti-ms <one value>.")
+        answer = analyse_single_frame_bytes(data, args.ti_ms[0], models, settings, chosen_ti_ms=args.chosen_ti)
+    else:
+        answer = analyse_mosaic_bytes(data, models, settings, ti_ms=args.ti_ms, first_ti_ms=args.first_ti_ms,
+                                      spacing_ms=args.spacing_ms, chosen_ti_ms=args.chosen_ti, field_of_view_mm=args.field_of_view_mm)
+    print(answer.report)
+    if args.json:
+        write_json_atomically(args.json, answer.result)
+        print(f"\nwrote {args.json}")
+    if args.annotated:
+        from CardiacLGECommonLib.core.files import write_atomically
+
+        write_atomically(args.annotated, lambda temporary: temporary.write_bytes(answer.annotated_jpeg))
+        print(f"wrote {args.annotated}")
     return 0

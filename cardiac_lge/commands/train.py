@@ -6,6 +6,10 @@ The default weights shipped in TINullCorrectionLib/models/ are made by exactly:
 Writes the weights-only PyTorch file (--out, for fine-tuning) and the ONNX file beside it (same name,
 .onnx) that `ti-correct`, `evaluate` and the Slicer module run. Needs the training profile
 (pip install -e .[train]: torch, onnx, onnxscript).
+The single-frame network (one picture + its TI, the published per-image mode) is made by exactly:
+    cardiac-lge train --single-frame --out TINullCorrection/TINullCorrectionLib/models/ti_offset_single_frame.pt
+(defaults with --single-frame: 2000 simulated series, every frame within +/-150 ms of the null and two more per
+series as a screenshot (25%) or a phone photo of a 4K (40%) or 3 MP (35%) monitor, 8 epochs, seed 20261201).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--arch", choices=("sequence", "compact", "vgg16"), default="sequence",
                         help="network architecture (default sequence: CNN per frame + GRU over frames)")
     parser.add_argument("--n-series", type=int, default=2000, help="simulated series to train on (default 2000; 0 = none)")
-    parser.add_argument("--epochs", type=int, default=14, help="epochs (default 14)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 14; 8 with --single-frame)")
     parser.add_argument("--batch-size", type=int, default=8, help="series per batch (default 8)")
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--photo-fraction", type=float, default=0.15,
@@ -30,12 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--native-fraction", type=float, default=0.0,
                         help="fraction of simulated series that are native (pre-contrast) scouts (default 0: the "
                              "shipped weights; 0.15 fixes native scouts at a cost in post-contrast accuracy, see the model card)")
-    parser.add_argument("--seed", type=int, default=20261124, help="seed of every random draw (default 20261124)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of every random draw (default 20261124; 20261201 with --single-frame)")
     parser.add_argument("--dicom-dir", type=Path, help="folder of a site's labelled TI scout series (fine-tuning data)")
     parser.add_argument("--labels", type=Path, help="CSV with columns series_dir,null_ti_ms for --dicom-dir")
     parser.add_argument("--init", type=Path, help="start from this .pt model file (fine-tuning)")
     parser.add_argument("--checkpoint-dir", type=Path, help="write a checkpoint after every epoch here")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--single-frame", action="store_true",
+                        help="train the single-frame network (one picture + its TI) instead of the series CNN; "
+                             "uses --n-series, --epochs, --learning-rate, --seed (defaults 2000, 8, 0.002, 20261201)")
     parser.set_defaults(func=run)
 
 
@@ -54,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
     )
     from cardiac_lge.training.ti_offset import check_training_numbers
 
+    if args.single_frame:
+        args.epochs = 8 if args.epochs is None else args.epochs
+        args.seed = 20261201 if args.seed is None else args.seed
+        if args.dicom_dir is not None or args.init is not None or args.n_series <= 0:
+            raise ValueError("--single-frame trains on simulated pictures only: give --n-series > 0, no --dicom-dir or --init.")
+    else:
+        args.epochs = 14 if args.epochs is None else args.epochs
+        args.seed = 20261124 if args.seed is None else args.seed
     if (args.dicom_dir is None) != (args.labels is None):
         raise ValueError("--dicom-dir and --labels go together.")
     if args.n_series <= 0 and args.dicom_dir is None:
@@ -84,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_exporter()  # before hours of training, not after
     set_threads(args.threads)
+    if args.single_frame:
+        return _run_single_frame(args, history_path, onnx_path)
     config = TrainingConfig(architecture=args.arch, n_series=args.n_series, epochs=args.epochs, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, photo_fraction=args.photo_fraction,
                             native_fraction=args.native_fraction, seed=args.seed)
@@ -104,5 +121,30 @@ def run(args: argparse.Namespace) -> int:
     write_json_atomically(history_path, history)
     print(f"wrote {args.out} (sha256 {sha})")
     onnx_sha = save_atomically(onnx_path, lambda temporary: export_ti_model(model, temporary, sha))
+    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
+    return 0
+
+
+SINGLE_FRAME_OPTIONS = ("out", "single_frame", "n_series", "epochs", "learning_rate", "seed")
+
+
+def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: Path) -> int:
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    from cardiac_lge.commands._outputs import public_command, save_atomically
+    from cardiac_lge.training.onnx_export import export_single_frame_model
+    from cardiac_lge.training.single_frame import (
+        SingleFrameTrainingConfig,
+        save_single_frame_model,
+        train_single_frame_model,
+    )
+
+    config = SingleFrameTrainingConfig(n_series=args.n_series, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
+    model, history = train_single_frame_model(config)
+    model.card.update({"training_command": public_command("cardiac-lge train", args, SINGLE_FRAME_OPTIONS)})
+    sha = save_atomically(args.out, lambda temporary: save_single_frame_model(model, temporary))
+    write_json_atomically(history_path, history)
+    print(f"wrote {args.out} (sha256 {sha})")
+    onnx_sha = save_atomically(onnx_path, lambda temporary: export_single_frame_model(model, temporary, sha))
     print(f"wrote {onnx_path} (sha256 {onnx_sha})")
     return 0

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS
-from TINullCorrectionLib.networks import myocardium_unet, ti_offset
+from TINullCorrectionLib.networks import myocardium_unet, single_frame, ti_offset
 from TINullCorrectionLib.networks.architectures import SingleSeries
 from TINullCorrectionLib.networks.model_files import MODEL_CARD_JSON, MODELS_DIR, file_sha256
 from TINullCorrectionLib.networks.onnx_runtime import (
@@ -43,7 +43,8 @@ from TINullCorrectionLib.networks.torch_models import module_of
 EXPORT_OPSET = 18
 #: Largest |ONNX - torch| logit difference accepted on the probe input after export.
 EXPORT_TOLERANCE = 1e-4
-SHIPPED_PAIRS = (("ti_offset_sequence.pt", "ti_offset_sequence.onnx"), ("myocardium_unet.pt", "myocardium_unet.onnx"))
+SHIPPED_PAIRS = (("ti_offset_sequence.pt", "ti_offset_sequence.onnx"), ("myocardium_unet.pt", "myocardium_unet.onnx"),
+                 ("ti_offset_single_frame.pt", "ti_offset_single_frame.onnx"))
 
 
 class ExportError(RuntimeError):
@@ -188,6 +189,30 @@ def export_myocardium_model(model: myocardium_unet.MyocardiumModel, path: str | 
     return file_sha256(path)
 
 
+def export_single_frame_model(model: single_frame.SingleFrameModel, path: str | Path, source_sha256: str | None = None) -> str:
+    """Export a torch single-frame model (networks/torch_models.py) to ``path``; returns the file's sha256."""
+    from TINullCorrectionLib.core.single_frame import N_SINGLE_CHANNELS, N_SINGLE_SCALARS
+
+    check_exporter()
+    path = Path(path)
+    module = module_of(model)
+    grid = model.preprocess.grid
+    contract = single_frame.onnx_contract(model.preprocess, model.bins)
+    generator = torch.Generator().manual_seed(0)
+    example = (torch.rand(3, N_SINGLE_CHANNELS, grid, grid, generator=generator), torch.rand(3, N_SINGLE_SCALARS, generator=generator))
+    metadata = {FORMAT_KEY: single_frame.ONNX_FORMAT, VERSION_KEY: str(single_frame.ONNX_VERSION),
+                CONTRACT_KEY: json.dumps(single_frame.contract_metadata(model.bins, model.preprocess)),
+                CARD_KEY: json.dumps(_plain({**model.card, "name": model.name or model.card.get("name", path.stem)})),
+                "cardiaclge.source_sha256": source_sha256 or ""}
+    data = _export(module, example, contract, metadata,
+                   "CardiacLGE single-frame TI-offset CNN: offset of one frame's TI from the myocardial null (see MODEL_CARD.md).")
+    rng = np.random.default_rng(1)
+    probe = (rng.random((5, N_SINGLE_CHANNELS, grid, grid), dtype=np.float32), rng.random((5, N_SINGLE_SCALARS), dtype=np.float32))
+    _verified(data, path, single_frame.load_single_frame_model, model.network, probe)
+    _write_atomically(path, data)
+    return file_sha256(path)
+
+
 def export_file(pt_path: str | Path, onnx_path: str | Path | None = None) -> tuple[Path, str]:
     """Export one .pt file (either network, told apart by its format) to ``onnx_path`` (default: beside it)."""
     from TINullCorrectionLib.networks.model_files import ModelLoadError
@@ -202,7 +227,13 @@ def export_file(pt_path: str | Path, onnx_path: str | Path | None = None) -> tup
         try:
             segmentation = load_torch_segmentation_model(pt_path)
         except ModelLoadError:
-            raise ti_error from None
+            from TINullCorrectionLib.networks.torch_models import load_torch_single_frame_model
+
+            try:
+                single = load_torch_single_frame_model(pt_path)
+            except ModelLoadError:
+                raise ti_error from None
+            return onnx_path, export_single_frame_model(single, onnx_path, source)
         return onnx_path, export_myocardium_model(segmentation, onnx_path, source)
     return onnx_path, export_ti_model(model, onnx_path, source)
 
@@ -228,7 +259,8 @@ def write_model_card_json(models_dir: Path = MODELS_DIR, card_path: Path = MODEL
 
 
 def export_shipped(models_dir: Path = MODELS_DIR) -> dict:
-    """Regenerate both shipped .onnx files from the shipped .pt files and rewrite MODEL_CARD.json."""
+    """Regenerate the shipped .onnx files (TI-offset CNN, myocardium U-Net, single-frame network) from the shipped .pt
+    files and rewrite MODEL_CARD.json."""
     for pt_name, onnx_name in SHIPPED_PAIRS:
         export_file(models_dir / pt_name, models_dir / onnx_name)
     return write_model_card_json(models_dir, models_dir / MODEL_CARD_JSON.name)

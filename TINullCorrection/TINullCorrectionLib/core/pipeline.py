@@ -5,6 +5,9 @@ the Slicer module's logic through ``mrml.analysis``, ``figure-ti``, the benchmar
   cross-check of the user's ROI or of the automatically found myocardium) -> :class:`ScoutResult`.
 * :func:`analyse_study`  several slices: each analysed, grouped by scout (:func:`group_slices`: only slices
   of one acquisition are combined), each scout with 2+ slices combined (:func:`combine_slices`).
+* :func:`analyse_single_frame`  one picture of one frame + its TI (the published per-image mode):
+  single-frame network -> :class:`single_frame.SingleFrameResult`. (A photo of the whole mosaic is read into
+  a TIScout by io/mosaic.py and analysed by :func:`analyse_scout`.)
 
 Core only: the networks are passed in as objects with ``predict(scout, progress=None) -> ScoutPrediction``
 and ``myocardium_probability(scout) -> [H, W]`` (networks.ti_offset.TIModel, networks.myocardium_unet.
@@ -30,6 +33,7 @@ from TINullCorrectionLib.core.results import (
     SkippedInput,
     StudyResult,
 )
+from TINullCorrectionLib.core.single_frame import SingleFrame, SingleFrameResult, assess_single_frame
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 
 #: A slice's uncertainty is floored at this value when slices are combined (ms; the CNN's bins are 10 ms).
@@ -212,3 +216,21 @@ def analyse_study(
         skipped=tuple(skipped),
         warnings=tuple(study_warnings),
     )
+
+
+def analyse_single_frame(
+    frame: SingleFrame,
+    model,
+    settings: RecommendationSettings = RecommendationSettings(),
+    *,
+    chosen_ti_ms: float | None = None,
+    warnings: Sequence[str] = (),
+) -> SingleFrameResult:
+    """One picture of one frame: the network's offset from the null, the TI to change to, the verdict.
+
+    ``model`` has ``predict_frame(frame) -> SingleFramePrediction`` (networks.single_frame.SingleFrameModel).
+    """
+    if model is None:
+        raise ValueError("No single-frame model loaded: select a model file or use the default model.")
+    return assess_single_frame(model.predict_frame(frame), settings, chosen_ti_ms=chosen_ti_ms,
+                               frame_warnings=(*frame.warnings, *warnings))

@@ -310,3 +310,28 @@ def frame_overlay_text(prediction: ScoutPrediction, frame_index: int, optimal_ra
 
 def saved_overlay_text(saved: SavedResult, frame_index: int):
     return frame_overlay_text(saved.prediction, frame_index, saved.optimal_range_ms, saved.null_ti_ms)
+
+
+def draw_tile_verdicts(image: np.ndarray, quads, statuses, labels, line_px: int | None = None) -> np.ndarray:
+    """The photo (uint8 [H, W, 3]) with every tile's outline in its verdict colour (green optimal, amber near,
+    red far; ``statuses`` from :func:`offset_status`, "" = grey: no verdict) and its label inside the top edge."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    canvas = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    quads = [np.asarray(q, dtype=float) for q in quads]
+    side = float(np.median([np.linalg.norm(q[1] - q[0]) for q in quads])) if quads else 100.0
+    width = max(2, int(round(line_px if line_px else side / 60)))
+    try:
+        font = ImageFont.load_default(size=max(10, int(side / 11)))
+    except TypeError:  # Pillow < 10.1: fixed-size bitmap font
+        font = ImageFont.load_default()
+    for quad, status, label in zip(quads, statuses, labels):
+        colour = tuple(int(255 * c) for c in STATUS_COLOURS.get(status, NEUTRAL_COLOUR))
+        draw.line([tuple(p) for p in quad] + [tuple(quad[0])], fill=colour, width=width)
+        if label:
+            x, y = quad[0] + np.array([2.5 * width, 2.5 * width])
+            box = draw.textbbox((x, y), label, font=font)
+            draw.rectangle([box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2], fill=(0, 0, 0))
+            draw.text((x, y), label, fill=colour, font=font)
+    return np.asarray(canvas)

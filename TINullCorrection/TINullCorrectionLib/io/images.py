@@ -309,3 +309,59 @@ def load_scout_from_volume_file(path, ti_ms=None) -> TIScout:
         phase_sensitive=bool(np.any(array < 0)),
         slice_label=path.name,
     )
+
+
+# ---------------------------------------------------------------------------------- uploaded photos
+#: Formats accepted from an upload (what phones and screenshots produce; Pillow decodes them).
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "MPO")
+#: Largest picture decoded (pixels): larger is refused before decoding (decompression bombs).
+MAX_PHOTO_PIXELS = 50_000_000
+
+
+def decode_photo(data: bytes, max_long_side_px: int | None = 2400) -> np.ndarray:
+    """RGB uint8 [H, W, 3] of a JPEG/PNG/WebP/BMP/TIFF picture given as bytes (EXIF rotation applied),
+    reduced so that its long side is at most ``max_long_side_px`` (JPEGs are decoded at a reduced scale
+    directly, which keeps a 12-megapixel phone photo fast). Raises ScoutError for anything else."""
+    import io as _io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise ScoutError("The upload is empty.")
+    try:
+        image = Image.open(_io.BytesIO(data))
+        if image.format not in PHOTO_FORMATS:
+            raise ScoutError(f"{image.format or 'This'} pictures are not accepted: send a JPEG or PNG photo or screenshot.")
+        width, height = image.size
+        if width * height > MAX_PHOTO_PIXELS:
+            raise ScoutError(f"The picture is too large ({width} x {height} pixels; at most {MAX_PHOTO_PIXELS // 1_000_000} megapixels).")
+        if max_long_side_px and image.format == "JPEG" and max(width, height) > max_long_side_px:
+            image.draft("RGB", (max_long_side_px, max_long_side_px))
+        image = ImageOps.exif_transpose(image)
+        rgb = image.convert("RGB")
+        if max_long_side_px and max(rgb.size) > max_long_side_px:
+            scale = max_long_side_px / max(rgb.size)
+            rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.Resampling.BILINEAR,
+                             reducing_gap=2.0)
+        return np.asarray(rgb, dtype=np.uint8)
+    except ScoutError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ScoutError("The upload is not a picture that can be read (send a JPEG or PNG photo or screenshot).") from error
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luminance float32 [H, W] of an RGB picture (grey pictures are returned as float32)."""
+    array = np.asarray(rgb)
+    if array.ndim == 2:
+        return array.astype(np.float32)
+    return (array[..., :3].astype(np.float64) @ _LUMA_BT601).astype(np.float32)
+
+
+def single_frame_from_photo(data: bytes, ti_ms: float, max_long_side_px: int = 1024):
+    """A core.single_frame.SingleFrame from the bytes of one picture of one frame and its TI (ms)."""
+    from TINullCorrectionLib.core.single_frame import SingleFrame
+
+    if ti_ms is None:
+        raise ScoutError("A single frame needs its TI: enter the TI printed with the frame.")
+    return SingleFrame(luminance(decode_photo(data, max_long_side_px)), float(ti_ms), screen_capture=True)

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from TINullCorrectionLib.core.preprocessing import N_CHANNELS, N_SCALARS
+from TINullCorrectionLib.core.single_frame import N_SINGLE_CHANNELS, N_SINGLE_SCALARS
 from TINullCorrectionLib.networks.myocardium_unet import N_FEATURES
 from TINullCorrectionLib.networks.offset_bins import OffsetBins  # noqa: F401 - re-exported for training code
 from TINullCorrectionLib.networks.ti_offset import ARCHITECTURES
@@ -206,3 +207,24 @@ class MyocardiumUNet(nn.Module):
             x = up(x)
             x = merge(torch.cat([x, skips.pop()], dim=1))
         return self.out(x)
+
+
+class SingleFrameTINet(nn.Module):
+    """The single-frame network (networks/single_frame.py): 5 conv blocks (24-32-48-64-96 channels) on the
+    2-channel picture, a 2 x 2 summary and a head that also sees the TI; images [B, 2, g, g] + scalars [B, 2] ->
+    logits [B, classes]. Plain feed-forward (exports to ONNX with a free batch axis)."""
+
+    def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64, 96), convs: tuple[int, ...] = (1, 1, 2, 2, 1)):
+        super().__init__()
+        blocks, c_in = [], N_SINGLE_CHANNELS
+        for width, n_convs in zip(widths, convs):
+            blocks.append(_conv_block(c_in, width, n_convs))
+            c_in = width
+        self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.ti_embedding = nn.Sequential(nn.Linear(N_SINGLE_SCALARS, 32), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(
+            nn.Linear(c_in * 4 + 32, 192), nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(192, n_classes)
+        )
+
+    def forward(self, images: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.features(images), self.ti_embedding(scalars)], dim=1))

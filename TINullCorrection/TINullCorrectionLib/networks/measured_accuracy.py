@@ -35,3 +35,42 @@ def picture_warning() -> str:
         f"{weaker['final_frames_optimal_pct']:.1f}%; photos of phase-sensitive scouts are the weakest, see the model card); "
         "check the frames by eye."
     )
+
+
+#: The console-photo modes (single frame, whole mosaic), written by benchmarks/bench_phone.py --write-accuracy.
+PHONE_ACCURACY_PATH = MODELS_DIR / "measured_accuracy_phone.json"
+
+
+@lru_cache(maxsize=1)
+def phone_accuracy() -> dict | None:
+    """The parsed file, or None before the benchmark has written it."""
+    if not PHONE_ACCURACY_PATH.is_file():
+        return None
+    return json.loads(PHONE_ACCURACY_PATH.read_text(encoding="utf-8"))
+
+
+def single_frame_accuracy_warning() -> str:
+    """The measured accuracy of the single-frame mode, shown with every single-frame answer."""
+    data = phone_accuracy()
+    if data is None or "single_frame" not in data:
+        return "Single-frame mode: accuracy not measured for these weights (run benchmarks/bench_phone.py)."
+    low, high = data["optimal_range_ms"]
+    single, mosaic = data["single_frame"], data.get("mosaic", {})
+    text = (f"Single-frame mode (measured on simulated photos): {single['4k']['optimal_pct']:.1f}% (4K monitor) and "
+            f"{single['3mp']['optimal_pct']:.1f}% (3 MP) of frames corrected into the optimal range null {low:+g}..{high:+g} ms")
+    if "4k" in mosaic:
+        text += (f"; a photo of the whole mosaic reaches {mosaic['4k']['frames']['optimal_pct']:.1f}% / "
+                 f"{mosaic['3mp']['frames']['optimal_pct']:.1f}%")
+    return text + "."
+
+
+def mosaic_accuracy_warning() -> str:
+    """The measured accuracy of whole-mosaic photos, shown with every mosaic answer."""
+    data = phone_accuracy()
+    if data is None or "mosaic" not in data:
+        return picture_warning()
+    low, high = data["optimal_range_ms"]
+    mosaic = data["mosaic"]
+    return (f"Photo of the monitor: measured on simulated mosaic photos, {mosaic['4k']['frames']['optimal_pct']:.1f}% (4K monitor) and "
+            f"{mosaic['3mp']['frames']['optimal_pct']:.1f}% (3 MP) of frames corrected into the optimal range null {low:+g}..{high:+g} ms "
+            f"(DICOM: {measured_accuracy()['conditions']['plain']['final_frames_optimal_pct']:.1f}%); check the TIs read and the frames by eye.")

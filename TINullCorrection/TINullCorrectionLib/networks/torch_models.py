@@ -62,7 +62,7 @@ def torch_ti_model(module: nn.Module, architecture: str, bins: OffsetBins, prepr
 def module_of(model) -> nn.Module:
     """The nn.Module of a torch-backed TIModel / MyocardiumModel (ModelLoadError for an ONNX one)."""
     network = getattr(model, "network", None)
-    if not isinstance(network, TorchNetwork):
+    if not isinstance(network, (TorchNetwork, TorchFeedForward)):
         raise ModelLoadError("This model runs on onnxruntime; training and export need the .pt (torch) model.")
     return network.module
 
@@ -118,3 +118,56 @@ def load_torch_segmentation_model(path: str | Path | None = None, device: str = 
     network.to(device).eval()
     card = dict(payload.get("card", {}))
     return torch_myocardium_model(network, preprocess, card, str(card.get("name", path.stem)), device)
+
+
+# ------------------------------------------------------------------------------ the single-frame network
+SINGLE_FRAME_FILE_FORMAT = "cardiaclge-single-frame-model"
+SINGLE_FRAME_FILE_VERSION = 1
+DEFAULT_TORCH_SINGLE_FRAME_PATH = MODELS_DIR / "ti_offset_single_frame.pt"
+
+
+class TorchFeedForward:
+    """A feed-forward nn.Module (the single-frame network) behind the ONNX call signature: arrays -> logits."""
+
+    backend = "torch"
+
+    def __init__(self, module: nn.Module, device: str = "cpu"):
+        self.module = module
+        self.device = device
+
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        self.module.eval()
+        tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(self.device) for a in arrays]
+        with torch.inference_mode():
+            return self.module(*tensors).float().cpu().numpy()
+
+
+def torch_single_frame_model(module: nn.Module, bins: OffsetBins, preprocess, card: dict | None = None, name: str = ""):
+    from TINullCorrectionLib.networks.single_frame import SingleFrameModel
+
+    return SingleFrameModel(TorchFeedForward(module), bins, preprocess, dict(card or {}), name)
+
+
+def save_single_frame_model(model, path: str | Path) -> str:
+    """Write a torch single-frame model as a weights-only .pt file; returns its sha256."""
+    return write_weights_file(path, SINGLE_FRAME_FILE_FORMAT, SINGLE_FRAME_FILE_VERSION, module_of(model), model.card,
+                              bins=model.bins.as_dict(), preprocess=model.preprocess.as_dict())
+
+
+def load_torch_single_frame_model(path: str | Path | None = None, device: str = "cpu"):
+    """Load a single-frame .pt file safely (weights only) for training or export, or raise ModelLoadError."""
+    from TINullCorrectionLib.core.single_frame import SingleFramePreprocess
+    from TINullCorrectionLib.networks.architectures import SingleFrameTINet
+
+    path = Path(path) if path is not None else DEFAULT_TORCH_SINGLE_FRAME_PATH
+    payload = read_weights_file(path, SINGLE_FRAME_FILE_FORMAT, SINGLE_FRAME_FILE_VERSION, "single-frame TI-offset model", device=device)
+    try:
+        bins = OffsetBins(**payload["bins"])
+        preprocess = SingleFramePreprocess(**payload["preprocess"])
+        module = SingleFrameTINet(bins.n_classes)
+        module.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ModelLoadError(f"{path.name} does not match the single-frame network: {error}") from error
+    module.to(device).eval()
+    card = dict(payload.get("card", {}))
+    return torch_single_frame_model(module, bins, preprocess, card, str(card.get("name", path.stem)))

@@ -154,20 +154,37 @@ def _photo_frame(display: np.ndarray, rng: np.random.Generator, p: _PhotoDraw, o
     if p.defocus > 0:
         camera = camera.filter(ImageFilter.GaussianBlur(p.defocus))
     values = np.asarray(camera, dtype=np.float32) / 255.0
-    values = p.black + (1.0 - p.black) * np.power(values, p.gamma)
-    values *= p.moire
-    yy, xx = np.ogrid[0 : p.camera_px[1], 0 : p.camera_px[0]]
     centre = p.glare_centre + rng.normal(0.0, 0.02 * max(p.camera_px), size=2)  # hand moves between photos
-    glare = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * p.glare_sigma**2))
-    values += p.glare_amplitude * glare.astype(np.float32)
-    values = values * 255.0 + rng.normal(0.0, p.noise, size=values.shape).astype(np.float32)
-    photo = Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), mode="L")
-    buffer = io.BytesIO()
-    photo.save(buffer, format="JPEG", quality=p.quality)
-    buffer.seek(0)
-    decoded = Image.open(buffer)
+    glare = _glare_field(p.camera_px, centre, p.glare_sigma)
+    noise = rng.normal(0.0, p.noise, size=values.shape).astype(np.float32)
+    decoded = _jpeg_roundtrip(_camera_response(values, p.gamma, p.black, p.moire, p.glare_amplitude * glare, noise), p.quality)
     back = decoded.resize((out_shape[1], out_shape[0]), Image.Resampling.BILINEAR, reducing_gap=None)
     return np.asarray(back, dtype=np.float32)
+
+
+def _glare_field(camera_px: tuple[int, int], centre: np.ndarray, sigma: float) -> np.ndarray:
+    """A smooth additive glare blob [Hc, Wc] of peak 1 (reflection of a light source on the screen)."""
+    yy, xx = np.ogrid[0 : camera_px[1], 0 : camera_px[0]]
+    return np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
+
+
+def _camera_response(values: np.ndarray, gamma: float, black: float, moire: np.ndarray, glare: np.ndarray,
+                     noise_levels: np.ndarray) -> np.ndarray:
+    """Display levels 0..1 seen by the camera -> 8-bit camera values: tone curve and black level, moire
+    (multiplicative), glare (additive, fraction of white) and sensor noise (8-bit levels). [H, W] or [H, W, 3]."""
+    if values.ndim == 3:
+        moire, glare = moire[..., None], glare[..., None]
+    out = black + (1.0 - black) * np.power(values, gamma)
+    out = out * moire + glare
+    return np.clip(np.round(out * 255.0 + noise_levels), 0, 255).astype(np.uint8)
+
+
+def _jpeg_roundtrip(values: np.ndarray, quality: int) -> Image.Image:
+    """Encode the camera image as the phone does (JPEG at ``quality``) and decode it again."""
+    buffer = io.BytesIO()
+    Image.fromarray(values, mode="L" if values.ndim == 2 else "RGB").save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer)
 
 
 def _degrade(frames: np.ndarray, rng: np.random.Generator, monitor: str, out_shape) -> tuple[np.ndarray, _PhotoDraw]:
@@ -224,3 +241,69 @@ def degrade_scout_as_photo(sim, rng: np.random.Generator, monitor: str = "4k"):
         blood_mask=_warp_mask(sim.blood_mask, draw, shape),
         scar_mask=_warp_mask(sim.scar_mask, draw, shape),
     )
+
+
+# ------------------------------------------------------------------------------- whole-display photos
+@dataclass(frozen=True)
+class DisplayPhoto:
+    """A phone photo of a whole display (e.g. the console's mosaic of TI-scout frames).
+
+    image: uint8 [Hc, Wc, 3] as the phone stores it (after JPEG).
+    camera_to_display: 3x3 homography mapping camera pixel (x, y, 1) to display pixel coordinates.
+    """
+
+    image: np.ndarray
+    camera_to_display: np.ndarray
+    monitor: str
+    jpeg_quality: int
+
+    def display_to_camera(self, points_xy: np.ndarray) -> np.ndarray:
+        """Display pixel coordinates [..., 2] (x, y) -> camera pixel coordinates [..., 2]."""
+        points = np.asarray(points_xy, dtype=float)
+        flat = np.c_[points.reshape(-1, 2), np.ones(points.size // 2)] @ np.linalg.inv(self.camera_to_display).T
+        return (flat[:, :2] / flat[:, 2:]).reshape(points.shape)
+
+
+def homography_of(coefficients: tuple[float, ...]) -> np.ndarray:
+    """3x3 matrix of Pillow PERSPECTIVE coefficients (output pixel -> source pixel)."""
+    a, b, c, d, e, f, g, h = coefficients
+    return np.array([[a, b, c], [d, e, f], [g, h, 1.0]])
+
+
+def photograph_display(display: np.ndarray, rng: np.random.Generator, monitor: str, source_corners: np.ndarray,
+                       camera_px: tuple[int, int]) -> DisplayPhoto:
+    """Photograph a display image (uint8 [H, W, 3] in monitor pixels) with the phone camera of ``monitor``'s settings.
+
+    source_corners: display coordinates (x, y) seen at the camera image's top-left, top-right, bottom-right and
+    bottom-left corners (the framing and perspective of the hand-held photo). The chain is that of
+    :func:`degrade_as_monitor_photo` after the monitor's scaler: perspective warp (anti-aliased: the display is
+    first reduced to about the camera's scale), defocus, tone curve and black level, moire, glare, sensor noise, JPEG.
+    Every amplitude is our choice (MonitorPhotoSettings of ``monitor``).
+    """
+    s = _settings(monitor)
+    image = Image.fromarray(np.asarray(display, dtype=np.uint8), mode="RGB")
+    corners = np.asarray(source_corners, dtype=float)
+    framed_width = float(np.linalg.norm(corners[1] - corners[0]))
+    scale = min(1.0, camera_px[0] / max(framed_width, 1.0))
+    if scale < 1.0:
+        image = image.resize((max(8, int(round(image.width * scale))), max(8, int(round(image.height * scale)))),
+                             Image.Resampling.LANCZOS)
+        corners = corners * np.array([image.width / display.shape[1], image.height / display.shape[0]])
+    coefficients = perspective_coefficients(corners, camera_px)
+    camera = image.transform(camera_px, Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BILINEAR)
+    camera = camera.filter(ImageFilter.GaussianBlur(rng.uniform(*s.defocus_px)))
+    values = np.asarray(camera, dtype=np.float32) / 255.0
+    yy, xx = np.mgrid[0 : camera_px[1], 0 : camera_px[0]].astype(np.float32)
+    angle, period = rng.uniform(0, np.pi), rng.uniform(*s.moire_period_px)
+    phase = 2 * np.pi / period * (xx * np.cos(angle) + yy * np.sin(angle))
+    phase *= 1.0 + rng.uniform(-0.1, 0.1) * (xx / camera_px[0] - 0.5)
+    moire = (1.0 + rng.uniform(*s.moire_amplitude) * np.cos(phase + rng.uniform(0, 2 * np.pi))).astype(np.float32)
+    glare = _glare_field(camera_px, rng.uniform(0, 1, size=2) * np.array(camera_px), rng.uniform(0.2, 0.6) * max(camera_px))
+    gamma, black = rng.uniform(*s.gamma), rng.uniform(*s.black_level)
+    glare_amplitude = rng.uniform(*s.glare_amplitude)
+    noise = rng.normal(0.0, rng.uniform(*s.noise_levels), size=values.shape).astype(np.float32)
+    quality = int(rng.integers(s.jpeg_quality[0], s.jpeg_quality[1] + 1))
+    photo = _jpeg_roundtrip(_camera_response(values, gamma, black, moire, glare_amplitude * glare, noise), quality)
+    to_reduced = homography_of(coefficients)
+    unscale = np.diag([display.shape[1] / image.width, display.shape[0] / image.height, 1.0])
+    return DisplayPhoto(np.asarray(photo.convert("RGB")), unscale @ to_reduced, str(monitor).lower(), quality)

@@ -1,0 +1,730 @@
+"""Reading a phone photo of the console's mosaic of TI-scout frames: tiles and their TIs -> a TIScout.
+
+Steps (our method; measured in benchmarks/bench_phone.py):
+
+1. *Grid.* The photo is reduced to at most ``grid_long_side_px`` pixels; straight edges (Canny on the
+   smoothed grey image) are grouped by the probabilistic Hough transform into long segments, split into a
+   near-horizontal and a near-vertical family, and segments along one line are merged. The viewport borders
+   of a mosaic are a regular lattice (the same spacing, gently foreshortened by the perspective); the
+   largest set of lines on such a lattice is kept (RANSAC over pairs of lines and their index difference),
+   so edges of the viewer's panels or of the monitor are ignored. Consoles draw a border (line or gap)
+   around every viewport, the outer ones included: the outermost lattice lines bound the grid.
+2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
+   rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
+   itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
+3. *Glare.* The border lines have one colour on the screen, so their level in the photo, interpolated
+   across each tile, is the local glare + black level; each tile is corrected by its difference from the median
+   border level (additive light, our choice).
+4. *TIs.* Text lines in the four corner regions of each tile are found by a top-hat + closing; the
+   recogniser (io/ocr.py) reads those of the first tiles to learn where the TI is printed, then that line
+   in every tile (others only where it fails). TIs must increase in reading order (left to right, top to
+   bottom); a value off the tiles' own progression is replaced by the value interpolated from its
+   neighbours and flagged "estimated", as are values that could not be read. Without enough readable TIs,
+   the user's first TI and spacing give them (``first_ti_ms`` + k x ``spacing_ms``).
+5. *Scout.* The tiles (text lines blanked) become the frames of a TIScout (screen capture, magnitude);
+   pixel spacing = ``field_of_view_mm`` / tile width (a photo carries none; default 340 mm, the middle of
+   the simulator's 280-400 mm).
+
+OpenCV (``cv2``) is imported only when a photo is read, so Slicer can load this file without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from TINullCorrectionLib.core.types import ScoutError, TIScout
+
+DEFAULT_FIELD_OF_VIEW_MM = 340.0
+
+
+class MosaicError(ScoutError):
+    """The photo does not show a readable mosaic (clear message for the user)."""
+
+
+@dataclass(frozen=True)
+class MosaicSettings:
+    grid_long_side_px: int = 1400
+    tile_px: int = 192
+    text_tile_px: int = 384
+    field_of_view_mm: float = DEFAULT_FIELD_OF_VIEW_MM
+    empty_std: float = 4.0
+    min_tiles: int = 3
+    calibration_tiles: int = 1
+    glare_correction: bool = True
+
+    def __post_init__(self) -> None:
+        if not 50.0 <= self.field_of_view_mm <= 600.0:
+            raise ValueError(f"field_of_view_mm must be 50-600 mm; got {self.field_of_view_mm}.")
+
+
+@dataclass(frozen=True)
+class TileReading:
+    """One tile of the mosaic: where it is in the photo and what its TI is.
+
+    corners_px: [4, 2] photo pixels (x, y) of the tile's image: top-left, top-right, bottom-right, bottom-left.
+    ti_source: "ocr" (read), "estimated" (interpolated from the neighbours: check it), "user", "spacing"
+    (first TI + k x spacing), or "" (no TI yet).
+    """
+
+    index: int
+    row: int
+    column: int
+    corners_px: np.ndarray
+    ti_ms: float | None = None
+    ti_source: str = ""
+    text: str = ""
+    text_score: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "row": self.row, "column": self.column,
+                "corners_px": [[float(x), float(y)] for x, y in self.corners_px],
+                "ti_ms": None if self.ti_ms is None else float(self.ti_ms), "ti_source": self.ti_source,
+                "text": self.text, "text_score": float(self.text_score)}
+
+
+@dataclass(frozen=True)
+class MosaicReading:
+    """Tiles found in a mosaic photo, their TIs and the TIScout they make (None until every tile has a TI)."""
+
+    tiles: tuple[TileReading, ...]
+    rows: int
+    columns: int
+    image_size_px: tuple[int, int]          # (width, height) of the photo as read
+    frames: np.ndarray                      # [n_tiles, tile_px, tile_px] float32 display levels, glare-corrected
+    scout: TIScout | None
+    warnings: tuple[str, ...] = ()
+    ocr_name: str = ""
+    text_boxes: tuple = field(default=(), repr=False)
+
+    @property
+    def ti_ms(self) -> list[float | None]:
+        return [t.ti_ms for t in self.tiles]
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "columns": self.columns, "n_tiles": len(self.tiles),
+                "image_size_px": list(self.image_size_px), "tiles": [t.as_dict() for t in self.tiles],
+                "ti_read_by": self.ocr_name, "warnings": list(self.warnings)}
+
+
+# ----------------------------------------------------------------------------------------- the grid
+@dataclass(frozen=True)
+class _Line:
+    """x = a + b y (vertical family) or y = a + b x (horizontal family), in grid-image pixels."""
+
+    a: float
+    b: float
+    strength: float
+
+    def at(self, t: float) -> float:
+        return self.a + self.b * t
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 3:
+        array = array[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.asarray(array, dtype=np.float32)
+
+
+def _ridge_maps(grey_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Binary maps of thin horizontal and vertical ridges (bright or dark lines: a viewport border on any
+    background): |d2/dy2| - |d2/dx2| (and the reverse) of the smoothed image above an adaptive threshold."""
+    import cv2
+
+    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), 1.0)
+    d2x = cv2.Sobel(smoothed, cv2.CV_32F, 2, 0, ksize=3)
+    d2y = cv2.Sobel(smoothed, cv2.CV_32F, 0, 2, ksize=3)
+    horizontal = np.abs(d2y) - np.abs(d2x)
+    threshold = max(6.0, 3.0 * float(np.median(np.abs(d2x) + np.abs(d2y))))
+    return (horizontal > threshold).astype(np.uint8), (-horizontal > threshold).astype(np.uint8)
+
+
+def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0, max_lines: int = 40) -> list[_Line]:
+    """Straight lines of one family (standard Hough transform, votes = ridge pixels along the whole line, so
+    broken or faint borders still count), non-maximum suppressed, as _Line (x = a + b y or y = a + b x)."""
+    import cv2
+
+    votes_needed = int(0.25 * min(binary.shape))
+    tilt = np.radians(max_tilt_deg)
+    ranges = [(0.0, tilt), (np.pi - tilt, np.pi)] if vertical else [(np.pi / 2 - tilt, np.pi / 2 + tilt)]
+    found = []
+    for low, high in ranges:
+        lines = cv2.HoughLinesWithAccumulator(binary, 1, np.pi / 720, votes_needed, min_theta=low, max_theta=high)
+        if lines is not None:
+            found.append(np.asarray(lines, dtype=float).reshape(-1, 3))
+    if not found:
+        return []
+    candidates = np.concatenate(found)
+    candidates = candidates[np.argsort(-candidates[:, 2])][:400]
+    height, width = binary.shape
+    centre, span = (height / 2.0, height) if vertical else (width / 2.0, width)
+    extent = width if vertical else height
+    dilated = cv2.dilate(binary, np.ones((1, 3) if vertical else (3, 1), np.uint8))
+    t = np.linspace(0.15 * span, 0.85 * span, 200)
+    rows_px, cols_px = np.nonzero(binary)
+    u, v = (rows_px, cols_px) if vertical else (cols_px, rows_px)
+    u, v = u.astype(np.float32), v.astype(np.float32)
+    kept: list[_Line] = []
+    for rho, theta, votes in candidates:
+        if vertical:   # x cos t + y sin t = rho  ->  x = rho / cos t - y tan t
+            line = _Line(rho / np.cos(theta), -np.tan(theta), float(votes))
+        else:          # y = rho / sin t - x cot t
+            line = _Line(rho / np.sin(theta), -np.cos(theta) / np.sin(theta), float(votes))
+        if any(abs(line.at(centre) - other.at(centre)) < 0.01 * extent for other in kept):
+            continue
+        # a viewport border is continuous; a row of annotations or anatomy edges is not
+        position = np.round(line.a + line.b * t).astype(int)
+        inside = (position >= 0) & (position < extent)
+        along = t.astype(int)[inside]
+        hits = dilated[along, position[inside]] if vertical else dilated[position[inside], along]
+        coverage = float(hits.mean()) if hits.size else 0.0
+        if coverage < 0.5:
+            continue
+        line = _refine_line(line, u, v, 0.004 * extent)
+        kept.append(_Line(line.a, line.b, float(votes) * coverage))
+        if len(kept) >= max_lines:
+            break
+    return kept
+
+
+def _refine_line(line: _Line, u: np.ndarray, v: np.ndarray, window: float) -> _Line:
+    """Least-squares line through the ridge pixels (u, v) within ``window`` (then half of it) of ``line``: the
+    Hough peak is only within a bin of the border, and a tilted border meets annotations at one end."""
+    a, b = line.a, line.b
+    band = np.abs(v - (a + b * u)) <= 2.0 * max(window, 1.5)
+    u, v = u[band], v[band]
+    for width in (window, window / 2.0):
+        near = np.abs(v - (a + b * u)) <= max(width, 1.5)
+        if near.sum() < 20:
+            break
+        b, a = np.polyfit(u[near], v[near], 1)
+    return _Line(float(a), float(b), line.strength)
+
+
+def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | None:
+    """The lines of the viewport borders: the largest set on a regular lattice (spacing 6-60% of the extent),
+    every lattice line from the first to the last, missing ones interpolated. None when fewer than 3 fit.
+
+    Stage 1: RANSAC over pairs of lines and their index difference (linear lattice, tolerance 0.12 spacings,
+    score = strength x closeness, times the fraction of lattice lines present). Stage 2: for every index the
+    candidates within 0.15 spacings are compared and the combination whose positions are the smoothest function
+    of the index is kept (:func:`_smoothest_choice`), so an annotation row or a panel edge next to a border,
+    however strong, does not replace it.
+    """
+    if len(lines) < 3:
+        return None
+    lines = sorted(lines, key=lambda line: line.at(centre))
+    positions = np.array([line.at(centre) for line in lines])
+    strengths = np.array([line.strength for line in lines])
+    best, best_score = None, 0.0
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines)):
+            for steps in range(1, 13):
+                spacing = (positions[j] - positions[i]) / steps
+                if not 0.06 * extent <= spacing <= 0.6 * extent:
+                    continue
+                index = (positions - positions[i]) / spacing
+                residual = np.abs(index - np.round(index))
+                weight = strengths * np.clip(1.0 - (residual / 0.12) ** 2, 0.0, None)
+                chosen: dict[int, int] = {}
+                for k in np.flatnonzero(weight > 0):
+                    key = int(round(index[k]))
+                    if key not in chosen or weight[k] > weight[chosen[key]]:
+                        chosen[key] = k
+                if len(chosen) < 3:
+                    continue
+                keys = sorted(chosen)
+                score = weight[list(chosen.values())].sum() * len(chosen) / (keys[-1] - keys[0] + 1)
+                if score > best_score:
+                    best_score, best = score, (chosen, positions[i], spacing)
+    if best is None:
+        return None
+    chosen, origin, spacing = best
+    chosen = _smoothest_choice(sorted(chosen), positions, strengths, origin, spacing)
+    keys = np.array(sorted(chosen))
+    members = [lines[chosen[int(k)]] for k in keys]
+    fit_a = np.polyfit(keys, [m.a for m in members], 2 if keys.size >= 4 else 1)
+    fit_b = np.polyfit(keys, [m.b for m in members], 1)
+    out = []
+    for k in range(int(keys[0]), int(keys[-1]) + 1):
+        out.append(lines[chosen[k]] if k in chosen else _Line(float(np.polyval(fit_a, k)), float(np.polyval(fit_b, k)), 0.0))
+    return out if len(out) >= 3 else None
+
+
+def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndarray, origin: float, spacing: float) -> dict[int, int]:
+    """One line per lattice index: the combination of candidates (within 0.15 spacings of the linear lattice,
+    the 3 strongest per index) with the smallest residual from a straight line of position against index (the
+    foreshortening of a hand-held photo is a few % over the grid), ties broken by strength."""
+    import itertools
+
+    candidates = []
+    for key in keys:
+        near = np.flatnonzero(np.abs(positions - (origin + key * spacing)) < 0.15 * spacing)
+        near = near[np.argsort(-strengths[near])][:3]
+        candidates.append(list(near) if near.size else [None])
+    present = [(k, c) for k, c in zip(keys, candidates) if c != [None]]
+    keys = [k for k, _ in present]
+    options = [c for _, c in present]
+    if int(np.prod([len(o) for o in options])) > 20000:
+        return {k: o[0] for k, o in zip(keys, options)}
+    index = np.asarray(keys, dtype=float)
+    degree = 1
+    top = float(strengths.max()) if strengths.size else 1.0
+    best, best_cost = None, np.inf
+    for combination in itertools.product(*options):
+        values = positions[list(combination)]
+        fit = np.polyval(np.polyfit(index, values, degree), index)
+        cost = float(np.sum(((values - fit) / spacing) ** 2)) + 0.002 * float(np.sum(1.0 - strengths[list(combination)] / top))
+        if cost < best_cost:
+            best, best_cost = combination, cost
+    return {k: int(c) for k, c in zip(keys, best)}
+
+
+def _intersection(vertical: _Line, horizontal: _Line) -> np.ndarray:
+    """Point where x = a1 + b1 y meets y = a2 + b2 x."""
+    y = (horizontal.a + horizontal.b * vertical.a) / (1.0 - horizontal.b * vertical.b)
+    return np.array([vertical.a + vertical.b * y, y])
+
+
+def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) -> tuple[np.ndarray, float]:
+    """Cell corners [rows, columns, 4, 2] (photo pixels, x, y; TL, TR, BR, BL) of the mosaic in a photo, and the
+    scale of the grid image. Raises MosaicError when no grid of at least 2 x 2 cells is found."""
+    import cv2
+
+    grey = _grey(image)
+    scale = min(1.0, settings.grid_long_side_px / max(grey.shape))
+    small = cv2.resize(grey, (max(8, int(round(grey.shape[1] * scale))), max(8, int(round(grey.shape[0] * scale)))),
+                       interpolation=cv2.INTER_AREA) if scale < 1.0 else grey
+    size = small.shape
+    h_map, v_map = _ridge_maps(small)
+    columns = _lattice(_hough_family(v_map, True), size[0] / 2.0, size[1])
+    rows = _lattice(_hough_family(h_map, False), size[1] / 2.0, size[0])
+    if columns is None or rows is None or len(columns) < 3 or len(rows) < 3:
+        raise MosaicError(
+            "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
+            "straight on and in focus, or enter the frames one by one (single-frame mode)."
+        )
+    corners = np.empty((len(rows) - 1, len(columns) - 1, 4, 2))
+    for r in range(len(rows) - 1):
+        for c in range(len(columns) - 1):
+            corners[r, c] = [_intersection(columns[c], rows[r]), _intersection(columns[c + 1], rows[r]),
+                             _intersection(columns[c + 1], rows[r + 1]), _intersection(columns[c], rows[r + 1])]
+    return corners / scale, scale
+
+
+def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
+    centre = quad.mean(axis=0)
+    return centre + (quad - centre) * (1.0 - 2.0 * fraction)
+
+
+def warp_tile(grey: np.ndarray, quad: np.ndarray, size: int) -> np.ndarray:
+    """The quadrilateral ``quad`` (TL, TR, BR, BL; x, y) of ``grey`` warped to a ``size`` x ``size`` square
+    (bilinear; reduce the image first where the quadrilateral is much larger than ``size``: reduced_for)."""
+    import cv2
+
+    target = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(grey, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def reduced_for(grey: np.ndarray, corners: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """The photo reduced (area averaging) so that a tile spans about 1.3 x ``size`` pixels, and the factor used."""
+    import cv2
+
+    side = float(np.median(np.linalg.norm(corners[..., 1, :] - corners[..., 0, :], axis=-1)))
+    factor = min(1.0, 1.3 * size / max(side, 1.0))
+    if factor >= 0.95:
+        return grey, 1.0
+    shape = (max(8, int(round(grey.shape[1] * factor))), max(8, int(round(grey.shape[0] * factor))))
+    return cv2.resize(grey, shape, interpolation=cv2.INTER_AREA), factor
+
+
+def _border_levels(grey: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Median photo level along each cell's four borders [rows, columns] (the border colour + local glare)."""
+    height, width = grey.shape
+    levels = np.empty(corners.shape[:2])
+    for r in range(corners.shape[0]):
+        for c in range(corners.shape[1]):
+            quad = corners[r, c]
+            samples = []
+            for start, end in zip(quad, np.roll(quad, -1, axis=0)):
+                t = np.linspace(0.1, 0.9, 40)[:, None]
+                points = start + t * (end - start)
+                x = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
+                y = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
+                samples.append(grey[y, x])
+            levels[r, c] = float(np.median(np.concatenate(samples)))
+    return levels
+
+
+# ------------------------------------------------------------------------------------------ the text
+def text_boxes(tile: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the text lines in the corner regions of one tile (grey 0..255)."""
+    import cv2
+
+    size = tile.shape[0]
+    image = np.clip(tile, 0, 255).astype(np.uint8)
+    stroke = max(3, int(round(size * 0.035)))
+    tophat = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (stroke, stroke)))
+    band = np.zeros_like(tophat, dtype=bool)
+    depth = int(0.24 * size)
+    band[:depth] = True
+    band[-depth:] = True
+    values = tophat[band]
+    threshold = max(30.0, 0.35 * float(np.percentile(values, 99.7)))
+    mask = ((tophat > threshold) & band).astype(np.uint8)
+    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size * 0.03)), 1)))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    boxes = []
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        if 0.02 * size <= h <= 0.12 * size and w >= 0.2 * h and area >= 0.15 * w * h:
+            boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    # merge boxes on one text line that are close together (words of one annotation)
+    boxes.sort(key=lambda b: (b[1], b[0]))
+    merged: list[list[int]] = []
+    for box in boxes:
+        for other in merged:
+            same_line = abs((box[1] + box[3]) / 2 - (other[1] + other[3]) / 2) < 0.5 * (box[3] - box[1])
+            if same_line and box[0] - other[2] < 2.0 * (box[3] - box[1]) and other[0] - box[2] < 2.0 * (box[3] - box[1]):
+                other[:] = [min(other[0], box[0]), min(other[1], box[1]), max(other[2], box[2]), max(other[3], box[3])]
+                break
+        else:
+            merged.append(list(box))
+    return [tuple(b) for b in merged if b[2] - b[0] >= 0.8 * (b[3] - b[1])]
+
+
+def _crop(tile: np.ndarray, box, pad_fraction: float = 0.35) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    pad = max(2, int(pad_fraction * (y1 - y0)))
+    crop = tile[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+    return np.clip(crop, 0, 255).astype(np.uint8)
+
+
+def _ti_region(box, size: int) -> tuple[int, int, int, int]:
+    """Where the TI of any tile is, from the box where it was read on one tile: the same place, widened by 60%
+    on the side the text grows (a left-aligned annotation grows to the right, a right-aligned one to the left)."""
+    x0, y0, x1, y1 = box
+    grow = int(0.6 * (x1 - x0))
+    if (x0 + x1) / 2 < size / 2:
+        x1 += grow
+    else:
+        x0 -= grow
+    pad = int(0.25 * (y1 - y0))
+    return max(0, x0), max(0, y0 - pad), min(size, x1), min(size, y1 + pad)
+
+
+def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer, calibration: int):
+    """(text, score, ti) per tile: the text lines of the first tiles are read until the TI is found, then the same
+    place is read on every tile (the annotation sits at one place in every viewport); where that fails, the
+    tile's other text lines are read."""
+    from TINullCorrectionLib.io.ocr import parse_ti_number, parse_ti_text
+
+    size = tiles[0].shape[0] if tiles else 1
+    results: list[tuple[str, float, float | None]] = [("", 0.0, None)] * len(tiles)
+    regions, first, numbers = [], [], []
+    heights = [b[3] - b[1] for tile_boxes in boxes for b in tile_boxes]
+    line_px = int(np.median(heights)) if heights else int(0.07 * size)
+    for attempt, i in enumerate(list(range(len(tiles)))[: max(calibration, 3)]):
+        first.append(i)
+        order = sorted(boxes[i], key=lambda b: -(b[2] - b[0]))
+        if attempt > 0 or not order:  # where the line finder missed the TI (text over bright anatomy)
+            order += _corner_lines(size, line_px)
+        read = recognizer.read_lines([_crop(tiles[i], b) for b in order])
+        numbers.append([(box, line, parse_ti_number(line.text)) for box, line in zip(order, read)])
+        for box, line in zip(order, read):
+            value = parse_ti_text(line.text)
+            if value is not None and results[i][2] is None:
+                results[i] = (line.text, line.score, value)
+                regions.append(_ti_region(box, size))
+        if len(regions) >= calibration:
+            break
+    if not regions:
+        # no "TI" label recognised: the TI is the number that grows by a TI step (>= 5 ms) from tile to tile
+        # at the same place on the first three tiles (an image number grows by 1)
+        region = _growing_number_region(numbers[:3], size)
+        if region is None:
+            return results
+        regions.append(region)
+        first = first[:0]
+    region = tuple(int(v) for v in np.median(np.array(regions), axis=0))
+    others = [i for i in range(len(tiles)) if i not in first]
+    lines = recognizer.read_lines([_crop(tiles[i], region, pad_fraction=0.1) for i in others])
+    retry = []
+    for i, line in zip(others, lines):
+        value = parse_ti_number(line.text)
+        results[i] = (line.text, line.score, value)
+        if value is None:
+            retry += [(i, b) for b in boxes[i] if not _overlaps(b, region)]
+    if retry:
+        for (i, _), line in zip(retry, recognizer.read_lines([_crop(tiles[i], b) for i, b in retry])):
+            value = parse_ti_text(line.text)
+            if value is not None and results[i][2] is None:
+                results[i] = (line.text, line.score, value)
+    return results
+
+
+def _growing_number_region(numbers, size: int):
+    """The TI region from the numbers read on the first tiles ([(box, line, value)] per tile): a box of tile 0
+    whose number grows by at least 5 (ms) in the box at the same place on each next tile."""
+    if len(numbers) < 3:
+        return None
+    for box, _, value in numbers[0]:
+        if value is None:
+            continue
+        centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+        values = [value]
+        for tile_numbers in numbers[1:]:
+            found = [v for b, _, v in tile_numbers if v is not None
+                     and np.hypot(*(np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]) - centre)) < 0.06 * size]
+            if not found:
+                break
+            values.append(found[0])
+        if len(values) == len(numbers) and all(b - a >= 5 for a, b in zip(values[:-1], values[1:])):
+            return _ti_region(box, size)
+    return None
+
+
+def _corner_lines(size: int, line_px: int) -> list[tuple[int, int, int, int]]:
+    """The first two text lines of every corner (left/right halves at the top and bottom edges): where
+    annotations stand when the line finder misses them (text over bright anatomy)."""
+    margin, step = max(2, int(0.4 * line_px)), int(1.35 * line_px)
+    out = []
+    for line in range(2):
+        top = margin + line * step
+        bottom = size - margin - (line + 1) * step
+        for y in (top, bottom):
+            out += [(0, y, size // 2, y + line_px), (size // 2, y, size, y + line_px)]
+    return out
+
+
+def _overlaps(a, b) -> bool:
+    return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
+
+
+def consistent_tis(values: list[float | None]) -> tuple[list[float | None], list[str]]:
+    """TIs in reading order with the implausible reads removed (None); returns (values, "ocr" or "" per tile).
+
+    The TIs of a scout grow by a nearly constant step (ECG-triggered scouts jitter by a few %): the largest set of
+    reads on one line (RANSAC over pairs; tolerance 0.3 steps + 0.03 steps per tile of distance) is kept, then
+    reads that break the increase or lie more than 0.3 local steps from the line through their kept neighbours
+    are dropped.
+    """
+    ti = np.array([np.nan if v is None else float(v) for v in values])
+    known = np.flatnonzero(np.isfinite(ti))
+    keep = np.zeros(ti.size, bool)
+    if known.size >= 2:
+        best, best_score = None, (-1, 0.0)
+        for a in range(known.size):
+            for b in range(a + 1, known.size):
+                i, j = known[a], known[b]
+                step = (ti[j] - ti[i]) / (j - i)
+                if not step > 0:
+                    continue
+                residual = np.abs(ti[known] - (ti[i] + step * (known - i)))
+                inliers = residual <= step * (0.3 + 0.03 * np.abs(known - i))
+                score = (int(inliers.sum()), -float(residual[inliers].sum() / step))
+                if score > best_score:
+                    best_score, best = score, known[inliers]
+        if best is not None and best.size >= 2:
+            keep[best] = True
+    for _ in range(ti.size):
+        index = np.flatnonzero(keep)
+        if index.size < 3:
+            break
+        worst, worst_excess = None, 0.0
+        for n, k in enumerate(index):
+            left, right = index[max(0, n - 1)], index[min(index.size - 1, n + 1)]
+            if left == k or right == k:  # an end: compare with the two next ones
+                pair = index[1:3] if left == k else index[-3:-1]
+                left, right = pair[0], pair[1]
+            step = (ti[right] - ti[left]) / (right - left)
+            expected = ti[left] + step * (k - left)
+            excess = abs(ti[k] - expected) / max(step, 1e-9) - 0.3 if step > 0 else np.inf
+            if excess > worst_excess:
+                worst, worst_excess = k, excess
+        if worst is None:
+            break
+        keep[worst] = False
+    return [float(v) if k else None for v, k in zip(ti, keep)], ["ocr" if k else "" for k in keep]
+
+
+def fill_tis(values: list[float | None], sources: list[str]) -> tuple[list[float], list[str]]:
+    """Missing TIs interpolated (linear in the tile index) between trusted ones, extrapolated at the ends."""
+    ti = np.array([np.nan if v is None else v for v in values], dtype=float)
+    known = np.flatnonzero(np.isfinite(ti))
+    if known.size < 2:
+        raise MosaicError("Too few TIs could be read to estimate the others: enter the first TI and the spacing.")
+    index = np.arange(ti.size)
+    filled = np.interp(index, known, ti[known])
+    step_first = (ti[known[1]] - ti[known[0]]) / (known[1] - known[0])
+    step_last = (ti[known[-1]] - ti[known[-2]]) / (known[-1] - known[-2])
+    filled[index < known[0]] = ti[known[0]] - step_first * (known[0] - index[index < known[0]])
+    filled[index > known[-1]] = ti[known[-1]] + step_last * (index[index > known[-1]] - known[-1])
+    out_sources = [s if np.isfinite(ti[k]) else "estimated" for k, s in enumerate(sources)]
+    return [float(round(v)) for v in filled], out_sources
+
+
+# ------------------------------------------------------------------------------------------- reading
+def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = MosaicSettings(),
+                ti_ms: list[float] | None = None, first_ti_ms: float | None = None, spacing_ms: float | None = None) -> MosaicReading:
+    """Find the tiles of a mosaic photo (uint8 [H, W] or [H, W, 3]) and their TIs; build the TIScout.
+
+    TIs, in order of precedence: ``ti_ms`` (one per tile, in reading order: the user's confirmed or corrected
+    list), else the text read by ``recognizer`` (io/ocr.py; None: no OCR), completed or replaced by
+    ``first_ti_ms`` + k x ``spacing_ms`` when the text cannot be read.
+    """
+    grey = _grey(image)
+    if grey.ndim != 2 or min(grey.shape) < 64:
+        raise MosaicError(f"The photo is too small ({grey.shape}) to hold a mosaic.")
+    corners, _ = find_grid(grey, settings)
+    n_rows, n_columns = corners.shape[:2]
+    border = _border_levels(grey, corners) if settings.glare_correction else np.zeros(corners.shape[:2])
+    reference = float(np.median(border))
+    reduced, factor = reduced_for(grey, corners, settings.text_tile_px)
+    tiles_px, quads, cells = [], [], []
+    edge = settings.text_tile_px // 5
+    for r in range(n_rows):
+        for c in range(n_columns):
+            quad = _inset(corners[r, c], 0.012)
+            tile = warp_tile(reduced, quad * factor, settings.text_tile_px)
+            if float(tile[edge:-edge, edge:-edge].std()) < settings.empty_std:
+                continue
+            if settings.glare_correction:
+                tile = tile - np.float32(border[r, c] - reference)
+            tiles_px.append(tile)
+            quads.append(quad)
+            cells.append((r, c))
+    warnings: list[str] = []
+    if len(tiles_px) < settings.min_tiles:
+        raise MosaicError(f"Only {len(tiles_px)} tile(s) with an image found: a TI scout mosaic needs at least {settings.min_tiles}.")
+    slots = [r * n_columns + c for r, c in cells]
+    if slots != list(range(len(slots))):
+        warnings.append("Empty viewports between the tiles: frames are taken in reading order (left to right, top to bottom).")
+    boxes = [text_boxes(tile) for tile in tiles_px]
+    texts = [("", 0.0, None)] * len(tiles_px)
+    ocr_name = ""
+    if ti_ms is not None:
+        values = [float(v) for v in ti_ms]
+        if len(values) != len(tiles_px):
+            raise MosaicError(f"Got {len(values)} TIs for {len(tiles_px)} tiles found in the photo: give one TI per tile, in reading order.")
+        sources = ["user"] * len(values)
+    else:
+        values, sources = [None] * len(tiles_px), [""] * len(tiles_px)
+        if recognizer is not None:
+            ocr_name = getattr(recognizer, "name", type(recognizer).__name__)
+            texts = _read_tile_tis(tiles_px, boxes, recognizer, settings.calibration_tiles)
+            values, sources = consistent_tis([t[2] for t in texts])
+        n_read = sum(v is not None for v in values)
+        if first_ti_ms is not None and spacing_ms is not None and n_read < max(3, len(values) // 2):
+            if not (np.isfinite(first_ti_ms) and np.isfinite(spacing_ms) and first_ti_ms > 0 and spacing_ms > 0):
+                raise MosaicError("The first TI and the spacing must be positive numbers (ms).")
+            values = [float(first_ti_ms + k * spacing_ms) for k in range(len(values))]
+            sources = ["spacing"] * len(values)
+            if recognizer is not None:
+                warnings.append(f"The TIs could not be read from the tiles ({n_read} of {len(values)}): "
+                                "they are the first TI + k x spacing you entered.")
+        elif n_read >= 3:
+            values, sources = fill_tis(values, sources)
+            estimated = [k + 1 for k, s in enumerate(sources) if s == "estimated"]
+            if estimated:
+                warnings.append(f"TI of tile(s) {', '.join(map(str, estimated))} could not be read and was estimated from "
+                                "the neighbouring tiles: check it.")
+    tiles = tuple(
+        TileReading(k, r, c, quads[k], values[k], sources[k], texts[k][0], texts[k][1]) for k, (r, c) in enumerate(cells)
+    )
+    frames = np.stack([_frame_of_tile(tile, frame_boxes, settings.tile_px) for tile, frame_boxes in zip(tiles_px, boxes)])
+    scout = None
+    if all(v is not None for v in values):
+        scout = scout_from_tiles(frames, values, settings.field_of_view_mm, tuple(warnings))
+    elif ti_ms is None:
+        warnings.append("The TIs could not be read from the tiles: enter them (or the first TI and the spacing).")
+    return MosaicReading(tiles, n_rows, n_columns, (grey.shape[1], grey.shape[0]), frames, scout, tuple(warnings), ocr_name,
+                         tuple(tuple(b) for b in boxes))
+
+
+def _frame_of_tile(tile: np.ndarray, boxes, size: int) -> np.ndarray:
+    """The tile without its text (each text line replaced by the background under it), reduced to ``size``."""
+    import cv2
+
+    frame = tile.astype(np.float32).copy()
+    for x0, y0, x1, y1 in boxes:
+        pad = max(1, int(0.3 * (y1 - y0)))
+        region = frame[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        region[...] = np.float32(np.percentile(region, 25))  # the background under the (bright) text
+    if frame.shape[0] == size:
+        return frame
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def scout_from_tiles(frames: np.ndarray, ti_ms, field_of_view_mm: float = DEFAULT_FIELD_OF_VIEW_MM,
+                     warnings: tuple[str, ...] = ()) -> TIScout:
+    """A TIScout (screen capture, magnitude display levels) from tiles in reading order and their TIs."""
+    ti = np.asarray(ti_ms, dtype=float)
+    if np.any(np.diff(ti) <= 0):
+        raise MosaicError(f"The TIs must increase from tile to tile in reading order; got {[f'{v:g}' for v in ti]} ms.")
+    spacing = float(field_of_view_mm) / frames.shape[2]
+    return TIScout(
+        frames=np.asarray(frames, np.float32), ti_ms=ti, pixel_spacing_mm=(spacing, spacing),
+        ijk_to_ras=np.diag([-spacing, -spacing, 8.0, 1.0]), ti_source="mosaic photo", phase_sensitive=False, screen_capture=True,
+        slice_label=f"mosaic of {frames.shape[0]} tiles",
+        warnings=(*warnings, f"A photo carries no pixel size: the tiles are taken to show a {field_of_view_mm:g} mm field of view."),
+    )
+
+
+# ------------------------------------------------------------------------------------ the whole job
+@dataclass(frozen=True)
+class MosaicResult:
+    """A mosaic photo analysed: what was read (tiles, TIs) and the pipeline's answer on the scout it makes."""
+
+    reading: MosaicReading
+    result: object  # core.results.ScoutResult
+
+    def tile_statuses(self) -> list[str]:
+        from TINullCorrectionLib.core.presentation import offset_status
+
+        low_high = self.result.optimal_range_ms
+        return [offset_status(frame.offset_from_null_ms, low_high) for frame in self.result.recommendation.frames]
+
+    def annotated_image(self, image: np.ndarray) -> np.ndarray:
+        """The photo with every tile outlined green / amber / red (its offset from the series null) and labelled."""
+        from TINullCorrectionLib.core.presentation import draw_tile_verdicts
+
+        frames = self.result.recommendation.frames
+        labels = [f"TI {frame.ti_ms:.0f}: {frame.offset_from_null_ms:+.0f} ms" for frame in frames]
+        return draw_tile_verdicts(image, [t.corners_px for t in self.reading.tiles], self.tile_statuses(), labels)
+
+    def to_dict(self) -> dict:
+        out = {"mode": "mosaic", "mosaic": self.reading.to_dict(), **self.result.to_dict()}
+        out["warnings"] = list(dict.fromkeys([*self.reading.warnings, *out.get("warnings", [])]))
+        return out
+
+
+class TIsNeeded(MosaicError):
+    """The tiles were found but their TIs could not be read: the user must enter them (the reading is attached)."""
+
+    def __init__(self, message: str, reading: MosaicReading):
+        super().__init__(message)
+        self.reading = reading
+
+
+def analyse_mosaic_photo(image: np.ndarray, model, settings=None, *, recognizer=None, myocardium_model=None,
+                         ti_ms: list[float] | None = None, first_ti_ms: float | None = None, spacing_ms: float | None = None,
+                         chosen_ti_ms: float | None = None, mosaic_settings: MosaicSettings = MosaicSettings(),
+                         warnings=()) -> MosaicResult:
+    """Read a mosaic photo (:func:`read_mosaic`) and run the TI pipeline (core.pipeline.analyse_scout: CNN +
+    automatic myocardium + inversion-recovery fit) on the scout its tiles make. Raises TIsNeeded (with the
+    reading) when the TIs could not be read and none were given."""
+    from TINullCorrectionLib.core.pipeline import analyse_scout
+    from TINullCorrectionLib.core.recommendation import RecommendationSettings
+
+    reading = read_mosaic(image, recognizer, mosaic_settings, ti_ms=ti_ms, first_ti_ms=first_ti_ms, spacing_ms=spacing_ms)
+    if reading.scout is None:
+        raise TIsNeeded(
+            f"Found {len(reading.tiles)} tiles but could not read their TIs: enter the TIs (or the first TI and the spacing).",
+            reading)
+    result = analyse_scout(reading.scout, model, settings if settings is not None else RecommendationSettings(),
+                           myocardium_model=myocardium_model, chosen_ti_ms=chosen_ti_ms, warnings=tuple(warnings))
+    return MosaicResult(reading, result)
