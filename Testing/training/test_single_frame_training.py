@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from TINullCorrectionLib.networks.single_frame import load_single_frame_model
+from TINullCorrectionLib.networks.torch_models import load_torch_single_frame_model
 
 from cardiac_lge.cli import main
 from cardiac_lge.training.single_frame import (
@@ -31,6 +32,8 @@ def test_training_reduces_loss_and_the_command_writes_a_loadable_file(tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3] and history[-1]["train_loss"] < history[0]["train_loss"]
     out = tmp_path / "single.pt"
     assert main(["train", "--single-frame", "--n-series", "3", "--epochs", "1", "--out", str(out), "--threads", "1"]) == 0
-    loaded = load_single_frame_model(out)
-    assert loaded.card["training_command"].startswith("cardiac-lge train --single-frame")
-    assert loaded.card["architecture"] == "single-frame" and out.with_suffix(".history.json").is_file()
+    # the .pt for fine-tuning (torch) and the .onnx beside it that inference reads, with the same card
+    for loaded in (load_torch_single_frame_model(out), load_single_frame_model(out.with_suffix(".onnx"))):
+        assert loaded.card["training_command"].startswith("cardiac-lge train --single-frame --out single.pt")
+        assert loaded.card["architecture"] == "single-frame"
+    assert out.with_suffix(".history.json").is_file()

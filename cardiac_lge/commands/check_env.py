@@ -51,7 +51,7 @@ def _optional(label: str, module: str, profile: str, function) -> bool:
 
 def _onnx_models() -> str:
     import numpy as np
-    import onnxruntime
+    from CardiacLGECommonLib.core.offline import import_onnxruntime
     from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
     from TINullCorrectionLib.networks.ti_offset import load_model
     from TINullCorrectionLib.scenarios import simulate_known_null_scout
@@ -62,7 +62,7 @@ def _onnx_models() -> str:
     probability = unet.myocardium_probability(scout)
     if not (np.allclose(prediction.probabilities.sum(1), 1.0) and np.isfinite(probability).all()):
         raise RuntimeError("the networks gave invalid probabilities")
-    return (f"onnxruntime {onnxruntime.__version__}: {model.name} ({model.network.sha256[:12]}...) and {unet.name} "
+    return (f"onnxruntime {import_onnxruntime().__version__}: {model.name} ({model.network.sha256[:12]}...) and {unet.name} "
             f"({unet.network.sha256[:12]}...) load (sha256 as in the model card) and run on a simulated scout")
 
 

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-SINGLE_FRAME_OPTIONS = ("out", "single_frame", "n_series", "epochs", "learning_rate", "seed")
+SINGLE_FRAME_OPTIONS = ("single_frame", "out", "n_series", "epochs", "learning_rate", "seed")
 
 
 def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: Path) -> int:

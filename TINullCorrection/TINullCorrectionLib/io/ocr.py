@@ -72,6 +72,9 @@ class RapidTextRecognizer:
     """
 
     def __init__(self, threads: int | None = None):
+        from CardiacLGECommonLib.core.offline import disable_onnxruntime_telemetry
+
+        disable_onnxruntime_telemetry()  # before the library starts onnxruntime
         try:
             import rapidocr_onnxruntime
             from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer

@@ -202,8 +202,10 @@ class OnnxNetwork:
 
 
 def _import_onnxruntime(error: type[ValueError]):
+    from CardiacLGECommonLib.core.offline import import_onnxruntime
+
     try:
-        import onnxruntime
+        onnxruntime = import_onnxruntime()
     except ImportError as exc:
         raise error("onnxruntime is not installed: it runs the networks. Install it with `pip install onnxruntime` "
                     "(in 3D Slicer the module offers to install it on the first Run).") from exc

@@ -24,7 +24,8 @@ from TINullCorrectionLib.networks.offset_bins import OffsetBins
 from TINullCorrectionLib.networks.onnx_runtime import CONTRACT_KEY, FORMAT_KEY, VERSION_KEY, read_onnx_header
 from TINullCorrectionLib.networks.ti_offset import DEFAULT_MODEL_PATH, load_model
 
-SHIPPED = ("ti_offset_sequence.onnx", "myocardium_unet.onnx", "ti_offset_sequence.pt", "myocardium_unet.pt")
+SHIPPED = ("ti_offset_sequence.onnx", "myocardium_unet.onnx", "ti_offset_single_frame.onnx", "ti_offset_sequence.pt",
+           "myocardium_unet.pt", "ti_offset_single_frame.pt")
 
 
 def test_shipped_files_match_both_model_cards():
@@ -35,17 +36,18 @@ def test_shipped_files_match_both_model_cards():
         sha = file_sha256(MODELS_DIR / name)
         assert card[name]["sha256"] == sha, name
         assert re.search(rf"`{re.escape(name)}`.*?sha256 \| `{sha}`", markdown, re.S), f"MODEL_CARD.md lacks the sha256 of {name}"
-    for name in ("ti_offset_sequence.onnx", "myocardium_unet.onnx"):
+    for name in ("ti_offset_sequence.onnx", "myocardium_unet.onnx", "ti_offset_single_frame.onnx"):
         assert card[name]["exported_from_sha256"] == card[card[name]["exported_from"]]["sha256"]
         assert card[name]["opset"] == 18 and card[name]["ir_version"] <= 10
 
 
 def test_shipped_models_are_installed_and_listed_for_slicer():
     cmake = (REPO_ROOT / "TINullCorrection" / "CMakeLists.txt").read_text()
-    for name in ("ti_offset_sequence.onnx", "myocardium_unet.onnx", "MODEL_CARD.json", "MODEL_CARD.md"):
+    for name in ("ti_offset_sequence.onnx", "myocardium_unet.onnx", "ti_offset_single_frame.onnx", "MODEL_CARD.json",
+                 "MODEL_CARD.md"):
         assert f"${{MODULE_NAME}}Lib/models/{name}" in cmake, name
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
-    assert '"models/*"' in pyproject
+    assert '"TINullCorrectionLib.models",' in pyproject and '"TINullCorrectionLib.models" = ["*"]' in pyproject
 
 
 @pytest.mark.parametrize("path", [DEFAULT_MODEL_PATH, DEFAULT_SEGMENTATION_PATH])
