@@ -17,6 +17,8 @@ DEMO_DIR ?= demo_output
 .PHONY: setup runtime demo test lint bench clean-venv
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "CardiacLGE needs Python 3.10 or newer: $(PYTHON) is $$($(PYTHON) -V 2>&1). Give another with make PYTHON=python3.11 ..."; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) lacks the venv module (Debian/Ubuntu: apt install python3-venv)."; exit 1; }
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet "$(TORCH_SPEC)"
@@ -24,6 +26,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(RUNTIME_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "CardiacLGE needs Python 3.10 or newer: $(PYTHON) is $$($(PYTHON) -V 2>&1). Give another with make PYTHON=python3.11 ..."; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) lacks the venv module (Debian/Ubuntu: apt install python3-venv)."; exit 1; }
 	test -x $(RPY) || $(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RPY) -m pip install --quiet --upgrade pip
 	$(RPY) -m pip install --quiet -e .
