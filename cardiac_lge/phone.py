@@ -16,6 +16,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: What each console-photo job imports beyond the default install (the ``[phone]`` extra of pyproject.toml).
+PHONE_MODULES = {"mosaic": ("cv2",), "serve": ("cv2", "fastapi", "uvicorn", "qrcode")}
+PHONE_INSTALL = "pip install 'cardiac-lge[phone]'"
+
+
+def require_phone_profile(job: str) -> None:
+    """Raise a ValueError naming the install command when a module ``job`` needs is not installed."""
+    import importlib.util
+
+    def installed(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a broken or blocked installation counts as missing
+            return False
+
+    missing = [name for name in PHONE_MODULES[job] if not installed(name)]
+    if missing:
+        names = {"cv2": "opencv-python"}
+        raise ValueError(f"{'cardiac-lge serve' if job == 'serve' else 'ti-correct --mosaic'} needs "
+                         f"{', '.join(names.get(m, m) for m in missing)}, which the default install leaves out: "
+                         f"install the phone profile with `{PHONE_INSTALL}`.")
+
+
 #: Long side (pixels) to which mosaic photos are reduced when decoded (phone photos are ~4000 px).
 MOSAIC_LONG_SIDE_PX = 2400
 SINGLE_FRAME_LONG_SIDE_PX = 1024

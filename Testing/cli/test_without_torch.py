@@ -83,3 +83,32 @@ def test_the_default_profile_commands_run_with_torch_unimportable(tmp_path):
     assert entry["ir_fit"]["myocardium_source"] == "automatic myocardium"
     assert "not installed (only the [train] profile needs it)" in process.stdout
     assert "not installed (only the [test] profile needs it)" in process.stdout
+
+
+PHONE_ONLY = ("cv2", "fastapi", "uvicorn", "qrcode", "rapidocr_onnxruntime", "starlette")
+
+
+def test_without_the_phone_profile_single_frames_run_and_the_mosaic_and_serve_say_what_to_install(tmp_path):
+    """The default install leaves out the [phone] extra (OpenCV, RapidOCR, FastAPI, uvicorn, qrcode: ~0.2 GB):
+    --single-frame needs none of it; --mosaic and serve refuse with the install command, not a traceback."""
+    from support.phone_photos import single_frame_photo
+
+    data, ti, _ = single_frame_photo()
+    photo = tmp_path / "frame.jpg"
+    photo.write_bytes(data)
+    commands = [
+        ["ti-correct", str(photo), "--single-frame", "--ti-ms", f"{ti:g}"],
+        ["ti-correct", str(photo), "--mosaic"],
+        ["serve"],
+    ]
+    process = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(BLOCKED + PHONE_ONLY), json.dumps(commands)],
+                             cwd=REPO_ROOT, capture_output=True, text=True, encoding="utf-8", timeout=600)
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    assert process.returncode == 0 and lines, process.stdout[-3000:] + process.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["codes"] == [0, 2, 2], process.stdout[-3000:] + process.stderr[-3000:]
+    assert "Traceback" not in process.stderr
+    assert "ti-correct --mosaic needs opencv-python" in process.stderr
+    assert "cardiac-lge serve needs opencv-python, fastapi, uvicorn, qrcode" in process.stderr
+    assert process.stderr.count("pip install 'cardiac-lge[phone]'") == 2
+    assert result["loaded"] == []

@@ -59,9 +59,11 @@ def run(args: argparse.Namespace) -> int:
     import secrets
     import sys
 
+    from cardiac_lge.phone import PhoneModels, require_phone_profile
+
+    require_phone_profile("serve")
     import uvicorn
 
-    from cardiac_lge.phone import PhoneModels
     from cardiac_lge.serve.app import ServeSettings, create_app
 
     if args.workers < 1 or args.queue < 0 or args.max_upload_mb <= 0:

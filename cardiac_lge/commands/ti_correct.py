@@ -396,10 +396,12 @@ def _run_photo(args: argparse.Namespace) -> int:
     """--mosaic / --single-frame: one picture taken at the console (cardiac_lge.phone, shared with the web page)."""
     from CardiacLGECommonLib.core.files import check_writable, write_json_atomically
 
-    from cardiac_lge.phone import PhoneModels, analyse_mosaic_bytes, analyse_single_frame_bytes
+    from cardiac_lge.phone import PhoneModels, analyse_mosaic_bytes, analyse_single_frame_bytes, require_phone_profile
 
     if args.mosaic and args.single_frame:
         raise ValueError("Choose one of --mosaic and --single-frame.")
+    if args.mosaic:
+        require_phone_profile("mosaic")
     if len(args.inputs) != 1 or not args.inputs[0].is_file():
         raise ValueError("Give exactly one picture file with --mosaic / --single-frame.")
     for output in (args.json, args.annotated):
