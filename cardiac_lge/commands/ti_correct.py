@@ -396,7 +396,12 @@ def _run_photo(args: argparse.Namespace) -> int:
     """--mosaic / --single-frame: one picture taken at the console (cardiac_lge.phone, shared with the web page)."""
     from CardiacLGECommonLib.core.files import check_writable, write_json_atomically
 
-    from cardiac_lge.phone import PhoneModels, analyse_mosaic_bytes, analyse_single_frame_bytes, require_phone_profile
+    from cardiac_lge.phone import (
+        PhoneModels,
+        analyse_mosaic_bytes,
+        analyse_single_frame_bytes,
+        require_phone_profile,
+    )
 
     if args.mosaic and args.single_frame:
         raise ValueError("Choose one of --mosaic and --single-frame.")
