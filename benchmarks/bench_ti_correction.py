@@ -359,8 +359,8 @@ def batch_throughput(n_series: int, workers: list[int], backends: dict, baseline
         studies = sorted(folder.iterdir())
         for backend, (model, unet) in backends.items():
             started = time.perf_counter()
-            for study in studies:
-                batch_rows(study, model, RecommendationSettings(), unet)
+            for number, study in enumerate(studies, 1):
+                batch_rows(study, f"study_{number:03d}", model, RecommendationSettings(), unet)
             seconds = time.perf_counter() - started
             print(f"  [{backend:11s}] in one process, models loaded: {n_series / seconds:.2f} series/s")
         runs = [(f"cardiac-lge --workers {w}", [sys.executable, "-m", "cardiac_lge.cli", "ti-correct", "--batch", str(folder),

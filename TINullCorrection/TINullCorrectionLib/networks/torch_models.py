@@ -43,9 +43,12 @@ class TorchNetwork:
         self.module = module
         self.device = device
 
+    def _tensors(self, arrays) -> list:
+        return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(self.device) for a in arrays]
+
     def __call__(self, *arrays: np.ndarray) -> np.ndarray:
         self.module.eval()
-        tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(self.device) for a in arrays]
+        tensors = self._tensors(arrays)
         with torch.inference_mode():
             if len(tensors) == 2:  # a TI network: one series, every frame real
                 images, scalars = tensors
@@ -126,20 +129,14 @@ SINGLE_FRAME_FILE_VERSION = 1
 DEFAULT_TORCH_SINGLE_FRAME_PATH = MODELS_DIR / "ti_offset_single_frame.pt"
 
 
-class TorchFeedForward:
-    """A feed-forward nn.Module (the single-frame network) behind the ONNX call signature: arrays -> logits."""
-
-    backend = "torch"
-
-    def __init__(self, module: nn.Module, device: str = "cpu"):
-        self.module = module
-        self.device = device
+class TorchFeedForward(TorchNetwork):
+    """A feed-forward nn.Module (the single-frame network) behind the ONNX call signature: arrays -> logits
+    (every input goes to the module as it is, also when there are two)."""
 
     def __call__(self, *arrays: np.ndarray) -> np.ndarray:
         self.module.eval()
-        tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(self.device) for a in arrays]
         with torch.inference_mode():
-            return self.module(*tensors).float().cpu().numpy()
+            return self.module(*self._tensors(arrays)).float().cpu().numpy()
 
 
 def torch_single_frame_model(module: nn.Module, bins: OffsetBins, preprocess, card: dict | None = None, name: str = ""):
