@@ -190,3 +190,14 @@ def test_header_reader_refuses_what_is_not_a_model_proto():
             read_onnx_header(data)
     header = read_onnx_header(DEFAULT_MODEL_PATH.read_bytes())
     assert header.metadata[FORMAT_KEY] == "cardiaclge-ti-offset-onnx" and header.opset == 18
+
+
+def test_shipped_model_cards_name_no_folders():
+    """A card keeps the options and file names of the command that made it, never a folder of the builder's
+    machine (issue 12 D17; the shipped cards once held --out /tmp/... paths)."""
+    from TINullCorrectionLib.networks.single_frame import load_single_frame_model
+
+    for loaded in (load_model(), load_segmentation_model(), load_single_frame_model()):
+        command = loaded.card["training_command"]
+        assert command.startswith("cardiac-lge train"), command
+        assert "/" not in command and "\\" not in command, command
