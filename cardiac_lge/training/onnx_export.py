@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -122,18 +121,11 @@ def _export(module: torch.nn.Module, example: tuple[torch.Tensor, ...], contract
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """The model file written through the project's atomic writer (the folder is made when missing)."""
+    from CardiacLGECommonLib.core.files import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes the file private; a model file is not
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temporary: temporary.write_bytes(data))
 
 
 def _verified(data: bytes, path: Path, load, reference, probe: tuple[np.ndarray, ...]) -> float:
@@ -148,45 +140,48 @@ def _verified(data: bytes, path: Path, load, reference, probe: tuple[np.ndarray,
     return difference
 
 
+def _export_checked(model, path: Path, forward: torch.nn.Module, example: tuple[torch.Tensor, ...], contract: OnnxContract,
+                   runtime_module, contract_metadata: dict, source_sha256: str | None, doc: str, load,
+                   probe: tuple[np.ndarray, ...]) -> str:
+    """Export ``forward``, check the file through the inference loader ``load`` against the torch network on
+    ``probe``, write it atomically; returns its sha256. ``runtime_module`` is the networks module whose
+    ONNX_FORMAT / ONNX_VERSION the file declares."""
+    metadata = {FORMAT_KEY: runtime_module.ONNX_FORMAT, VERSION_KEY: str(runtime_module.ONNX_VERSION),
+                CONTRACT_KEY: json.dumps(contract_metadata),
+                CARD_KEY: json.dumps(_plain({**model.card, "name": model.name or model.card.get("name", path.stem)})),
+                "cardiaclge.source_sha256": source_sha256 or ""}
+    data = _export(forward, example, contract, metadata, doc)
+    _verified(data, path, load, model.network, probe)
+    _write_atomically(path, data)
+    return file_sha256(path)
+
+
 def export_ti_model(model: ti_offset.TIModel, path: str | Path, source_sha256: str | None = None) -> str:
     """Export a torch TI-offset model (networks/torch_models.py) to ``path``; returns the file's sha256."""
     check_exporter()
     path = Path(path)
-    module = module_of(model)
     grid = model.preprocess.grid
-    contract = ti_offset.onnx_contract(model.preprocess, model.bins)
     generator = torch.Generator().manual_seed(0)
     example = (torch.rand(17, N_CHANNELS, grid, grid, generator=generator), torch.rand(17, N_SCALARS, generator=generator))
-    metadata = {FORMAT_KEY: ti_offset.ONNX_FORMAT, VERSION_KEY: str(ti_offset.ONNX_VERSION),
-                CONTRACT_KEY: json.dumps(ti_offset.contract_metadata(model.architecture, model.bins, model.preprocess)),
-                CARD_KEY: json.dumps(_plain({**model.card, "name": model.name or model.card.get("name", path.stem)})),
-                "cardiaclge.source_sha256": source_sha256 or ""}
-    data = _export(SingleSeries(module, grid), example, contract, metadata,
-                   "CardiacLGE TI-offset CNN: per-frame offset of the TI from the myocardial null (see MODEL_CARD.md).")
     probe = tuple(np.random.default_rng(1).random((23, *shape), dtype=np.float32) for shape in ((N_CHANNELS, grid, grid), (N_SCALARS,)))
-    _verified(data, path, ti_offset.load_model, model.network, probe)
-    _write_atomically(path, data)
-    return file_sha256(path)
+    return _export_checked(model, path, SingleSeries(module_of(model), grid), example,
+                           ti_offset.onnx_contract(model.preprocess, model.bins), ti_offset,
+                           ti_offset.contract_metadata(model.architecture, model.bins, model.preprocess), source_sha256,
+                           "CardiacLGE TI-offset CNN: per-frame offset of the TI from the myocardial null (see MODEL_CARD.md).",
+                           ti_offset.load_model, probe)
 
 
 def export_myocardium_model(model: myocardium_unet.MyocardiumModel, path: str | Path, source_sha256: str | None = None) -> str:
     """Export a torch myocardium U-Net to ``path``; returns the file's sha256."""
     check_exporter()
     path = Path(path)
-    module = module_of(model)
     grid = model.preprocess.grid
-    contract = myocardium_unet.onnx_contract(model.preprocess)
     example = (torch.rand(2, myocardium_unet.N_FEATURES, grid, grid, generator=torch.Generator().manual_seed(0)),)
-    metadata = {FORMAT_KEY: myocardium_unet.ONNX_FORMAT, VERSION_KEY: str(myocardium_unet.ONNX_VERSION),
-                CONTRACT_KEY: json.dumps(myocardium_unet.contract_metadata(model.preprocess)),
-                CARD_KEY: json.dumps(_plain({**model.card, "name": model.name or model.card.get("name", path.stem)})),
-                "cardiaclge.source_sha256": source_sha256 or ""}
-    data = _export(module, example, contract, metadata,
-                   "CardiacLGE myocardium U-Net: probability of pure remote LV myocardium (see MODEL_CARD.md).")
     probe = (np.random.default_rng(1).random((1, myocardium_unet.N_FEATURES, grid, grid), dtype=np.float32),)
-    _verified(data, path, myocardium_unet.load_segmentation_model, model.network, probe)
-    _write_atomically(path, data)
-    return file_sha256(path)
+    return _export_checked(model, path, module_of(model), example, myocardium_unet.onnx_contract(model.preprocess),
+                           myocardium_unet, myocardium_unet.contract_metadata(model.preprocess), source_sha256,
+                           "CardiacLGE myocardium U-Net: probability of pure remote LV myocardium (see MODEL_CARD.md).",
+                           myocardium_unet.load_segmentation_model, probe)
 
 
 def export_single_frame_model(model: single_frame.SingleFrameModel, path: str | Path, source_sha256: str | None = None) -> str:
@@ -195,22 +190,15 @@ def export_single_frame_model(model: single_frame.SingleFrameModel, path: str | 
 
     check_exporter()
     path = Path(path)
-    module = module_of(model)
     grid = model.preprocess.grid
-    contract = single_frame.onnx_contract(model.preprocess, model.bins)
     generator = torch.Generator().manual_seed(0)
     example = (torch.rand(3, N_SINGLE_CHANNELS, grid, grid, generator=generator), torch.rand(3, N_SINGLE_SCALARS, generator=generator))
-    metadata = {FORMAT_KEY: single_frame.ONNX_FORMAT, VERSION_KEY: str(single_frame.ONNX_VERSION),
-                CONTRACT_KEY: json.dumps(single_frame.contract_metadata(model.bins, model.preprocess)),
-                CARD_KEY: json.dumps(_plain({**model.card, "name": model.name or model.card.get("name", path.stem)})),
-                "cardiaclge.source_sha256": source_sha256 or ""}
-    data = _export(module, example, contract, metadata,
-                   "CardiacLGE single-frame TI-offset CNN: offset of one frame's TI from the myocardial null (see MODEL_CARD.md).")
     rng = np.random.default_rng(1)
     probe = (rng.random((5, N_SINGLE_CHANNELS, grid, grid), dtype=np.float32), rng.random((5, N_SINGLE_SCALARS), dtype=np.float32))
-    _verified(data, path, single_frame.load_single_frame_model, model.network, probe)
-    _write_atomically(path, data)
-    return file_sha256(path)
+    return _export_checked(model, path, module_of(model), example, single_frame.onnx_contract(model.preprocess, model.bins),
+                           single_frame, single_frame.contract_metadata(model.bins, model.preprocess), source_sha256,
+                           "CardiacLGE single-frame TI-offset CNN: offset of one frame's TI from the myocardial null (see MODEL_CARD.md).",
+                           single_frame.load_single_frame_model, probe)
 
 
 def export_file(pt_path: str | Path, onnx_path: str | Path | None = None) -> tuple[Path, str]:
