@@ -57,6 +57,19 @@ def save_atomically(path: Path, save: Callable[[Path], str]) -> str:
     return result[0]
 
 
+def write_model_files(out: Path, history_path: Path, onnx_path: Path, history, save: Callable[[Path], str],
+                      export: Callable[[Path, str], str]) -> None:
+    """What every training command writes, each file atomically: the weights-only .pt (``save(path) -> sha256``),
+    its training history (JSON) and the .onnx exported from it (``export(path, pt_sha256) -> sha256``)."""
+    from CardiacLGECommonLib.core.files import write_json_atomically
+
+    sha = save_atomically(out, save)
+    write_json_atomically(history_path, history)
+    print(f"wrote {out} (sha256 {sha})")
+    onnx_sha = save_atomically(onnx_path, lambda temporary: export(temporary, sha))
+    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
+
+
 def public_command(program: str, args: argparse.Namespace, options: Iterable[str]) -> str:
     """The command line for a model card: ``options`` (argparse destinations) with their values, model files by
     name only, a site's data as ``<site data>`` (no folder or file names of patients' data)."""

@@ -51,13 +51,11 @@ TRAIN_OPTIONS = ("out", "arch", "n_series", "epochs", "batch_size", "learning_ra
 
 
 def run(args: argparse.Namespace) -> int:
-    from CardiacLGECommonLib.core.files import write_json_atomically
-
     from cardiac_lge.commands._outputs import (
         check_output_folder,
         check_outputs,
         public_command,
-        save_atomically,
+        write_model_files,
     )
     from cardiac_lge.training.ti_offset import check_training_numbers
 
@@ -117,11 +115,8 @@ def run(args: argparse.Namespace) -> int:
     # the card keeps the options and model file names, never the paths of a site's data (README "Patient data")
     model.card.update({"training_command": public_command("cardiac-lge train", args, TRAIN_OPTIONS),
                        "trained_on_site_series": args.dicom_dir is not None})
-    sha = save_atomically(args.out, lambda temporary: save_model(model, temporary))
-    write_json_atomically(history_path, history)
-    print(f"wrote {args.out} (sha256 {sha})")
-    onnx_sha = save_atomically(onnx_path, lambda temporary: export_ti_model(model, temporary, sha))
-    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
+    write_model_files(args.out, history_path, onnx_path, history, lambda temporary: save_model(model, temporary),
+                      lambda temporary, sha: export_ti_model(model, temporary, sha))
     return 0
 
 
@@ -129,9 +124,7 @@ SINGLE_FRAME_OPTIONS = ("single_frame", "out", "n_series", "epochs", "learning_r
 
 
 def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: Path) -> int:
-    from CardiacLGECommonLib.core.files import write_json_atomically
-
-    from cardiac_lge.commands._outputs import public_command, save_atomically
+    from cardiac_lge.commands._outputs import public_command, write_model_files
     from cardiac_lge.training.onnx_export import export_single_frame_model
     from cardiac_lge.training.single_frame import (
         SingleFrameTrainingConfig,
@@ -142,9 +135,6 @@ def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: P
     config = SingleFrameTrainingConfig(n_series=args.n_series, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed)
     model, history = train_single_frame_model(config)
     model.card.update({"training_command": public_command("cardiac-lge train", args, SINGLE_FRAME_OPTIONS)})
-    sha = save_atomically(args.out, lambda temporary: save_single_frame_model(model, temporary))
-    write_json_atomically(history_path, history)
-    print(f"wrote {args.out} (sha256 {sha})")
-    onnx_sha = save_atomically(onnx_path, lambda temporary: export_single_frame_model(model, temporary, sha))
-    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
+    write_model_files(args.out, history_path, onnx_path, history, lambda temporary: save_single_frame_model(model, temporary),
+                      lambda temporary, sha: export_single_frame_model(model, temporary, sha))
     return 0

@@ -31,9 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from CardiacLGECommonLib.core.files import write_json_atomically
-
-    from cardiac_lge.commands._outputs import check_outputs, public_command, save_atomically
+    from cardiac_lge.commands._outputs import check_outputs, public_command, write_model_files
     from cardiac_lge.training.ti_offset import check_training_numbers
 
     if args.n_series < 2 or args.epochs < 1:
@@ -61,9 +59,6 @@ def run(args: argparse.Namespace) -> int:
     model, history = train_segmentation(config, workers=args.workers)
     model.card["training_command"] = public_command(
         "cardiac-lge train-myocardium", args, ("out", "n_series", "epochs", "batch_size", "learning_rate", "photo_fraction", "seed"))
-    sha = save_atomically(args.out, lambda temporary: save_segmentation_model(model, temporary))
-    write_json_atomically(history_path, history)
-    print(f"wrote {args.out} (sha256 {sha})")
-    onnx_sha = save_atomically(onnx_path, lambda temporary: export_myocardium_model(model, temporary, sha))
-    print(f"wrote {onnx_path} (sha256 {onnx_sha})")
+    write_model_files(args.out, history_path, onnx_path, history, lambda temporary: save_segmentation_model(model, temporary),
+                      lambda temporary, sha: export_myocardium_model(model, temporary, sha))
     return 0
