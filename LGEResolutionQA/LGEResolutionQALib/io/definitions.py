@@ -206,8 +206,8 @@ def _sitk_to_arrays(image, source="The image") -> tuple[np.ndarray, np.ndarray]:
     return array, LPS_TO_RAS @ ijk_to_lps
 
 
-def read_image_file(path, what: str = "image"):
-    """SimpleITK image of one file, its header checked first (dimension, voxel count) -> ValueError naming it."""
+def read_image_header(path, what: str = "image"):
+    """The SimpleITK reader of one file with its header read (dimension 2 or 3 checked) -> ValueError naming it."""
     import SimpleITK as sitk
 
     path = Path(path)
@@ -220,6 +220,12 @@ def read_image_file(path, what: str = "image"):
     if reader.GetDimension() not in (2, 3):
         raise ValueError(f"{what.capitalize()} {path} is a {reader.GetDimension()}D image; only 2D or 3D images are "
                          "supported.")
+    return reader
+
+
+def read_image_file(path, what: str = "image"):
+    """SimpleITK image of one file, its header checked first (dimension, voxel count) -> ValueError naming it."""
+    reader = read_image_header(path, what)
     check_voxel_count(reader.GetSize(), reader.GetNumberOfComponents(), f"{what.capitalize()} {path}")
     try:
         return reader.Execute()
@@ -227,9 +233,43 @@ def read_image_file(path, what: str = "image"):
         raise ValueError(f"Cannot read {what} {path}: {_first_line(error)}") from error
 
 
+#: Slice positions may differ from a regular grid by this share of the slice distance (rounding in the headers).
+SLICE_POSITION_TOLERANCE = 0.05
+
+
+def order_dicom_slices(headers, source) -> list[int]:
+    """Indices of single-slice DICOM headers (SimpleITK readers after ReadImageInformation) in slice order, after
+    checking they form ONE regular volume: one SeriesInstanceUID, one size and orientation, distinct positions
+    evenly spaced along the slice normal. ValueError naming ``source`` otherwise (two series stacked, or a
+    missing slice, would give a volume of plausible size and a wrong LGE % or volume)."""
+    series = {h.GetMetaData("0020|000e").strip() for h in headers if h.HasMetaDataKey("0020|000e")}
+    if len(series) > 1:
+        raise ValueError(f"{source} holds {len(series)} DICOM series; give the files of one series.")
+    first = headers[0]
+    if any(tuple(h.GetSize()) != tuple(first.GetSize()) for h in headers):
+        raise ValueError(f"The slices of {source} have different sizes.")
+    direction = np.asarray(first.GetDirection(), dtype=float).reshape(first.GetDimension(), first.GetDimension())
+    if any(not np.allclose(np.asarray(h.GetDirection(), dtype=float), direction.ravel(), atol=1e-4) for h in headers):
+        raise ValueError(f"The slices of {source} have different orientations (not one stack).")
+    if len(headers) == 1:
+        return [0]
+    normal = np.cross(direction[:, 0], direction[:, 1])
+    positions = np.array([float(np.dot(normal, h.GetOrigin())) for h in headers])
+    order = [int(i) for i in np.argsort(positions, kind="stable")]
+    steps = np.diff(positions[order])
+    if np.any(steps <= 1e-3):
+        raise ValueError(f"{source} has two slices at the same position: two acquisitions of one slice, not one stack.")
+    step = float(np.median(steps))
+    if np.any(np.abs(steps - step) > SLICE_POSITION_TOLERANCE * step):
+        raise ValueError(f"The slices of {source} are not evenly spaced (distances {min(steps):.3g}-{max(steps):.3g} mm): a "
+                         "missing slice, or slices of different stacks.")
+    return order
+
+
 @keeps_process_locale
 def read_dicom_folder(folder, what: str = "volume"):
-    """SimpleITK image of the single DICOM series in ``folder`` (header checks as read_image_file)."""
+    """SimpleITK image of the single DICOM series in ``folder`` (header checks as read_image_file and
+    order_dicom_slices)."""
     import SimpleITK as sitk
 
     folder = Path(folder)
@@ -240,14 +280,12 @@ def read_dicom_folder(folder, what: str = "volume"):
     if len(series) > 1:
         raise ValueError(f"Folder {folder} holds {len(series)} DICOM series; give a folder with one series.")
     files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
-    first = sitk.ImageFileReader()
-    first.SetFileName(files[0])
-    try:
-        first.ReadImageInformation()
-    except RuntimeError as error:
-        raise ValueError(f"Cannot read the DICOM file {files[0]}: {_first_line(error)}") from error
+    headers = [read_image_header(f, "DICOM file") for f in files]
+    first = headers[0]
     size = list(first.GetSize())[:2] + [len(files)]
     check_voxel_count(size, first.GetNumberOfComponents(), f"The DICOM series in {folder}")
+    if first.GetDimension() == 3 and first.GetSize()[2] == 1:
+        order_dicom_slices(headers, f"The DICOM series in {folder}")
     reader.SetFileNames(files)
     try:
         return reader.Execute()

@@ -37,8 +37,10 @@ from LGEResolutionQALib.io.definitions import (
     _sitk_to_arrays,
     check_spacing_plausible,
     check_voxel_count,
+    order_dicom_slices,
     read_dicom_folder,
     read_image_file,
+    read_image_header,
     read_markups_points,
 )
 
@@ -241,15 +243,7 @@ def read_stack(spec, spacing_mm=None) -> ImageStack:
     elif kind == "volume":
         image = read_image_file(files[0], "image")
     else:
-        headers = []
-        for f in files:
-            reader = sitk.ImageFileReader()
-            reader.SetFileName(str(f))
-            try:
-                reader.ReadImageInformation()
-            except RuntimeError as error:
-                raise ValueError(f"Cannot read {f.name} as DICOM: {_first_line(error)}") from error
-            headers.append(reader)
+        headers = [read_image_header(f, "DICOM file") for f in files]
         first = headers[0]
         size = list(first.GetSize()) + [1] * (3 - first.GetDimension())
         check_voxel_count((size[0], size[1], size[2] * len(files)), first.GetNumberOfComponents(), f"The files of {spec}")
@@ -258,15 +252,12 @@ def read_stack(spec, spacing_mm=None) -> ImageStack:
         else:
             if first.GetDimension() != 3:
                 raise ValueError(f"{files[0].name} is a {first.GetDimension()}D image, not a DICOM slice.")
-            direction = np.asarray(first.GetDirection(), dtype=float).reshape(3, 3)
-            normal = np.cross(direction[:, 0], direction[:, 1])
-            order = np.argsort([float(np.dot(normal, h.GetOrigin())) for h in headers], kind="stable")
-            names = [str(files[i]) for i in order]
+            names = [str(files[i]) for i in order_dicom_slices(headers, f"The files of {spec}")]
             reader = sitk.ImageSeriesReader()
             reader.SetFileNames(names)
             try:
                 image = reader.Execute()
-            except RuntimeError as error:
+            except (RuntimeError, MemoryError) as error:
                 raise ValueError(f"Cannot read the files of {spec} as one series: {_first_line(error)}") from error
             files = [Path(n) for n in names]
     if image.GetNumberOfComponentsPerPixel() != 1:

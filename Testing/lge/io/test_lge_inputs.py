@@ -85,3 +85,37 @@ def test_points_labels_and_spacing_parsing(tmp_path):
     text = path.read_text().replace('"ROI"', '"Fiducial"')
     path.write_text(text)
     assert np.allclose(li.read_markups_point(path), (10.0, 20.0, 30.0))
+
+
+def _dicom_series(folder, values, seed, spacing_mm=8.0):
+    from LGEResolutionQALib.io.definitions import write_dicom_series
+
+    matrix = np.diag([-1.25, -1.25, spacing_mm, 1.0])
+    array = np.stack([np.full((6, 7), v, np.float32) for v in values])
+    return write_dicom_series(folder, array, matrix, description=f"series {seed}", seed=seed)
+
+
+def test_dicom_files_of_one_series_are_stacked_in_slice_order(tmp_path):
+    files = _dicom_series(tmp_path / "a", [10.0, 20.0, 30.0, 40.0], seed=1)
+    for index, f in enumerate(reversed(files)):  # names no longer in slice order: the position decides
+        f.rename(tmp_path / "a" / f"img{index}.dcm")
+    read = li.read_stack(str(tmp_path / "a" / "img*.dcm"))
+    assert read.spacing_source == "file"
+    assert np.allclose(read.array[:, 0, 0], [10, 20, 30, 40], atol=0.01)
+    assert np.allclose(read.spacing_mm, (1.25, 1.25, 8.0))
+
+
+def test_dicom_files_of_two_series_are_refused_not_stacked(tmp_path):
+    """A pattern over two acquisitions of the same slices (a repeat after a breath-hold failure) must not become one
+    volume of doubled slices: a wrong LGE % of a plausible size."""
+    _dicom_series(tmp_path / "first", [10.0, 20.0, 30.0], seed=1)
+    _dicom_series(tmp_path / "second", [11.0, 21.0, 31.0], seed=2)
+    with pytest.raises(ValueError, match="2 DICOM series"):
+        li.read_stack(str(tmp_path / "*" / "slice*.dcm"))
+
+
+def test_dicom_files_with_a_missing_slice_are_refused(tmp_path):
+    files = _dicom_series(tmp_path / "a", [10.0, 20.0, 30.0, 40.0, 50.0], seed=3)
+    files[2].unlink()
+    with pytest.raises(ValueError, match="missing slice"):
+        li.read_stack(str(tmp_path / "a" / "*.dcm"))
