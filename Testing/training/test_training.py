@@ -61,6 +61,11 @@ def test_evaluation_table_names_the_optimal_range(tiny_series):
     errors = np.asarray(result.series_null_error_ms)
     assert errors.shape == (3,)
     assert np.mean(np.abs(errors)) == pytest.approx(result.null_mae_ms)
+    sds = np.asarray(result.series_null_uncertainty_ms)
+    assert sds.shape == (3,) and np.all(np.isfinite(sds) & (sds > 0))  # the CNN's reported 1 sigma of each series
+    assert result.uncertainty_coverage_pct(1.0) == pytest.approx(100.0 * np.mean(np.abs(errors) <= sds))
+    assert result.uncertainty_coverage_pct(2.0) >= result.uncertainty_coverage_pct(1.0)
+    assert "within 1 sigma in" in text
     whole = series_breakdown(result, [True, True, True])
     assert whole == result.series
     part = series_breakdown(result, [True, False, False])

@@ -54,6 +54,17 @@ class EvaluationResult:
     methods: dict | None = None
     #: Estimated minus true null of every series, in the order given (ms).
     series_null_error_ms: tuple[float, ...] = ()
+    #: The reported 1-sigma uncertainty of every series' final null estimate, in the same order (ms).
+    series_null_uncertainty_ms: tuple[float, ...] = ()
+
+    def uncertainty_coverage_pct(self, n_sigma: float = 1.0) -> float:
+        """Share (%) of series whose null error lies within ``n_sigma`` reported uncertainties (68% / 95% are
+        what a calibrated 1 / 2 sigma gives); nan when no uncertainty was recorded."""
+        errors = np.asarray(self.series_null_error_ms, dtype=float)
+        sds = np.asarray(self.series_null_uncertainty_ms, dtype=float)
+        if sds.size == 0 or sds.shape != errors.shape:
+            return float("nan")
+        return 100.0 * float(np.mean(np.abs(errors) <= n_sigma * sds))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,7 +102,7 @@ def evaluate(
     myocardium_model: evaluate the final answer with the automatic inversion-recovery cross-check.
     """
     target = settings.target_ms
-    frame_errors, series_errors, nulls_true, nulls_estimated = [], [], [], []
+    frame_errors, series_errors, nulls_true, nulls_estimated, uncertainties = [], [], [], [], []
     frame_errors_cnn, series_errors_cnn, nulls_cnn, methods = [], [], [], {}
     for count, (scout, null_true) in enumerate(cases, start=1):
         result = analyse_scout(scout, model, settings, myocardium_model=myocardium_model)  # the tool's answer
@@ -108,8 +119,10 @@ def evaluate(
             methods[final.method] = methods.get(final.method, 0) + 1
             frame_errors.append((true_offsets - (scout.ti_ms - estimate) + target)[near])
         else:
+            final = result.recommendation.cnn
             estimate = cnn_estimate
             frame_errors.append(frame_errors_cnn[-1])
+        uncertainties.append(float(final.uncertainty_ms))
         series_errors.append(estimate + target - null_true)
         nulls_true.append(null_true)
         nulls_estimated.append(estimate)
@@ -145,6 +158,7 @@ def evaluate(
         null_mae_cnn_ms=float(np.abs(np.asarray(nulls_cnn) - nulls_true).mean()) if myocardium_model is not None else None,
         methods=methods or None,
         series_null_error_ms=tuple(float(e) for e in nulls_estimated - nulls_true),
+        series_null_uncertainty_ms=tuple(uncertainties),
     )
 
 
@@ -186,4 +200,8 @@ def format_table(result: EvaluationResult, title: str = "") -> str:
     )
     if result.null_mae_cnn_ms is not None:
         lines.append(f"CNN alone: series null TI MAE {result.null_mae_cnn_ms:.1f} ms; final method used: {result.methods}")
+    if result.series_null_uncertainty_ms:
+        lines.append(f"reported null uncertainty: median {np.median(result.series_null_uncertainty_ms):.1f} ms; the error lies within "
+                     f"1 sigma in {result.uncertainty_coverage_pct(1.0):.1f}% of series, within 2 sigma in "
+                     f"{result.uncertainty_coverage_pct(2.0):.1f}% (calibrated: 68% / 95%)")
     return "\n".join(lines)

@@ -73,6 +73,14 @@ class RecommendationSettings:
     fit_uncertainty_floor_ms: float = 8.3
     fit_uncertainty_scale_screen_capture: float = 3.6
     fit_uncertainty_floor_screen_capture_ms: float = 10.7
+    #: The same calibration for the fit of the automatic myocardium (the U-Net's mask, ti-correct without an ROI):
+    #: its errors differ from a user ROI's (smaller bias, other partial volume), so it has its own k and floor.
+    #: Maximum likelihood on seed 998021 (300 series; bench_roi_fit_uncertainty.py --automatic --fit-calibration):
+    #: scanner data 1.59 / 2.44 ms (raw SD covered 38.4% of errors at 1 sigma), 4K photos 1.86 / 4.98 ms (29.4%).
+    automatic_fit_uncertainty_scale: float = 1.59
+    automatic_fit_uncertainty_floor_ms: float = 2.44
+    automatic_fit_uncertainty_scale_screen_capture: float = 1.86
+    automatic_fit_uncertainty_floor_screen_capture_ms: float = 4.98
 
     def __post_init__(self) -> None:
         low, high = (float(v) for v in self.optimal_range_ms)
@@ -93,10 +101,12 @@ class RecommendationSettings:
         if self.minutes_since_scout > limit["minutes_since_scout"]:
             raise ValueError(f"minutes_since_scout must be at most {limit['minutes_since_scout']:g}; got {self.minutes_since_scout}.")
         for name in ("cnn_uncertainty_scale", "cnn_uncertainty_scale_screen_capture", "fit_uncertainty_scale",
-                     "fit_uncertainty_scale_screen_capture"):
+                     "fit_uncertainty_scale_screen_capture", "automatic_fit_uncertainty_scale",
+                     "automatic_fit_uncertainty_scale_screen_capture"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be a positive number.")
-        for name in ("fit_uncertainty_floor_ms", "fit_uncertainty_floor_screen_capture_ms"):
+        for name in ("fit_uncertainty_floor_ms", "fit_uncertainty_floor_screen_capture_ms", "automatic_fit_uncertainty_floor_ms",
+                     "automatic_fit_uncertainty_floor_screen_capture_ms"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a number >= 0.")
         if self.minutes_since_scout < 0:
@@ -182,15 +192,20 @@ def calibrated_cnn_uncertainty(posterior_sd_ms: float, screen_capture: bool, set
     return float(posterior_sd_ms * scale)
 
 
-def calibrated_fit_uncertainty(covariance_sd_ms: float, screen_capture: bool, settings: RecommendationSettings) -> float:
-    """The null uncertainty (ms) of the inversion-recovery fit of a user's ROI: sqrt((k sd)^2 + floor^2).
+def calibrated_fit_uncertainty(covariance_sd_ms: float, screen_capture: bool, settings: RecommendationSettings,
+                               automatic: bool = False) -> float:
+    """The null uncertainty (ms) of an inversion-recovery fit: sqrt((k sd)^2 + floor^2).
 
     The covariance SD of the fit only counts the noise of the ROI's mean curve; partial volume with blood or fat
     as the heart moves, the Look-Locker readout and (on screen captures) the display are not in it, so it was
     far too small (+/-0.4-2 ms reported for errors of 2-13 ms). k and the floor were fitted by maximum likelihood
-    on held-out simulated scouts with the true remote-myocardium mask (benchmarks/bench_roi_fit_uncertainty.py).
+    on held-out simulated scouts (benchmarks/bench_roi_fit_uncertainty.py): for a user's ROI with the true
+    remote-myocardium mask, for the automatic myocardium (``automatic``) with the U-Net's mask.
     """
-    if screen_capture:
+    if automatic:
+        k, floor = ((settings.automatic_fit_uncertainty_scale_screen_capture, settings.automatic_fit_uncertainty_floor_screen_capture_ms)
+                    if screen_capture else (settings.automatic_fit_uncertainty_scale, settings.automatic_fit_uncertainty_floor_ms))
+    elif screen_capture:
         k, floor = settings.fit_uncertainty_scale_screen_capture, settings.fit_uncertainty_floor_screen_capture_ms
     else:
         k, floor = settings.fit_uncertainty_scale, settings.fit_uncertainty_floor_ms
@@ -273,10 +288,15 @@ def recommend(
 
         myocardium_mask = np.asarray(myocardium_mask, dtype=bool)
         ir_fit = fit_scout_roi(scout, myocardium_mask)
+    if ir_fit is not None:
         covariance_sd = float(ir_fit.null_uncertainty_ms)
         if np.isfinite(covariance_sd):
-            # the covariance SD of a user ROI's fit is far too small: calibrated (calibrated_fit_uncertainty)
-            ir_fit = replace(ir_fit, null_uncertainty_ms=calibrated_fit_uncertainty(covariance_sd, bool(scout.screen_capture), settings))
+            # the covariance SD of a fit is far too small: calibrated (calibrated_fit_uncertainty)
+            calibrated = calibrated_fit_uncertainty(covariance_sd, bool(scout.screen_capture), settings,
+                                                    automatic=source == "automatic myocardium")
+            ir_fit = replace(ir_fit, null_uncertainty_ms=calibrated)
+        else:
+            covariance_sd = None
     if ir_fit is not None:
         if np.isfinite(ir_fit.null_ti_ms):
             difference = float(ir_fit.null_ti_ms - cnn_null)

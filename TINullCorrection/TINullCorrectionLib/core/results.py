@@ -91,8 +91,8 @@ class Recommendation:
     myocardium_mask: np.ndarray | None = field(default=None, repr=False)
     #: False when the final null lies at or beyond the first/last frame (extrapolated).
     null_bracketed: bool = True
-    #: For a user ROI: the fit's own covariance SD (ms) before calibration (ir_fit.null_uncertainty_ms is the
-    #: calibrated one, recommendation.calibrated_fit_uncertainty); None otherwise.
+    #: The IR fit's own covariance SD (ms) before calibration, for a user ROI and for the automatic myocardium
+    #: (ir_fit.null_uncertainty_ms is the calibrated one, recommendation.calibrated_fit_uncertainty); None without a fit.
     fit_covariance_uncertainty_ms: float | None = None
 
     @property

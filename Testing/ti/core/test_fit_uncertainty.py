@@ -19,6 +19,7 @@ from TINullCorrectionLib.sim.simulator import simulate_scout
 
 SEED = 998025  # not a training, benchmark, CNN-calibration or fit-calibration seed
 N_SERIES = 40
+RAW_AUTOMATIC_1SD_BOUND = 0.55  # measured: 38.4% (seed 998021, 297 series)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +72,52 @@ def test_recommend_reports_the_calibrated_fit_uncertainty_for_a_user_roi():
     body = recommendation.to_dict()["ir_fit"]
     assert body["null_uncertainty_covariance_ms"] == pytest.approx(raw)
     assert body["null_uncertainty_ms"] >= settings.fit_uncertainty_floor_ms
+
+
+@pytest.fixture(scope="module")
+def automatic_fits():
+    """(errors, raw covariance SDs) of the automatic myocardium's fit (the U-Net's mask: ti-correct without an ROI)."""
+    from TINullCorrectionLib.core.automatic_myocardium import fit_automatic_myocardium
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+
+    unet = load_segmentation_model(threads=1)
+    rng = np.random.default_rng(SEED + 2)
+    errors, sds = [], []
+    for _ in range(N_SERIES):
+        simulated = simulate_scout(rng)
+        try:
+            fit, _ = fit_automatic_myocardium(simulated.scout, unet.myocardium_probability(simulated.scout))
+        except ValueError:
+            continue
+        if np.isfinite(fit.null_ti_ms) and np.isfinite(fit.null_uncertainty_ms):
+            errors.append(fit.null_ti_ms - simulated.null_ti_ms)
+            sds.append(fit.null_uncertainty_ms)
+    return np.array(errors), np.array(sds)
+
+
+def test_the_automatic_myocardium_fit_sd_is_calibrated_too(automatic_fits):
+    """Its raw SD covered 38% of the errors at 1 sigma (seed 998021): users were shown +/-1 ms for errors of 3 ms."""
+    errors, sds = automatic_fits
+    assert errors.size >= 35
+    settings = RecommendationSettings()
+    assert np.mean(np.abs(errors) <= sds) < RAW_AUTOMATIC_1SD_BOUND
+    calibrated = np.array([calibrated_fit_uncertainty(sd, False, settings, automatic=True) for sd in sds])
+    assert calibrated.min() >= settings.automatic_fit_uncertainty_floor_ms
+    assert np.mean(np.abs(errors) <= calibrated) >= 0.55
+    assert np.mean(np.abs(errors) <= 2 * calibrated) >= 0.85
+
+
+def test_recommend_reports_the_calibrated_fit_uncertainty_for_the_automatic_myocardium():
+    from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
+
+    simulated = simulate_scout(np.random.default_rng(SEED + 3), n_frames=20, matrix=128)
+    scout = simulated.scout
+    settings = RecommendationSettings()
+    recommendation = recommend(scout, _flat_prediction(scout.ti_ms, simulated.null_ti_ms), settings,
+                               myocardium_model=load_segmentation_model(threads=1))
+    assert recommendation.myocardium_source == "automatic myocardium"
+    raw = recommendation.fit_covariance_uncertainty_ms
+    assert raw is not None
+    assert recommendation.ir_fit.null_uncertainty_ms == pytest.approx(calibrated_fit_uncertainty(raw, False, settings, automatic=True))
+    assert recommendation.ir_fit.null_uncertainty_ms > raw
+    assert recommendation.to_dict()["ir_fit"]["null_uncertainty_covariance_ms"] == pytest.approx(raw)
