@@ -139,7 +139,7 @@ def test_qa_report_runs_the_lge_family_with_segments(tmp_path, capsys):
     assert {r["item"] for r in segment_rows} >= {"1 basal anterior", "16 apical lateral"}
     percent = next(r for r in rows if r["section"] == "lge" and r["metric"] == "lge_percent_of_lv")
     truth = 100.0 * p.scar_mask_truth.sum() / p.myocardium_mask.sum()
-    assert float(percent["HR"]) == pytest.approx(truth, abs=2.0) and "gmm-per-slice" in percent["method"]
+    assert float(percent["HR"]) == pytest.approx(truth, abs=2.0) and "gmm-pool-per-slice" in percent["method"]
     assert (out / "lge_bullseye_HR.png").is_file()
     document = json.loads((out / "report.json").read_text())
     assert len(document["lge"]["HR"]["segments"]["rows"]) == 17 and len(document["lge"]["HR"]["per_slice"]) == 5

@@ -107,7 +107,7 @@ def test_logic_lge_with_rv_point_gives_segments_and_bullseye(module, slicer_env)
                      lgeMethod=module.LGEResolutionQAParameterNode.lgeMethod)
     outputs, message = logic.runLGE(pn)
     assert "Place the anterior RV insertion point" in message and "segments" not in outputs.tables
-    assert outputs.results["lge"].method == "gmm-per-slice"  # the parameter node's default method
+    assert outputs.results["lge"].method == "gmm-pool-per-slice"  # the parameter node's default method
     point = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "RV")
     centre = (phantom.ijk_to_ras @ np.array([49.5, 49.5, 1, 1.0]))[:3]
     point.AddControlPoint(*(centre + np.array([15.0, 26.0, 0.0])))

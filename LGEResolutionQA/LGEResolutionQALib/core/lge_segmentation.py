@@ -103,7 +103,7 @@ DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README 
 #: in-plane LGE component kept, as a fraction of the slice's myocardial voxels; both chosen by the rule in
 #: benchmarks/bench_lge_emidec.py on the EMIDEC development set (5-fold cross-validated figures there)
 POOL_FRACTION = 0.60
-MIN_REGION_FRACTION = 0.05
+MIN_REGION_FRACTION = 0.08
 MIN_BLOOD_VOXELS = 10
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
 SECTOR_DEG = 60.0
@@ -299,13 +299,13 @@ def automatic_remote_mask(array_kji, myocardium_mask, spacing_mm) -> np.ndarray:
     return remote if np.ndim(array_kji) == 3 else remote[0]
 
 
-def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray) -> np.ndarray:
+def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.ndarray | None = None) -> np.ndarray:
     """Dark cores enclosed by LGE (in-plane): holes of (LGE ∪ LV cavity) inside the myocardium that
     are not larger than the LGE components around them (so normal wall between the cavity and a thin
     bright rim along the epicardium is not a "core")."""
     if not lge2d.any():
         return np.zeros_like(lge2d)
-    holes = fill_holes(lge2d | lv_cavity(myo2d)) & myo2d & ~lge2d
+    holes = fill_holes(lge2d | (lv_cavity(myo2d) if cavity2d is None else cavity2d)) & myo2d & ~lge2d
     if not holes.any():
         return holes
     hole_labels, n_holes = ndimage.label(holes, structure=_CROSS)
@@ -345,18 +345,19 @@ def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
     return np.isin(labels, hit[hit > 0])
 
 
-def blood_pool_reference(image2d: np.ndarray, myo2d: np.ndarray) -> float | None:
+def blood_pool_reference(image2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.ndarray | None = None) -> float | None:
     """Median intensity of the LV cavity enclosed by the slice's myocardial ring, eroded in-plane by one voxel
     (no partial volume with the myocardium; the whole cavity when fewer than ``MIN_BLOOD_VOXELS`` remain);
     None when the cavity has fewer than ``MIN_BLOOD_VOXELS`` voxels (open ring, apex)."""
-    cavity = lv_cavity(myo2d)
+    cavity = lv_cavity(myo2d) if cavity2d is None else cavity2d
     if cavity.sum() < MIN_BLOOD_VOXELS:
         return None
     inner = ndimage.binary_erosion(cavity, structure=_EIGHT)
     return float(np.median(np.asarray(image2d)[inner if inner.sum() >= MIN_BLOOD_VOXELS else cavity]))
 
 
-def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: float,
+                    cavity2d: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A-priori rules of ``gmm-pool`` on one slice -> (LGE kept, dark cores filled inside it).
 
     In-plane (8-connected) components of ``lge2d`` with fewer than ``min_region_fraction`` × the slice's myocardial
@@ -371,15 +372,38 @@ def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: f
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     keep = sizes >= min_region_fraction * myo.sum()
     keep[0] = False
-    cavity = lv_cavity(myo)
+    cavity = lv_cavity(myo) if cavity2d is None else cavity2d
     if cavity.any():
         border = ndimage.binary_dilation(cavity, structure=_EIGHT) & myo
         touching = np.zeros(count + 1, bool)
         touching[labels[border]] = True
         keep &= touching
     kept = keep[labels]
-    cores = _mvo_fill(kept, myo)
+    cores = _mvo_fill(kept, myo, cavity)
     return kept, cores
+
+
+#: in-plane 8-connectivity, through-plane only the voxel directly above / below
+_SLICE_STACK = np.zeros((3, 3, 3), bool)
+_SLICE_STACK[1] = True
+_SLICE_STACK[0, 1, 1] = _SLICE_STACK[2, 1, 1] = True
+
+
+def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
+    """Slice-to-slice consistency of ``gmm-pool``: 3D LGE regions (in-plane 8-connected, through-plane face-connected)
+    that lie on one slice only are removed -> (mask, regions removed). An infarct spans several short-axis slices;
+    a region on one slice with no LGE directly above or below it is taken as noise or partial volume."""
+    scar = np.asarray(scar_kji, bool).copy()
+    if not scar.any():
+        return scar, 0
+    box = tuple(slice(int(np.flatnonzero(scar.any(axis=other))[0]), int(np.flatnonzero(scar.any(axis=other))[-1]) + 1)
+                for other in ((1, 2), (0, 2), (0, 1)))  # the labelling runs on the LGE's bounding box only
+    labels, count = ndimage.label(scar[box], structure=_SLICE_STACK)
+    single = np.zeros(count + 1, bool)
+    for index, extent in enumerate(ndimage.find_objects(labels), start=1):
+        single[index] = extent[0].stop - extent[0].start == 1
+    scar[box] &= ~single[labels]
+    return scar, int(single.sum())
 
 
 @dataclass
@@ -393,7 +417,7 @@ class _SliceThreshold:
 
 
 def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fraction: float = POOL_FRACTION,
-                            blood_fallback: list | None = None) -> dict:
+                            blood_fallback: list | None = None, cavities: dict | None = None) -> dict:
     """Otsu / Gaussian-mixture thresholds (they do not depend on the remote), all slices at once; for ``gmm-pool``
     the blood pool and the normal-myocardium mean of each slice (threshold with the automatic normal)."""
     values = {k: image[k][boxes[k]][myo[k][boxes[k]]].astype(np.float64) for k in slices}
@@ -407,7 +431,8 @@ def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fractio
             out[k] = _gmm_outcome(fit)
         return out
     # gmm-pool
-    blood = {k: blood_pool_reference(image[k][boxes[k]], myo[k][boxes[k]]) for k in slices}
+    cavities = cavities if cavities is not None else {}
+    blood = {k: blood_pool_reference(image[k][boxes[k]], myo[k][boxes[k]], cavities.get(k)) for k in slices}
     with_blood = [k for k in slices if blood[k] is not None]
     if not with_blood:
         raise ValueError("The gmm-pool method needs the LV blood pool, but the myocardium encloses no cavity (of at least "
@@ -421,6 +446,11 @@ def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fractio
                 blood_fallback.append((k, source))
         normal = fits[k].mean_dark_au if k in fits else float(np.median(values[k]))
         out[k] = _pool_outcome(normal, blood[k], pool_fraction)
+        if out[k].status == "blood-not-above-myocardium" and k in fits:
+            # no blood-pool contrast on this slice: the mixture's own threshold (as ``gmm``), if it has one
+            mixture = _gmm_outcome(fits[k])
+            if mixture.threshold is not None:
+                out[k] = _SliceThreshold(mixture.threshold, "mixture-threshold", blood[k], normal=normal, blood=blood[k])
     return out
 
 
@@ -548,7 +578,8 @@ def segment_lge(
     results: dict[int, _SliceThreshold] = {}
 
     blood_fallback: list = []
-    precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback)
+    cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method == "gmm-pool" else {}
+    precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback, cavities)
                    if method in ("otsu", "gmm", "gmm-pool") else {})
     if blood_fallback:
         warnings.append("No LV cavity of at least " f"{MIN_BLOOD_VOXELS} voxels on slice(s) " +
@@ -561,7 +592,7 @@ def segment_lge(
                                    pool_fraction)
         lge = m & (img >= outcome.threshold) if outcome.threshold is not None else np.zeros_like(m)
         if method == "gmm-pool":
-            lge, mvo = spatial_cleanup(lge, m, min_region_fraction)
+            lge, mvo = spatial_cleanup(lge, m, min_region_fraction, cavities[k])
             return outcome, lge, mvo
         mvo = _mvo_fill(lge, m) if include_mvo else np.zeros_like(m)
         return outcome, lge, mvo
@@ -646,6 +677,9 @@ def segment_lge(
         mvo_mask[k][box] = mvo_box[k]
         if states[k].remote is not None:
             remote_used[k][box] = states[k].remote
+    single_slice_removed = 0
+    if method == "gmm-pool" and len(slices) > 1:
+        scar, single_slice_removed = remove_single_slice_regions(scar)
     islands_removed = 0
     if min_island_ml > 0 and scar.any():
         labels, count = ndimage.label(scar, structure=np.ones((3, 3, 3), bool))
@@ -679,7 +713,14 @@ def segment_lge(
     dull = [r.slice_index for r in rows if r.status == "blood-not-above-myocardium"]
     if dull:
         warnings.append(f"On slice(s) {', '.join(map(str, dull))} the LV blood pool is not brighter than the normal "
-                        "myocardium (no blood-pool reference): no LGE counted there")
+                        "myocardium and the mixture has no separate bright class: no LGE counted there")
+    mixture = [r.slice_index for r in rows if r.status == "mixture-threshold"]
+    if mixture:
+        warnings.append(f"On slice(s) {', '.join(map(str, mixture))} the LV blood pool is not brighter than the normal "
+                        "myocardium: the Gaussian mixture's threshold was used there")
+    if single_slice_removed:
+        warnings.append(f"{single_slice_removed} LGE region(s) found on one slice only (no LGE directly above or below) "
+                        "were removed")
     if lge_ml == 0.0:
         warnings.append(_no_lge_reason(method, rows))
     elif percent >= 90.0:
