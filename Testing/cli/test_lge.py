@@ -117,7 +117,9 @@ def test_emidec_case_from_the_command_line(shared_data, tmp_path, capsys):
                  "--reference-labels", "3,4", "--spacing-mm", "1.5,1.5,10", "--rv-insertion-ijk", "100,100,4",
                  "--out", str(out)]) == 0
     document = json.loads((out / "lge_summary.json").read_text())
-    assert abs(document["reference"]["delta_percent_points"]) <= 5.0 and document["reference"]["dice"] >= 0.65
+    # gmm-pool (default since the EMIDEC benchmark's cross-validated choice): +5.7 points, Dice 0.69 on this case
+    # (the previous default gmm: +2.6 here but 9.1 points mean over the 37 infarcts, README)
+    assert abs(document["reference"]["delta_percent_points"]) <= 7.0 and document["reference"]["dice"] >= 0.65
     assert len(document["per_slice"]) == 10
 
 

@@ -103,7 +103,7 @@ DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README 
 #: in-plane LGE component kept, as a fraction of the slice's myocardial voxels; both chosen by the rule in
 #: benchmarks/bench_lge_emidec.py on the EMIDEC development set (5-fold cross-validated figures there)
 POOL_FRACTION = 0.60
-MIN_REGION_FRACTION = 0.08
+MIN_REGION_FRACTION = 0.03
 MIN_BLOOD_VOXELS = 10
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
 SECTOR_DEG = 60.0
@@ -393,17 +393,14 @@ def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
     """Slice-to-slice consistency of ``gmm-pool``: 3D LGE regions (in-plane 8-connected, through-plane face-connected)
     that lie on one slice only are removed -> (mask, regions removed). An infarct spans several short-axis slices;
     a region on one slice with no LGE directly above or below it is taken as noise or partial volume."""
-    scar = np.asarray(scar_kji, bool).copy()
-    if not scar.any():
-        return scar, 0
-    box = tuple(slice(int(np.flatnonzero(scar.any(axis=other))[0]), int(np.flatnonzero(scar.any(axis=other))[-1]) + 1)
-                for other in ((1, 2), (0, 2), (0, 1)))  # the labelling runs on the LGE's bounding box only
-    labels, count = ndimage.label(scar[box], structure=_SLICE_STACK)
+    scar = np.asarray(scar_kji, bool)
+    labels, count = ndimage.label(scar, structure=_SLICE_STACK)
+    if count == 0:
+        return scar.copy(), 0
     single = np.zeros(count + 1, bool)
     for index, extent in enumerate(ndimage.find_objects(labels), start=1):
         single[index] = extent[0].stop - extent[0].start == 1
-    scar[box] &= ~single[labels]
-    return scar, int(single.sum())
+    return scar & ~single[labels], int(single.sum())
 
 
 @dataclass
@@ -634,7 +631,8 @@ def segment_lge(
                 state = _SliceState(reason="zero SD")
                 break
             outcome, lge, mvo = segment_slice(k, state.mean, state.sd)
-            region, cores = _lge_region(lge, m)
+            # gmm-pool's LGE is already cleaned (no specks) with its cores filled: that is the region
+            region, cores = (lge | mvo, mvo) if method == "gmm-pool" else _lge_region(lge, m)
             if (sector & region).sum() <= GUARD_MAX_FRACTION * count:
                 results[k], lge_box[k], mvo_box[k] = outcome, lge, mvo
                 break
@@ -679,7 +677,9 @@ def segment_lge(
             remote_used[k][box] = states[k].remote
     single_slice_removed = 0
     if method == "gmm-pool" and len(slices) > 1:
-        scar, single_slice_removed = remove_single_slice_regions(scar)
+        rows = slice(min(boxes[k][0].start for k in slices), max(boxes[k][0].stop for k in slices))
+        columns = slice(min(boxes[k][1].start for k in slices), max(boxes[k][1].stop for k in slices))
+        scar[:, rows, columns], single_slice_removed = remove_single_slice_regions(scar[:, rows, columns])
     islands_removed = 0
     if min_island_ml > 0 and scar.any():
         labels, count = ndimage.label(scar, structure=np.ones((3, 3, 3), bool))
