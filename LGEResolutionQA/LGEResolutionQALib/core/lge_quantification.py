@@ -20,7 +20,6 @@ from LGEResolutionQALib.core.lge_segmentation import (
     DEFAULT_METHOD,
     METHODS,
     MIN_REGION_FRACTION,
-    NOISE_FLOOR_SD,
     POOL_FRACTION,
     LGEResult,
     segment_lge,
@@ -58,7 +57,6 @@ class LGEQuantSettings:
     inferior_rv_insertion_ras: tuple[float, float, float] | None = None
     pool_fraction: float = POOL_FRACTION
     min_region_fraction: float = MIN_REGION_FRACTION
-    noise_floor_sd: float = NOISE_FLOOR_SD
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -71,8 +69,6 @@ class LGEQuantSettings:
             raise ValueError(f"pool_fraction must be between 0 and 1 (exclusive); got {self.pool_fraction!r}.")
         if not 0.0 <= float(self.min_region_fraction) < 1.0:
             raise ValueError(f"min_region_fraction must be in [0, 1); got {self.min_region_fraction!r}.")
-        if not 0.0 <= float(self.noise_floor_sd) <= 20.0:
-            raise ValueError(f"noise_floor_sd must be in [0, 20]; got {self.noise_floor_sd!r}.")
         object.__setattr__(self, "rv_insertion_ras", _point(self.rv_insertion_ras, "anterior RV insertion point"))
         object.__setattr__(self, "inferior_rv_insertion_ras",
                            _point(self.inferior_rv_insertion_ras, "inferior RV insertion point"))
@@ -131,8 +127,7 @@ class LGEQuantification:
                          "min_island_ml": settings.min_island_ml, "include_mvo": settings.include_mvo,
                          "aha_model": settings.aha_model, "base_end": settings.base_end,
                          "pool_fraction": settings.pool_fraction if settings.method == "gmm-pool" else None,
-                         "min_region_fraction": settings.min_region_fraction if settings.method == "gmm-pool" else None,
-                         "noise_floor_sd": settings.noise_floor_sd if settings.method == "gmm-pool" else None},
+                         "min_region_fraction": settings.min_region_fraction if settings.method == "gmm-pool" else None},
             "spacing_mm": list(self.spacing_mm),
             "summary": summary,
             "per_slice": [{k: plain_value(v) for k, v in row.items()} for row in self.slice_rows()],
@@ -162,8 +157,7 @@ def quantify_lge(image_kji, ijk_to_ras, myocardium_mask, settings: LGEQuantSetti
     spacing = tuple(float(v) for v in np.linalg.norm(matrix[:3, :3], axis=0))
     lge = segment_lge(image_kji, myocardium_mask, spacing, method=settings.method, n_sd=settings.n_sd,
                       remote_mask=remote_mask, min_island_ml=settings.min_island_ml, include_mvo=settings.include_mvo,
-                      pool_fraction=settings.pool_fraction, min_region_fraction=settings.min_region_fraction,
-                      noise_floor_sd=settings.noise_floor_sd)
+                      pool_fraction=settings.pool_fraction, min_region_fraction=settings.min_region_fraction)
     aha = None
     if settings.rv_insertion_ras is not None:
         aha = aha_segments(myocardium_mask, matrix, settings.rv_insertion_ras, lge_mask=lge.scar_mask,

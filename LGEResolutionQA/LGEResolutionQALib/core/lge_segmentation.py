@@ -92,7 +92,7 @@ from LGEResolutionQALib.core.intensity_models import (
 
 __all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAULT_METHOD", "segment_lge",
            "automatic_remote_mask", "otsu_threshold", "lv_cavity", "blood_pool_reference", "spatial_cleanup",
-           "POOL_FRACTION", "MIN_REGION_FRACTION", "NOISE_FLOOR_SD"]
+           "POOL_FRACTION", "MIN_REGION_FRACTION"]
 
 PUBLISHED_N_SD = (2, 3, 5, 6)
 #: the largest n of the n-SD threshold accepted (beyond it no voxel of a real image is LGE)
@@ -104,8 +104,6 @@ DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README 
 #: benchmarks/bench_lge_emidec.py on the EMIDEC development set (5-fold cross-validated figures there)
 POOL_FRACTION = 0.60
 MIN_REGION_FRACTION = 0.03
-#: ``gmm-pool``: the threshold is at least this many SD of the normal myocardium above its mean (0 = no floor)
-NOISE_FLOOR_SD = 0.0
 MIN_BLOOD_VOXELS = 10
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
 SECTOR_DEG = 60.0
@@ -416,8 +414,7 @@ class _SliceThreshold:
 
 
 def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fraction: float = POOL_FRACTION,
-                            blood_fallback: list | None = None, cavities: dict | None = None,
-                            noise_floor_sd: float = 0.0) -> dict:
+                            blood_fallback: list | None = None, cavities: dict | None = None) -> dict:
     """Otsu / Gaussian-mixture thresholds (they do not depend on the remote), all slices at once; for ``gmm-pool``
     the blood pool and the normal-myocardium mean of each slice (threshold with the automatic normal)."""
     values = {k: image[k][boxes[k]][myo[k][boxes[k]]].astype(np.float64) for k in slices}
@@ -445,8 +442,7 @@ def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fractio
             if blood_fallback is not None:
                 blood_fallback.append((k, source))
         normal = fits[k].mean_dark_au if k in fits else float(np.median(values[k]))
-        normal_sd = fits[k].sd_dark_au if k in fits else float(values[k].std(ddof=1)) if values[k].size > 1 else 0.0
-        out[k] = _pool_outcome(normal, normal_sd, blood[k], pool_fraction, noise_floor_sd)
+        out[k] = _pool_outcome(normal, blood[k], pool_fraction)
         if out[k].status == "blood-not-above-myocardium" and k in fits:
             # no blood-pool contrast on this slice: the mixture's own threshold (as ``gmm``), if it has one
             mixture = _gmm_outcome(fits[k])
@@ -455,12 +451,10 @@ def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fractio
     return out
 
 
-def _pool_outcome(normal: float, normal_sd: float, blood: float, pool_fraction: float,
-                  noise_floor_sd: float) -> _SliceThreshold:
+def _pool_outcome(normal: float, blood: float, pool_fraction: float) -> _SliceThreshold:
     if not blood > normal:
         return _SliceThreshold(None, "blood-not-above-myocardium", blood, normal=normal, blood=blood)
-    threshold = max(normal + pool_fraction * (blood - normal), normal + noise_floor_sd * normal_sd)
-    return _SliceThreshold(threshold, "measured", blood, normal=normal, blood=blood)
+    return _SliceThreshold(normal + pool_fraction * (blood - normal), "measured", blood, normal=normal, blood=blood)
 
 
 def _gmm_outcome(fit) -> _SliceThreshold:
@@ -474,10 +468,9 @@ def _gmm_outcome(fit) -> _SliceThreshold:
 
 def _slice_threshold(method: str, image2d, myo2d, mean: float, sd: float, n_sd: float | None,
                      precomputed: _SliceThreshold | None, user_normal: bool = False,
-                     pool_fraction: float = POOL_FRACTION, noise_floor_sd: float = 0.0) -> _SliceThreshold:
+                     pool_fraction: float = POOL_FRACTION) -> _SliceThreshold:
     if precomputed is not None and user_normal and method == "gmm-pool":
-        # the user's remote is the normal myocardium
-        precomputed = _pool_outcome(mean, sd, precomputed.blood, pool_fraction, noise_floor_sd)
+        precomputed = _pool_outcome(mean, precomputed.blood, pool_fraction)  # the user's remote is the normal
     if precomputed is not None:
         if precomputed.threshold is not None and not precomputed.threshold > mean:
             # the split is not normal vs enhanced myocardium: the "bright" class is the normal myocardium
@@ -527,7 +520,6 @@ def segment_lge(
     include_mvo: bool = False,
     pool_fraction: float = POOL_FRACTION,
     min_region_fraction: float = MIN_REGION_FRACTION,
-    noise_floor_sd: float = NOISE_FLOOR_SD,
 ) -> LGEResult:
     """Segment LGE inside ``myocardium_mask`` slice by slice and measure it (rules: module docstring).
 
@@ -545,8 +537,6 @@ def segment_lge(
         raise ValueError(f"pool_fraction must be between 0 and 1 (exclusive); got {pool_fraction!r}.")
     if isinstance(min_region_fraction, bool) or not np.isfinite(min_region_fraction) or not 0.0 <= min_region_fraction < 1.0:
         raise ValueError(f"min_region_fraction must be in [0, 1); got {min_region_fraction!r}.")
-    if isinstance(noise_floor_sd, bool) or not np.isfinite(noise_floor_sd) or not 0.0 <= noise_floor_sd <= MAX_N_SD:
-        raise ValueError(f"noise_floor_sd must be in [0, {MAX_N_SD:g}]; got {noise_floor_sd!r}.")
     warnings: list[str] = []
     n_used = None
     if method == "nsd":
@@ -586,8 +576,7 @@ def segment_lge(
 
     blood_fallback: list = []
     cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method == "gmm-pool" else {}
-    precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback, cavities,
-                                           noise_floor_sd)
+    precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback, cavities)
                    if method in ("otsu", "gmm", "gmm-pool") else {})
     if blood_fallback:
         warnings.append("No LV cavity of at least " f"{MIN_BLOOD_VOXELS} voxels on slice(s) " +
@@ -597,7 +586,7 @@ def segment_lge(
         box = boxes[k]
         img, m = image[k][box], myo[k][box]
         outcome = _slice_threshold(method, img, m, mean, sd, n_used, precomputed.get(k), own_user_remote,
-                                   pool_fraction, noise_floor_sd)
+                                   pool_fraction)
         lge = m & (img >= outcome.threshold) if outcome.threshold is not None else np.zeros_like(m)
         if method == "gmm-pool":
             lge, mvo = spatial_cleanup(lge, m, min_region_fraction, cavities[k])
