@@ -98,6 +98,9 @@ def test_without_rv_point_and_bad_input(tmp_path, capsys):
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "7"], r"No voxel has the myocardium label\(s\) \[7\]"),
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--rv-insertion", "1,2"], "three finite numbers"),
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--inferior-rv-insertion", "1,2,3"], "anterior RV"),
+        (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--pool-fraction", "1.5"], "pool_fraction must be"),
+        (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--method", "gmm", "--pool-fraction", "0.5"],
+         "applies to --method gmm-pool only"),
     ]
     for extra, message in cases:
         target = tmp_path / "bad"

@@ -36,14 +36,18 @@ Methods (``method``), each applied to the myocardial voxels of one slice k:
   when fewer than 10 voxels remain). Both come from the slice itself, so per-slice scaling and
   offsets cancel. A slice whose cavity has fewer than 10 voxels (apex, open ring) uses the blood
   pool of the nearest slice that has one (warning); no cavity anywhere is an error; a slice whose
-  blood pool is not brighter than μ_n,k has no LGE (status "blood-not-above-myocardium").
-  Spatial rules, per slice: in-plane (8-connected) LGE components smaller than
+  blood pool is not brighter than μ_n,k uses the mixture's own threshold (as ``gmm``; status
+  "mixture-threshold") or, when the mixture is not separated, has no LGE (status
+  "blood-not-above-myocardium"); both are listed in a warning.
+  Spatial rules (``spatial_cleanup``), per slice: in-plane (8-connected) LGE components smaller than
   ``min_region_fraction`` of the slice's myocardial voxels are removed (noise specks); on a slice
   with a cavity only components touching the endocardial border (myocardial voxels 8-adjacent to
   the cavity) are kept — ischaemic infarcts involve the subendocardium; then the dark cores they
-  enclose are filled (as ``include_mvo``, always on for this method). f and the minimum size were
-  chosen on the EMIDEC development set by the rule in ``benchmarks/bench_lge_emidec.py``
-  (cross-validated there); docs/LGE_METHODS.md.
+  enclose are filled (as ``include_mvo``, always on for this method). Across slices
+  (``remove_single_slice_regions``, stacks of ≥ 2 slices): an LGE region with no LGE directly above
+  or below it on a neighbouring slice is removed (warning with the count). f and the minimum size
+  were chosen on the EMIDEC development set by the rule in ``benchmarks/bench_lge_emidec.py``
+  (5-fold cross-validated there); docs/LGE_METHODS.md.
 
 Remote reference, per slice. ``remote_mask`` given: its voxels in each slice's myocardium. ``None``
 (automatic): the contiguous 60° sector of the slice's myocardium (angles in mm about the slice's
