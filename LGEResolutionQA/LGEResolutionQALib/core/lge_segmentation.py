@@ -744,8 +744,8 @@ def segment_lge(
 
 def _no_lge_reason(method: str, rows) -> str:
     if method == "gmm-pool":
-        return ("No LGE found: no myocardial region above the blood-pool-referenced threshold touches the endocardium "
-                "on any slice (after removing small isolated regions)")
+        return ("No LGE found: no myocardial region above the blood-pool-referenced threshold both touches the "
+                "endocardium and continues on a neighbouring slice (small isolated regions removed)")
     if method == "gmm":
         return ("No LGE found: the myocardial intensities are unimodal on every slice (Gaussian mixture with "
                 "Ashman's D < 2: no separate bright class)")
