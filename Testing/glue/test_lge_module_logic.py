@@ -170,3 +170,11 @@ def test_error_box_is_shown_after_the_wait_cursor_is_restored(module, slicer_env
     widget._run(bad_input, "Septal profile")
     assert state["shown_under"] == [0] and state["overrides"] == 0
     assert "outside the image" in widget._parameterNode.statusText
+
+
+def test_the_module_offers_every_core_lge_method_with_the_core_default(module):
+    from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD, METHODS
+
+    node = module.LGEResolutionQAParameterNode
+    choice = next(m for m in node.__annotations__["lgeMethod"].__metadata__ if m[0] == "Choice")
+    assert set(choice[1]) == set(METHODS) and node.lgeMethod == DEFAULT_METHOD == "gmm-pool"
