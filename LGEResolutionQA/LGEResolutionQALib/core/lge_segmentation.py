@@ -35,7 +35,8 @@ Methods (``method``), each applied to the myocardial voxels of one slice k:
   cavity (the region the myocardial ring encloses) eroded in-plane by one voxel (the whole cavity
   when fewer than 10 voxels remain). Both come from the slice itself, so per-slice scaling and
   offsets cancel. A slice whose cavity has fewer than 10 voxels (apex, open ring) uses the blood
-  pool of the nearest slice that has one (warning); no cavity anywhere is an error; a slice whose
+  pool of the nearest slice that has one (warning); with no cavity on any slice (a region that is
+  not a ring) the result is that of ``gmm``, with a warning saying so (method "gmm-per-slice"); a slice whose
   blood pool is not brighter than μ_n,k uses the mixture's own threshold (as ``gmm``; status
   "mixture-threshold") or, when the mixture is not separated, has no LGE (status
   "blood-not-above-myocardium"); both are listed in a warning.
@@ -81,7 +82,7 @@ LGE mL = scar voxels × voxel volume, and %LV = 100 · Σ scar voxel volume / Σ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -407,6 +408,10 @@ def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
     return scar & ~single[labels], int(single.sum())
 
 
+class _NoBloodPool(ValueError):
+    """gmm-pool has no blood-pool reference on any slice (``segment_lge`` then uses ``gmm``, with a warning)."""
+
+
 @dataclass
 class _SliceThreshold:
     threshold: float | None
@@ -436,8 +441,7 @@ def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fractio
     blood = {k: blood_pool_reference(image[k][boxes[k]], myo[k][boxes[k]], cavities.get(k)) for k in slices}
     with_blood = [k for k in slices if blood[k] is not None]
     if not with_blood:
-        raise ValueError("The gmm-pool method needs the LV blood pool, but the myocardium encloses no cavity (of at least "
-                         f"{MIN_BLOOD_VOXELS} voxels) on any slice. Use a closed myocardial ring or another method.")
+        raise _NoBloodPool(f"the myocardium encloses no LV cavity of at least {MIN_BLOOD_VOXELS} voxels on any slice")
     out = {}
     for k in slices:
         if blood[k] is None:
@@ -580,8 +584,15 @@ def segment_lge(
 
     blood_fallback: list = []
     cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method == "gmm-pool" else {}
-    precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback, cavities)
-                   if method in ("otsu", "gmm", "gmm-pool") else {})
+    try:
+        precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback,
+                                               cavities) if method in ("otsu", "gmm", "gmm-pool") else {})
+    except _NoBloodPool as reason:
+        # a region that is not a ring (e.g. an LGE box in the QA report): the Gaussian mixture without the pool
+        result = segment_lge(array_kji, myocardium_mask, spacing_mm, method="gmm", n_sd=n_sd, remote_mask=remote_mask,
+                             min_island_ml=min_island_ml, include_mvo=include_mvo)
+        return replace(result, warnings=(f"gmm-pool needs the LV blood pool but {reason}: the Gaussian mixture (gmm) "
+                                         "was used instead, without the spatial rules",) + result.warnings)
     if blood_fallback:
         warnings.append("No LV cavity of at least " f"{MIN_BLOOD_VOXELS} voxels on slice(s) " +
                         ", ".join(f"{k} (used the blood pool of slice {j})" for k, j in blood_fallback))

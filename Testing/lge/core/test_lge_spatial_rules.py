@@ -127,7 +127,7 @@ def test_gmm_pool_with_a_user_remote_uses_it_as_the_normal_myocardium():
     assert result.remote_source == "user"
 
 
-def test_gmm_pool_needs_a_cavity_and_falls_back_to_the_nearest_slice():
+def test_gmm_pool_takes_the_nearest_slices_blood_pool_and_without_any_ring_says_it_used_gmm():
     myo, angle, radius = _ring()
     image = np.where(myo, 100.0, 0.0) + np.random.default_rng(0).normal(0, 2.0, myo.shape)
     image[lv_cavity(myo)] = 300.0
@@ -138,8 +138,11 @@ def test_gmm_pool_needs_a_cavity_and_falls_back_to_the_nearest_slice():
     result = segment_lge(stack, stack_myo, SPACING, method="gmm-pool")
     assert any("used the blood pool of slice 0" in w for w in result.warnings)
     assert result.per_slice[1].reference_au == result.per_slice[0].reference_au
-    with pytest.raises(ValueError, match="needs the LV blood pool"):
-        segment_lge(stack, np.stack([open_ring] * 3), SPACING, method="gmm-pool")
+    # no ring anywhere (e.g. an LGE box in the QA report): the Gaussian mixture's result, saying so
+    no_ring = segment_lge(stack, np.stack([open_ring] * 3), SPACING, method="gmm-pool")
+    plain = segment_lge(stack, np.stack([open_ring] * 3), SPACING, method="gmm")
+    assert no_ring.method == "gmm-per-slice" and np.array_equal(no_ring.scar_mask, plain.scar_mask)
+    assert no_ring.warnings[0].startswith("gmm-pool needs the LV blood pool but the myocardium encloses no LV cavity")
 
 
 @pytest.mark.parametrize("options", [{"pool_fraction": 0.0}, {"pool_fraction": 1.0}, {"pool_fraction": float("nan")},
