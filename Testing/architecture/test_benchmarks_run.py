@@ -24,3 +24,24 @@ def test_the_ti_benchmark_batch_section_runs_on_two_series(capsys):
     bench.batch_throughput(2, [1], backends)
     out = capsys.readouterr().out
     assert "[onnxruntime] in one process, models loaded:" in out and "[cardiac-lge --workers 1] whole command:" in out
+
+
+def test_the_lge_benchmark_cross_validation_never_chooses_on_the_held_out_fold():
+    """gmm-pool's parameters are chosen on four folds and measured on the fifth: a grid point that is perfect except
+    on one case wins on the folds without that case and pays for it on the held-out case. A selection that saw the
+    held-out fold (a leak) would pick "b" everywhere and report 5.0 instead of 14.0."""
+    bench = _benchmark("bench_lge_emidec")
+    names = [f"Case_P{i:03d}" for i in range(10)]
+
+    def row(name, delta):
+        expert = 10.0 + int(name[-3:])
+        return {"case": name, "infarct": True, "expert": expert, "refused": None, "percent": expert + delta,
+                "dice": 0.5, "warnings": (), "mvo_recall": 0.0, "has_mvo": False}
+
+    grid = {"a": [row(n, 100.0 if i == 3 else 0.0) for i, n in enumerate(names)],
+            "b": [row(n, 5.0) for n in names]}
+    assert bench.choose_parameters(grid, names) == "b"  # whole set: a 10.0, b 5.0
+    summary, chosen = bench.cross_validate(grid, names, folds=5)
+    assert chosen == ["b", "b", "b", "a", "b"]  # fold 3 holds out case 3 (and 8): a is perfect on the rest
+    assert summary["mad"] == pytest.approx((100.0 + 0.0 + 8 * 5.0) / 10)
+    assert sorted(r["case"] for r in summary["rows"]) == names

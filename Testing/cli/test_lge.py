@@ -98,6 +98,9 @@ def test_without_rv_point_and_bad_input(tmp_path, capsys):
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "7"], r"No voxel has the myocardium label\(s\) \[7\]"),
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--rv-insertion", "1,2"], "three finite numbers"),
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--inferior-rv-insertion", "1,2,3"], "anterior RV"),
+        (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--pool-fraction", "1.5"], "pool_fraction must be"),
+        (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--method", "gmm", "--pool-fraction", "0.5"],
+         "applies to --method gmm-pool only"),
     ]
     for extra, message in cases:
         target = tmp_path / "bad"
@@ -117,7 +120,9 @@ def test_emidec_case_from_the_command_line(shared_data, tmp_path, capsys):
                  "--reference-labels", "3,4", "--spacing-mm", "1.5,1.5,10", "--rv-insertion-ijk", "100,100,4",
                  "--out", str(out)]) == 0
     document = json.loads((out / "lge_summary.json").read_text())
-    assert abs(document["reference"]["delta_percent_points"]) <= 5.0 and document["reference"]["dice"] >= 0.65
+    # gmm-pool (default since the EMIDEC benchmark's cross-validated choice): +5.7 points, Dice 0.69 on this case
+    # (the previous default gmm: +2.6 here but 9.1 points mean over the 37 infarcts, README)
+    assert abs(document["reference"]["delta_percent_points"]) <= 7.0 and document["reference"]["dice"] >= 0.65
     assert len(document["per_slice"]) == 10
 
 
@@ -139,7 +144,7 @@ def test_qa_report_runs_the_lge_family_with_segments(tmp_path, capsys):
     assert {r["item"] for r in segment_rows} >= {"1 basal anterior", "16 apical lateral"}
     percent = next(r for r in rows if r["section"] == "lge" and r["metric"] == "lge_percent_of_lv")
     truth = 100.0 * p.scar_mask_truth.sum() / p.myocardium_mask.sum()
-    assert float(percent["HR"]) == pytest.approx(truth, abs=2.0) and "gmm-per-slice" in percent["method"]
+    assert float(percent["HR"]) == pytest.approx(truth, abs=2.0) and "gmm-pool-per-slice" in percent["method"]
     assert (out / "lge_bullseye_HR.png").is_file()
     document = json.loads((out / "report.json").read_text())
     assert len(document["lge"]["HR"]["segments"]["rows"]) == 17 and len(document["lge"]["HR"]["per_slice"]) == 5

@@ -107,7 +107,7 @@ def test_logic_lge_with_rv_point_gives_segments_and_bullseye(module, slicer_env)
                      lgeMethod=module.LGEResolutionQAParameterNode.lgeMethod)
     outputs, message = logic.runLGE(pn)
     assert "Place the anterior RV insertion point" in message and "segments" not in outputs.tables
-    assert outputs.results["lge"].method == "gmm-per-slice"  # the parameter node's default method
+    assert outputs.results["lge"].method == "gmm-pool-per-slice"  # the parameter node's default method
     point = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "RV")
     centre = (phantom.ijk_to_ras @ np.array([49.5, 49.5, 1, 1.0]))[:3]
     point.AddControlPoint(*(centre + np.array([15.0, 26.0, 0.0])))
@@ -170,3 +170,11 @@ def test_error_box_is_shown_after_the_wait_cursor_is_restored(module, slicer_env
     widget._run(bad_input, "Septal profile")
     assert state["shown_under"] == [0] and state["overrides"] == 0
     assert "outside the image" in widget._parameterNode.statusText
+
+
+def test_the_module_offers_every_core_lge_method_with_the_core_default(module):
+    from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD, METHODS
+
+    node = module.LGEResolutionQAParameterNode
+    choice = next(m for m in node.__annotations__["lgeMethod"].__metadata__ if m[0] == "Choice")
+    assert set(choice[1]) == set(METHODS) and node.lgeMethod == DEFAULT_METHOD == "gmm-pool"

@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
                         help=f"threshold method, per slice (default {DEFAULT_METHOD}: chosen on real infarcts, see README)")
     parser.add_argument("--n-sd", type=float, default=None, help="n of the n-SD method (--method nsd only; default 5)")
+    parser.add_argument("--pool-fraction", type=float, default=None,
+                        help="gmm-pool only: threshold this fraction of the way from normal myocardium to the blood pool "
+                             "(default: the benchmark's choice, README)")
     parser.add_argument("--min-island-ml", type=float, default=0.0, help="remove LGE islands smaller than this (mL)")
     parser.add_argument("--include-mvo", action="store_true", help="count dark cores enclosed by LGE (MVO) as LGE")
     point = parser.add_mutually_exclusive_group()
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out)  # before any work: a file or an unwritable folder in its place is refused now
     if args.n_sd is not None and args.method != "nsd":
         raise ValueError(f"--n-sd applies to --method nsd only (the method is {args.method}).")
+    if args.pool_fraction is not None and args.method != "gmm-pool":
+        raise ValueError(f"--pool-fraction applies to --method gmm-pool only (the method is {args.method}).")
     spacing = li.parse_spacing(args.spacing_mm) if args.spacing_mm else None
     image = li.read_stack(args.image, spacing)
     labels = li.read_labels(args.labels, image)
@@ -115,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--inferior-rv-insertion needs the anterior RV insertion point too (--rv-insertion...).")
     settings = LGEQuantSettings(method=args.method, n_sd=5.0 if args.n_sd is None else args.n_sd, min_island_ml=args.min_island_ml,
                                 include_mvo=args.include_mvo, aha_model=args.aha_model, base_end=args.base_end,
-                                rv_insertion_ras=anterior, inferior_rv_insertion_ras=inferior)
+                                rv_insertion_ras=anterior, inferior_rv_insertion_ras=inferior,
+                                **({} if args.pool_fraction is None else {"pool_fraction": args.pool_fraction}))
     result = quantify_lge(image.array.astype(np.float32), image.ijk_to_ras, myocardium, settings, remote_mask=remote)
     extra = {"inputs": {"shape_kji": list(image.array.shape), "spacing_source": image.spacing_source,
                         "myocardium_labels": list(myo_labels),

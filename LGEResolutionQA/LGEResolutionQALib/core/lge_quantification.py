@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from LGEResolutionQALib.core.aha_segments import MODELS, AHAResult, aha_segments
-from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD, METHODS, LGEResult, segment_lge
+from LGEResolutionQALib.core.lge_segmentation import (
+    DEFAULT_METHOD,
+    METHODS,
+    MIN_REGION_FRACTION,
+    POOL_FRACTION,
+    LGEResult,
+    segment_lge,
+)
 
 SCHEMA = "cardiaclge-lge/1"
 
@@ -35,7 +42,9 @@ class LGEQuantSettings:
     """How LGE is segmented (``segment_lge``) and the AHA segments formed (``aha_segments``).
 
     ``rv_insertion_ras`` / ``inferior_rv_insertion_ras``: the RV insertion points in RAS (mm); the AHA
-    segments are computed only when the anterior one is given.
+    segments are computed only when the anterior one is given. ``pool_fraction`` / ``min_region_fraction``:
+    the ``gmm-pool`` threshold's fraction of the way from normal myocardium to the blood pool and the smallest
+    LGE region kept (fraction of the slice's myocardium); defaults chosen by benchmarks/bench_lge_emidec.py.
     """
 
     method: str = DEFAULT_METHOD
@@ -46,6 +55,8 @@ class LGEQuantSettings:
     base_end: str = "auto"
     rv_insertion_ras: tuple[float, float, float] | None = None
     inferior_rv_insertion_ras: tuple[float, float, float] | None = None
+    pool_fraction: float = POOL_FRACTION
+    min_region_fraction: float = MIN_REGION_FRACTION
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -54,6 +65,10 @@ class LGEQuantSettings:
             raise ValueError(f"The AHA model must be 16 or 17 segments; got {self.aha_model!r}.")
         if self.base_end not in ("auto", "first", "last"):
             raise ValueError(f"base_end must be 'auto', 'first' or 'last'; got {self.base_end!r}.")
+        if not 0.0 < float(self.pool_fraction) < 1.0:
+            raise ValueError(f"pool_fraction must be between 0 and 1 (exclusive); got {self.pool_fraction!r}.")
+        if not 0.0 <= float(self.min_region_fraction) < 1.0:
+            raise ValueError(f"min_region_fraction must be in [0, 1); got {self.min_region_fraction!r}.")
         object.__setattr__(self, "rv_insertion_ras", _point(self.rv_insertion_ras, "anterior RV insertion point"))
         object.__setattr__(self, "inferior_rv_insertion_ras",
                            _point(self.inferior_rv_insertion_ras, "inferior RV insertion point"))
@@ -110,7 +125,9 @@ class LGEQuantification:
             "units": {"ml": "millilitre", "percent": "%", "au": "image intensity (arbitrary units)", "mm": "mm (RAS)"},
             "settings": {"method": settings.method, "n_sd": settings.n_sd if settings.method == "nsd" else None,
                          "min_island_ml": settings.min_island_ml, "include_mvo": settings.include_mvo,
-                         "aha_model": settings.aha_model, "base_end": settings.base_end},
+                         "aha_model": settings.aha_model, "base_end": settings.base_end,
+                         "pool_fraction": settings.pool_fraction if settings.method == "gmm-pool" else None,
+                         "min_region_fraction": settings.min_region_fraction if settings.method == "gmm-pool" else None},
             "spacing_mm": list(self.spacing_mm),
             "summary": summary,
             "per_slice": [{k: plain_value(v) for k, v in row.items()} for row in self.slice_rows()],
@@ -139,7 +156,8 @@ def quantify_lge(image_kji, ijk_to_ras, myocardium_mask, settings: LGEQuantSetti
         raise ValueError("ijk_to_ras must be an invertible 4x4 matrix.")
     spacing = tuple(float(v) for v in np.linalg.norm(matrix[:3, :3], axis=0))
     lge = segment_lge(image_kji, myocardium_mask, spacing, method=settings.method, n_sd=settings.n_sd,
-                      remote_mask=remote_mask, min_island_ml=settings.min_island_ml, include_mvo=settings.include_mvo)
+                      remote_mask=remote_mask, min_island_ml=settings.min_island_ml, include_mvo=settings.include_mvo,
+                      pool_fraction=settings.pool_fraction, min_region_fraction=settings.min_region_fraction)
     aha = None
     if settings.rv_insertion_ras is not None:
         aha = aha_segments(myocardium_mask, matrix, settings.rv_insertion_ras, lge_mask=lge.scar_mask,

@@ -28,6 +28,27 @@ Methods (``method``), each applied to the myocardial voxels of one slice k:
   are equal. When the modes are not separated (Ashman's D < 2) the slice has no separate bright
   class and no LGE (status "unimodal"). Our dichotomous relative of Segment's EWA (see
   ``intensity_models``).
+* ``gmm-pool`` (default): T_k = μ_n,k + f·(B_k − μ_n,k), a fraction ``pool_fraction`` (f) of the way
+  from normal myocardium to the LV blood pool, followed by a-priori spatial rules (Engblom et al.,
+  JCMR 2016, Segment's EWA). μ_n,k: the darker component's mean of the slice's two-Gaussian EM
+  mixture (automatic) or the user remote's mean on that slice; B_k: the median of the slice's LV
+  cavity (the region the myocardial ring encloses) eroded in-plane by one voxel (the whole cavity
+  when fewer than 10 voxels remain). Both come from the slice itself, so per-slice scaling and
+  offsets cancel. A slice whose cavity has fewer than 10 voxels (apex, open ring) uses the blood
+  pool of the nearest slice that has one (warning); with no cavity on any slice (a region that is
+  not a ring) the result is that of ``gmm``, with a warning saying so (method "gmm-per-slice"); a slice whose
+  blood pool is not brighter than μ_n,k uses the mixture's own threshold (as ``gmm``; status
+  "mixture-threshold") or, when the mixture is not separated, has no LGE (status
+  "blood-not-above-myocardium"); both are listed in a warning.
+  Spatial rules (``spatial_cleanup``), per slice: in-plane (8-connected) LGE components smaller than
+  ``min_region_fraction`` of the slice's myocardial voxels are removed (noise specks); on a slice
+  with a cavity only components touching the endocardial border (myocardial voxels 8-adjacent to
+  the cavity) are kept — ischaemic infarcts involve the subendocardium; then the dark cores they
+  enclose are filled (as ``include_mvo``, always on for this method). Across slices
+  (``remove_single_slice_regions``, stacks of ≥ 2 slices): an LGE region with no LGE directly above
+  or below it on a neighbouring slice is removed (warning with the count). f and the minimum size
+  were chosen on the EMIDEC development set by the rule in ``benchmarks/bench_lge_emidec.py``
+  (5-fold cross-validated there); docs/LGE_METHODS.md.
 
 Remote reference, per slice. ``remote_mask`` given: its voxels in each slice's myocardium. ``None``
 (automatic): the contiguous 60° sector of the slice's myocardium (angles in mm about the slice's
@@ -61,7 +82,7 @@ LGE mL = scar voxels × voxel volume, and %LV = 100 · Σ scar voxel volume / Σ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -75,13 +96,20 @@ from LGEResolutionQALib.core.intensity_models import (
 )
 
 __all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAULT_METHOD", "segment_lge",
-           "automatic_remote_mask", "otsu_threshold", "lv_cavity"]
+           "automatic_remote_mask", "otsu_threshold", "lv_cavity", "blood_pool_reference", "spatial_cleanup",
+           "POOL_FRACTION", "MIN_REGION_FRACTION"]
 
 PUBLISHED_N_SD = (2, 3, 5, 6)
 #: the largest n of the n-SD threshold accepted (beyond it no voxel of a real image is LGE)
 MAX_N_SD = 20.0
-METHODS = ("nsd", "fwhm", "otsu", "gmm")
-DEFAULT_METHOD = "gmm"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
+METHODS = ("gmm-pool", "gmm", "nsd", "fwhm", "otsu")
+DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
+#: ``gmm-pool`` threshold: this fraction of the way from normal myocardium to the blood pool, and the smallest
+#: in-plane LGE component kept, as a fraction of the slice's myocardial voxels; both chosen by the rule in
+#: benchmarks/bench_lge_emidec.py on the EMIDEC development set (5-fold cross-validated figures there)
+POOL_FRACTION = 0.60
+MIN_REGION_FRACTION = 0.03
+MIN_BLOOD_VOXELS = 10
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
 SECTOR_DEG = 60.0
 STEP_DEG = 10.0
@@ -276,13 +304,13 @@ def automatic_remote_mask(array_kji, myocardium_mask, spacing_mm) -> np.ndarray:
     return remote if np.ndim(array_kji) == 3 else remote[0]
 
 
-def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray) -> np.ndarray:
+def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.ndarray | None = None) -> np.ndarray:
     """Dark cores enclosed by LGE (in-plane): holes of (LGE ∪ LV cavity) inside the myocardium that
     are not larger than the LGE components around them (so normal wall between the cavity and a thin
     bright rim along the epicardium is not a "core")."""
     if not lge2d.any():
         return np.zeros_like(lge2d)
-    holes = fill_holes(lge2d | lv_cavity(myo2d)) & myo2d & ~lge2d
+    holes = fill_holes(lge2d | (lv_cavity(myo2d) if cavity2d is None else cavity2d)) & myo2d & ~lge2d
     if not holes.any():
         return holes
     hole_labels, n_holes = ndimage.label(holes, structure=_CROSS)
@@ -322,24 +350,119 @@ def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
     return np.isin(labels, hit[hit > 0])
 
 
+def blood_pool_reference(image2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.ndarray | None = None) -> float | None:
+    """Median intensity of the LV cavity enclosed by the slice's myocardial ring, eroded in-plane by one voxel
+    (no partial volume with the myocardium; the whole cavity when fewer than ``MIN_BLOOD_VOXELS`` remain);
+    None when the cavity has fewer than ``MIN_BLOOD_VOXELS`` voxels (open ring, apex)."""
+    cavity = lv_cavity(myo2d) if cavity2d is None else cavity2d
+    if cavity.sum() < MIN_BLOOD_VOXELS:
+        return None
+    inner = ndimage.binary_erosion(cavity, structure=_EIGHT)
+    return float(np.median(np.asarray(image2d)[inner if inner.sum() >= MIN_BLOOD_VOXELS else cavity]))
+
+
+def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: float,
+                    cavity2d: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A-priori rules of ``gmm-pool`` on one slice -> (LGE kept, dark cores filled inside it).
+
+    In-plane (8-connected) components of ``lge2d`` with fewer than ``min_region_fraction`` × the slice's myocardial
+    voxels are removed; when the ring encloses a cavity, only components touching the endocardial border (myocardial
+    voxels 8-adjacent to the cavity) are kept; then the dark cores enclosed by what is kept are filled (``_mvo_fill``).
+    """
+    lge = np.asarray(lge2d, bool) & np.asarray(myo2d, bool)
+    myo = np.asarray(myo2d, bool)
+    if not lge.any():
+        return lge, np.zeros_like(lge)
+    labels, count = ndimage.label(lge, structure=_EIGHT)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = sizes >= min_region_fraction * myo.sum()
+    keep[0] = False
+    cavity = lv_cavity(myo) if cavity2d is None else cavity2d
+    if cavity.any():
+        border = ndimage.binary_dilation(cavity, structure=_EIGHT) & myo
+        touching = np.zeros(count + 1, bool)
+        touching[labels[border]] = True
+        keep &= touching
+    kept = keep[labels]
+    cores = _mvo_fill(kept, myo, cavity)
+    return kept, cores
+
+
+#: in-plane 8-connectivity, through-plane only the voxel directly above / below
+_SLICE_STACK = np.zeros((3, 3, 3), bool)
+_SLICE_STACK[1] = True
+_SLICE_STACK[0, 1, 1] = _SLICE_STACK[2, 1, 1] = True
+
+
+def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
+    """Slice-to-slice consistency of ``gmm-pool``: 3D LGE regions (in-plane 8-connected, through-plane face-connected)
+    that lie on one slice only are removed -> (mask, regions removed). An infarct spans several short-axis slices;
+    a region on one slice with no LGE directly above or below it is taken as noise or partial volume."""
+    scar = np.asarray(scar_kji, bool)
+    labels, count = ndimage.label(scar, structure=_SLICE_STACK)
+    if count == 0:
+        return scar.copy(), 0
+    single = np.zeros(count + 1, bool)
+    for index, extent in enumerate(ndimage.find_objects(labels), start=1):
+        single[index] = extent[0].stop - extent[0].start == 1
+    return scar & ~single[labels], int(single.sum())
+
+
+class _NoBloodPool(ValueError):
+    """gmm-pool has no blood-pool reference on any slice (``segment_lge`` then uses ``gmm``, with a warning)."""
+
+
 @dataclass
 class _SliceThreshold:
     threshold: float | None
     status: str
     reference: float | None = None
     refusal: str | None = None
+    normal: float | None = None  # gmm-pool: the dark mixture component's mean (automatic normal myocardium)
+    blood: float | None = None  # gmm-pool: the blood-pool reference used
 
 
-def _remote_free_thresholds(method: str, image, myo, boxes, slices) -> dict:
-    """Otsu / Gaussian-mixture thresholds (they do not depend on the remote), all slices at once."""
+def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fraction: float = POOL_FRACTION,
+                            blood_fallback: list | None = None, cavities: dict | None = None) -> dict:
+    """Otsu / Gaussian-mixture thresholds (they do not depend on the remote), all slices at once; for ``gmm-pool``
+    the blood pool and the normal-myocardium mean of each slice (threshold with the automatic normal)."""
     values = {k: image[k][boxes[k]][myo[k][boxes[k]]].astype(np.float64) for k in slices}
     if method == "otsu":
         return {k: _SliceThreshold(otsu_threshold(v), "measured") for k, v in values.items()}
     fitted = [k for k in slices if values[k].size >= MIN_GMM_VOXELS and values[k].max() > values[k].min()]
-    out = {k: _SliceThreshold(None, "unimodal") for k in slices}
-    for k, fit in zip(fitted, fit_two_gaussians_batch([values[k] for k in fitted])):
-        out[k] = _gmm_outcome(fit)
+    fits = dict(zip(fitted, fit_two_gaussians_batch([values[k] for k in fitted])))
+    if method == "gmm":
+        out = {k: _SliceThreshold(None, "unimodal") for k in slices}
+        for k, fit in fits.items():
+            out[k] = _gmm_outcome(fit)
+        return out
+    # gmm-pool
+    cavities = cavities if cavities is not None else {}
+    blood = {k: blood_pool_reference(image[k][boxes[k]], myo[k][boxes[k]], cavities.get(k)) for k in slices}
+    with_blood = [k for k in slices if blood[k] is not None]
+    if not with_blood:
+        raise _NoBloodPool(f"the myocardium encloses no LV cavity of at least {MIN_BLOOD_VOXELS} voxels on any slice")
+    out = {}
+    for k in slices:
+        if blood[k] is None:
+            source = min(with_blood, key=lambda u: (abs(u - k), u))
+            blood[k] = blood[source]
+            if blood_fallback is not None:
+                blood_fallback.append((k, source))
+        normal = fits[k].mean_dark_au if k in fits else float(np.median(values[k]))
+        out[k] = _pool_outcome(normal, blood[k], pool_fraction)
+        if out[k].status == "blood-not-above-myocardium" and k in fits:
+            # no blood-pool contrast on this slice: the mixture's own threshold (as ``gmm``), if it has one
+            mixture = _gmm_outcome(fits[k])
+            if mixture.threshold is not None:
+                out[k] = _SliceThreshold(mixture.threshold, "mixture-threshold", blood[k], normal=normal, blood=blood[k])
     return out
+
+
+def _pool_outcome(normal: float, blood: float, pool_fraction: float) -> _SliceThreshold:
+    if not blood > normal:
+        return _SliceThreshold(None, "blood-not-above-myocardium", blood, normal=normal, blood=blood)
+    return _SliceThreshold(normal + pool_fraction * (blood - normal), "measured", blood, normal=normal, blood=blood)
 
 
 def _gmm_outcome(fit) -> _SliceThreshold:
@@ -352,7 +475,10 @@ def _gmm_outcome(fit) -> _SliceThreshold:
 
 
 def _slice_threshold(method: str, image2d, myo2d, mean: float, sd: float, n_sd: float | None,
-                     precomputed: _SliceThreshold | None) -> _SliceThreshold:
+                     precomputed: _SliceThreshold | None, user_normal: bool = False,
+                     pool_fraction: float = POOL_FRACTION) -> _SliceThreshold:
+    if precomputed is not None and user_normal and method == "gmm-pool":
+        precomputed = _pool_outcome(mean, precomputed.blood, pool_fraction)  # the user's remote is the normal
     if precomputed is not None:
         if precomputed.threshold is not None and not precomputed.threshold > mean:
             # the split is not normal vs enhanced myocardium: the "bright" class is the normal myocardium
@@ -400,6 +526,8 @@ def segment_lge(
     remote_mask=None,
     min_island_ml: float = 0.0,
     include_mvo: bool = False,
+    pool_fraction: float = POOL_FRACTION,
+    min_region_fraction: float = MIN_REGION_FRACTION,
 ) -> LGEResult:
     """Segment LGE inside ``myocardium_mask`` slice by slice and measure it (rules: module docstring).
 
@@ -413,6 +541,10 @@ def segment_lge(
         raise ValueError(f"Unknown LGE method {method!r}; choose one of {METHODS}.")
     if not np.isfinite(min_island_ml) or min_island_ml < 0:
         raise ValueError(f"min_island_ml must be ≥ 0; got {min_island_ml}.")
+    if isinstance(pool_fraction, bool) or not np.isfinite(pool_fraction) or not 0.0 < pool_fraction < 1.0:
+        raise ValueError(f"pool_fraction must be between 0 and 1 (exclusive); got {pool_fraction!r}.")
+    if isinstance(min_region_fraction, bool) or not np.isfinite(min_region_fraction) or not 0.0 <= min_region_fraction < 1.0:
+        raise ValueError(f"min_region_fraction must be in [0, 1); got {min_region_fraction!r}.")
     warnings: list[str] = []
     n_used = None
     if method == "nsd":
@@ -450,13 +582,30 @@ def segment_lge(
     mvo_box: dict[int, np.ndarray] = {}
     results: dict[int, _SliceThreshold] = {}
 
-    precomputed = _remote_free_thresholds(method, image, myo, boxes, slices) if method in ("otsu", "gmm") else {}
+    blood_fallback: list = []
+    cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method == "gmm-pool" else {}
+    try:
+        precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback,
+                                               cavities) if method in ("otsu", "gmm", "gmm-pool") else {})
+    except _NoBloodPool as reason:
+        # a region that is not a ring (e.g. an LGE box in the QA report): the Gaussian mixture without the pool
+        result = segment_lge(array_kji, myocardium_mask, spacing_mm, method="gmm", n_sd=n_sd, remote_mask=remote_mask,
+                             min_island_ml=min_island_ml, include_mvo=include_mvo)
+        return replace(result, warnings=(f"gmm-pool needs the LV blood pool but {reason}: the Gaussian mixture (gmm) "
+                                         "was used instead, without the spatial rules",) + result.warnings)
+    if blood_fallback:
+        warnings.append("No LV cavity of at least " f"{MIN_BLOOD_VOXELS} voxels on slice(s) " +
+                        ", ".join(f"{k} (used the blood pool of slice {j})" for k, j in blood_fallback))
 
-    def segment_slice(k: int, mean: float, sd: float):
+    def segment_slice(k: int, mean: float, sd: float, own_user_remote: bool = False):
         box = boxes[k]
         img, m = image[k][box], myo[k][box]
-        outcome = _slice_threshold(method, img, m, mean, sd, n_used, precomputed.get(k))
+        outcome = _slice_threshold(method, img, m, mean, sd, n_used, precomputed.get(k), own_user_remote,
+                                   pool_fraction)
         lge = m & (img >= outcome.threshold) if outcome.threshold is not None else np.zeros_like(m)
+        if method == "gmm-pool":
+            lge, mvo = spatial_cleanup(lge, m, min_region_fraction, cavities[k])
+            return outcome, lge, mvo
         mvo = _mvo_fill(lge, m) if include_mvo else np.zeros_like(m)
         return outcome, lge, mvo
 
@@ -480,7 +629,7 @@ def segment_lge(
             else:
                 state.reason = "no remote ROI on this slice"
             if state.remote is not None:
-                results[k], lge_box[k], mvo_box[k] = segment_slice(k, state.mean, state.sd)
+                results[k], lge_box[k], mvo_box[k] = segment_slice(k, state.mean, state.sd, True)
             states[k] = state
             continue
         allowed = _eroded(m)
@@ -497,7 +646,8 @@ def segment_lge(
                 state = _SliceState(reason="zero SD")
                 break
             outcome, lge, mvo = segment_slice(k, state.mean, state.sd)
-            region, cores = _lge_region(lge, m)
+            # gmm-pool's LGE is already cleaned (no specks) with its cores filled: that is the region
+            region, cores = (lge | mvo, mvo) if method == "gmm-pool" else _lge_region(lge, m)
             if (sector & region).sum() <= GUARD_MAX_FRACTION * count:
                 results[k], lge_box[k], mvo_box[k] = outcome, lge, mvo
                 break
@@ -518,7 +668,7 @@ def segment_lge(
         source = min(usable, key=lambda u: (abs(u - k), u))
         donor = states[source]
         states[k] = _SliceState(None, donor.mean, donor.sd, donor.count, source, states[k].reason)
-        results[k], lge_box[k], mvo_box[k] = segment_slice(k, donor.mean, donor.sd)
+        results[k], lge_box[k], mvo_box[k] = segment_slice(k, donor.mean, donor.sd)  # automatic normal (no own ROI)
         fallback.append(k)
     if fallback:
         detail = ", ".join(f"{k} ({states[k].reason}; used slice {states[k].source_slice})" for k in fallback)
@@ -540,6 +690,11 @@ def segment_lge(
         mvo_mask[k][box] = mvo_box[k]
         if states[k].remote is not None:
             remote_used[k][box] = states[k].remote
+    single_slice_removed = 0
+    if method == "gmm-pool" and len(slices) > 1:
+        rows = slice(min(boxes[k][0].start for k in slices), max(boxes[k][0].stop for k in slices))
+        columns = slice(min(boxes[k][1].start for k in slices), max(boxes[k][1].stop for k in slices))
+        scar[:, rows, columns], single_slice_removed = remove_single_slice_regions(scar[:, rows, columns])
     islands_removed = 0
     if min_island_ml > 0 and scar.any():
         labels, count = ndimage.label(scar, structure=np.ones((3, 3, 3), bool))
@@ -570,12 +725,23 @@ def segment_lge(
     if below:
         warnings.append(f"On slice(s) {', '.join(map(str, below))} the {method} threshold is not above the remote mean "
                         "(no separate enhanced class): no LGE counted there")
+    dull = [r.slice_index for r in rows if r.status == "blood-not-above-myocardium"]
+    if dull:
+        warnings.append(f"On slice(s) {', '.join(map(str, dull))} the LV blood pool is not brighter than the normal "
+                        "myocardium and the mixture has no separate bright class: no LGE counted there")
+    mixture = [r.slice_index for r in rows if r.status == "mixture-threshold"]
+    if mixture:
+        warnings.append(f"On slice(s) {', '.join(map(str, mixture))} the LV blood pool is not brighter than the normal "
+                        "myocardium: the Gaussian mixture's threshold was used there")
+    if single_slice_removed:
+        warnings.append(f"{single_slice_removed} LGE region(s) found on one slice only (no LGE directly above or below) "
+                        "were removed")
     if lge_ml == 0.0:
         warnings.append(_no_lge_reason(method, rows))
     elif percent >= 90.0:
         warnings.append(f"LGE covers {percent:.0f}% of the myocardium: check the remote reference and the method")
     method_name = {"nsd": f"nsd-{n_used:g}" if n_used is not None else "nsd", "fwhm": "fwhm-per-slice",
-                   "otsu": "otsu-per-slice", "gmm": "gmm-per-slice"}[method]
+                   "otsu": "otsu-per-slice", "gmm": "gmm-per-slice", "gmm-pool": "gmm-pool-per-slice"}[method]
     if np.ndim(array_kji) == 2:
         scar, remote_used, mvo_mask = scar[0], remote_used[0], mvo_mask[0]
     return LGEResult(
@@ -588,6 +754,9 @@ def segment_lge(
 
 
 def _no_lge_reason(method: str, rows) -> str:
+    if method == "gmm-pool":
+        return ("No LGE found: no myocardial region above the blood-pool-referenced threshold both touches the "
+                "endocardium and continues on a neighbouring slice (small isolated regions removed)")
     if method == "gmm":
         return ("No LGE found: the myocardial intensities are unimodal on every slice (Gaussian mixture with "
                 "Ashman's D < 2: no separate bright class)")

@@ -30,22 +30,37 @@ def _dice(a, b):
     return 2.0 * (a & b).sum() / (a.sum() + b.sum())
 
 
-@pytest.mark.parametrize(("case", "max_delta", "min_dice"), [("Case_P047", 5.0, 0.65), ("Case_P009", 12.0, 0.6),
-                                                             ("Case_P005", 12.0, 0.6)])
-def test_default_method_on_infarcts_and_remote_off_the_infarct(emidec, case, max_delta, min_dice):
+#: the first eight infarct cases in name order (a fixed rule, not picked by result)
+HANDFUL = ("Case_P001", "Case_P003", "Case_P005", "Case_P007", "Case_P009", "Case_P011", "Case_P015", "Case_P017")
+
+
+def test_default_method_mean_error_over_a_fixed_handful_of_infarcts(emidec):
+    """Measured (gmm-pool, 2026-12-01): mean |Δ| 7.2 points, median Dice 0.68 on these eight; the previous default
+    (gmm) gave 11.6 / 0.58 and n-SD 6 11.0 / 0.60, so the bounds fail if the default falls back to them."""
+    deltas, dices = [], []
+    for case in HANDFUL:
+        image, labels = emidec(case)
+        myo, expert = labels >= 2, labels >= 3
+        result = segment_lge(image, myo, SPACING)
+        deltas.append(abs(result.lge_percent_of_lv - 100.0 * expert.sum() / myo.sum()))
+        dices.append(_dice(result.scar_mask, expert))
+        assert len(result.per_slice) == image.shape[0] and not (result.scar_mask & ~myo).any()
+    assert np.mean(deltas) <= 8.5, np.round(deltas, 1)
+    assert np.median(dices) >= 0.65, np.round(dices, 2)
+
+
+@pytest.mark.parametrize("case", ["Case_P047", "Case_P009", "Case_P005"])
+def test_automatic_remote_lies_off_the_infarct(emidec, case):
     image, labels = emidec(case)
     myo, expert = labels >= 2, labels >= 3
     result = segment_lge(image, myo, SPACING)
-    expert_percent = 100.0 * expert.sum() / myo.sum()
-    assert abs(result.lge_percent_of_lv - expert_percent) <= max_delta
-    assert _dice(result.scar_mask, expert) >= min_dice
     # the automatic remote lies off the expert infarct (a few voxels may touch its hand-drawn border)
     assert result.remote_mask.any() and (result.remote_mask & expert).sum() <= 0.05 * result.remote_mask.sum()
-    assert len(result.per_slice) == image.shape[0]
 
 
-@pytest.mark.parametrize("case", ["Case_N040", "Case_N058"])
+@pytest.mark.parametrize("case", ["Case_N040", "Case_N058", "Case_N075"])
 def test_default_method_on_normal_hearts(emidec, case):
+    """N075: 16.6% with the previous default (gmm), 2.4% now (the spatial rules remove its off-endocardial regions)."""
     image, labels = emidec(case)
     result = segment_lge(image, labels >= 2, SPACING)
     assert result.lge_percent_of_lv <= 3.0
@@ -60,8 +75,8 @@ def test_fwhm_refuses_on_offset_images_instead_of_returning_the_myocardium(emide
 def test_mvo_inclusion_recovers_expert_mvo(emidec):
     image, labels = emidec("Case_P001")
     myo, mvo = labels >= 2, labels == 4
-    without = segment_lge(image, myo, SPACING)
-    with_mvo = segment_lge(image, myo, SPACING, include_mvo=True)
+    without = segment_lge(image, myo, SPACING, method="gmm")  # gmm-pool always fills enclosed cores
+    with_mvo = segment_lge(image, myo, SPACING, method="gmm", include_mvo=True)
     recall = [float((r.scar_mask & mvo).sum() / mvo.sum()) for r in (without, with_mvo)]
     assert recall[1] > recall[0] + 0.05
     assert with_mvo.mvo_included_ml > 0 and not (with_mvo.scar_mask & ~myo).any()

@@ -282,9 +282,9 @@ def test_default_method_is_the_benchmark_choice():
     from LGEResolutionQALib.core.lge_segmentation import DEFAULT_METHOD
 
     p = _phantom(7, snr=12.0, shape=(3, 96, 96))
-    assert DEFAULT_METHOD == "gmm"  # chosen by benchmarks/bench_lge_emidec.py; change README and notes with it
+    assert DEFAULT_METHOD == "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py; change README and notes with it
     result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm)
-    assert result.method == "gmm-per-slice"
+    assert result.method == "gmm-pool-per-slice"
     assert result.lge_percent_of_lv == pytest.approx(p.scar_percent_truth, abs=1.5)
 
 

@@ -84,7 +84,7 @@ def test_without_rv_point_no_segment_table_but_lge_and_remote(slicer_env):
     volume, segmentation, ids = add_phantom_nodes(scene, phantom)
     outputs = mrml_qa.lge_segmentation(scene, volume, segmentation, ids["myocardium"])
     assert sorted(outputs.tables) == ["lge", "per_slice"] and outputs.results["bullseye_node"] is None
-    assert outputs.results["lge"].method == "gmm-per-slice"
+    assert outputs.results["lge"].method == "gmm-pool-per-slice"
     assert "LGE remote" in _segment_names(segmentation)
 
 
