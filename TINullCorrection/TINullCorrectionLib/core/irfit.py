@@ -24,6 +24,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+try:
+    from scipy.optimize import isotonic_regression
+except ImportError:  # scipy < 1.12: every polarity restoration is fitted (_fit_with_flips)
+    isotonic_regression = None
+
 from TINullCorrectionLib.core.physics import look_locker_null_ms, look_locker_t1_ms
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 
@@ -104,20 +109,22 @@ def _validate(ti_ms, signal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------- variable projection core
-def _ll_basis(ti: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """Columns [1, -exp(-TI/T1*)] and their derivative with respect to T1*."""
+def _ll_basis(ti: np.ndarray, tau: float, with_derivative: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Columns [1, -exp(-TI/T1*)] and their derivative with respect to T1* (None without ``with_derivative``)."""
     e = np.exp(-ti / tau)
     basis = np.empty(e.shape + (2,))
     basis[..., 0] = 1.0
     basis[..., 1] = -e
+    if not with_derivative:
+        return basis, None
     d_basis = np.zeros_like(basis)
     d_basis[..., 1] = -e * ti / tau**2
     return basis, d_basis
 
 
 def _se_basis_factory(tr: np.ndarray):
-    def basis_fn(ti: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
-        """Columns [1 + exp(-TR/T1), -exp(-TI/T1)] (amplitudes M0, M0(1+eff)) and d/dT1."""
+    def basis_fn(ti: np.ndarray, tau: float, with_derivative: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Columns [1 + exp(-TR/T1), -exp(-TI/T1)] (amplitudes M0, M0(1+eff)) and d/dT1 (always computed)."""
         e = np.exp(-ti / tau)
         e_tr = np.exp(-tr / tau)
         basis = np.stack([np.broadcast_to(1.0 + e_tr, e.shape), -e], axis=-1)
@@ -172,13 +179,13 @@ def _varpro(
     lo = log_grid[max(best - 1, 0)]
     hi = log_grid[min(best + 1, _GRID_POINTS - 1)]
     result = minimize_scalar(
-        lambda g: _projection(basis_fn(ti, math.exp(g))[0], y)[1],
+        lambda g: _projection(basis_fn(ti, math.exp(g), False)[0], y)[1],
         bounds=(lo, hi),
         method="bounded",
         options={"xatol": 1e-7},
     )
     tau = math.exp(float(result.x)) if result.fun <= sse[best] else math.exp(float(log_grid[best]))
-    coef, value = _projection(basis_fn(ti, tau)[0], y)
+    coef, value = _projection(basis_fn(ti, tau, False)[0], y)
     return tau, coef, value
 
 
@@ -219,19 +226,60 @@ def _tau_bounds(ti: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-def _fit_with_flips(ti, y, basis_fn, magnitude: bool):
-    """Best (k, tau, amplitudes, SSE) over polarity restorations k = 0..N-1 (k = 0 only when signed)."""
+def _monotone_sse_bound(y: np.ndarray) -> float:
+    """A lower bound of the residual sum of squares of ``y`` against any monotone sequence: the smaller of its
+    isotonic (increasing) and antitonic regressions' (scipy.optimize.isotonic_regression, pool adjacent
+    violators). Every curve A - B exp(-TI/T1*) is monotone in TI, so no fit of ``y`` to it does better."""
+    best = math.inf
+    for increasing in (True, False):
+        residual = y - isotonic_regression(y, increasing=increasing).x
+        best = min(best, float(residual @ residual))
+    return best
+
+
+#: A polarity restoration is not fitted when the lower bound of its SSE exceeds the best SSE found by these
+#: margins (relative, and absolute for the data normalised to max |y| = 1): far beyond the rounding of both
+#: figures and the 1e-12 tie tolerance of the choice, so the choice is exactly the one of fitting them all.
+_BOUND_RELATIVE_MARGIN = 1e-6
+_BOUND_ABSOLUTE_MARGIN = 1e-9
+
+
+def _fit_with_flips(ti, y, basis_fn, magnitude: bool, monotone_model: bool = False):
+    """Best (k, tau, amplitudes, SSE) over polarity restorations k = 0..N-1 (k = 0 only when signed).
+
+    The best is the first k, in increasing order, whose SSE is lower than every earlier one's by more than
+    a relative 1e-12. ``monotone_model`` (the Look-Locker basis: every fitted curve is monotone in TI): the
+    restorations are fitted in the order of a lower bound of their SSE (:func:`_monotone_sse_bound`), and
+    those whose bound lies clearly above the best SSE already found are left out (branch and bound): they
+    cannot be chosen (their SSE is higher than the chosen one's by far more than the tie tolerance), so the
+    answer is the same as fitting all of them (Testing/ti/core/test_irfit.py compares the two), in a few
+    fits instead of N for a magnitude scout.
+    """
     bounds = _tau_bounds(ti)
     grid = _tau_grid(ti, basis_fn, bounds)
-    best = None
-    for k in range(ti.size if magnitude else 1):
+    flips = range(ti.size if magnitude else 1)
+    restored = {}
+    for k in flips:
         yk = y.copy()
         yk[:k] *= -1.0
-        tau, coef, sse = _varpro(ti, yk, basis_fn, bounds, grid)
+        restored[k] = yk
+    order, lower = list(flips), None
+    if monotone_model and len(order) > 1 and isotonic_regression is not None:
+        lower = {k: _monotone_sse_bound(restored[k]) for k in order}
+        order.sort(key=lambda k: lower[k])
+    fitted, best_sse = {}, math.inf
+    for k in order:
+        if lower is not None and lower[k] * (1 - 1e-9) > best_sse * (1 + _BOUND_RELATIVE_MARGIN) + _BOUND_ABSOLUTE_MARGIN:
+            break  # the rest have higher bounds still
+        tau, coef, sse = _varpro(ti, restored[k], basis_fn, bounds, grid)
         if k > 0 and coef[0] <= 0:
             continue  # negative asymptote after restoring leading points: not a recovery curve
-        if best is None or sse < best[3] * (1 - 1e-12):
-            best = (k, tau, coef, sse)
+        fitted[k] = (k, tau, coef, sse)
+        best_sse = min(best_sse, sse)
+    best = None
+    for k in sorted(fitted):
+        if best is None or fitted[k][3] < best[3] * (1 - 1e-12):
+            best = fitted[k]
     k, tau, coef, sse = best
     if magnitude and coef[0] < 0:  # k = 0 fitted by -(A - B e): every point lies before the null
         coef = -coef
@@ -272,7 +320,7 @@ def fit_inversion_recovery(ti_ms, signal, phase_sensitive: bool = False) -> IRFi
     magnitude = not phase_sensitive
     if magnitude and np.any(yn < 0):
         raise ScoutError("Magnitude signal has negative values: pass phase_sensitive=True for signed data.")
-    k, tau, coef, sse, bounds = _fit_with_flips(ti, yn, _ll_basis, magnitude)
+    k, tau, coef, sse, bounds = _fit_with_flips(ti, yn, _ll_basis, magnitude, monotone_model=True)
     yk = yn.copy()
     yk[:k] *= -1.0
     sse = float(((yk - _ll_basis(ti, tau)[0] @ coef) ** 2).sum())
