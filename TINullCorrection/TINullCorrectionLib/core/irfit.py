@@ -756,11 +756,10 @@ def fit_pixelwise(scout: TIScout, mask=None, n_grid: int = 120) -> dict[str, np.
     "t1_star_ms", "null_ti_ms", "t1_ms", "r_squared", "n_flipped", plus bool "valid" (inside the mask,
     B > A > 0, T1* inside the grid). Maps are NaN where "valid" is False.
     """
-    frames = scout.frames.astype(np.float64)
-    n, h, w = frames.shape
+    n, h, w = scout.frames.shape
     mask = np.ones((h, w), bool) if mask is None else _check_mask(scout, mask)
     ti = scout.ti_ms
-    y = frames[:, mask].T  # [P, N]
+    y = scout.frames[:, mask].astype(np.float64).T  # [P, N]: only the pixels fitted converted (float32 -> float64 is exact)
     p = y.shape[0]
     scale = np.max(np.abs(y), axis=1, keepdims=True)
     scale[scale == 0] = 1.0
