@@ -865,9 +865,11 @@ def _load_pixels_reporting(candidate: ScoutCandidate, datasets: dict | None = No
             per_frame[frame_number] if per_frame is not None and frame_number < len(per_frame) else None
         )
         slope, intercept = _rescale(ds, frame_item, shared[0] if shared else None)
+        rescaled = pixels[frame_number] * slope
+        rescaled += intercept  # in place: the same values as pixels * slope + intercept, one array fewer
         loaded.append(
             _LoadedFrame(
-                pixels=pixels[frame_number] * slope + intercept,
+                pixels=rescaled,
                 philips=_philips_scale(ds),
                 rescale=(slope, intercept),
             )
@@ -1007,7 +1009,9 @@ def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHea
         raise ScoutError(f"{_slice_label(candidate)}: decoded frames have different sizes {sorted(shapes)}.")
     pixels, warnings = _apply_philips_policy(loaded)
     warnings = drop_warnings + warnings
-    frames = np.stack(pixels).astype(np.float32)
+    frames = np.empty((len(pixels), *pixels[0].shape), dtype=np.float32)
+    for index, frame in enumerate(pixels):
+        frames[index] = frame  # float64 -> float32 as astype rounds, without a float64 copy of the whole stack
     if not np.all(np.isfinite(frames)):
         raise ScoutError(f"{_slice_label(candidate)}: pixel data contain non-finite values.")
     first = headers[0]
