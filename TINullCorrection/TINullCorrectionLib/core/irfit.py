@@ -24,11 +24,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-try:
-    from scipy.optimize import isotonic_regression
-except ImportError:  # scipy < 1.12: every polarity restoration is fitted (_fit_with_flips)
-    isotonic_regression = None
-
 from TINullCorrectionLib.core.physics import look_locker_null_ms, look_locker_t1_ms
 from TINullCorrectionLib.core.types import ScoutError, TIScout
 
@@ -226,15 +221,17 @@ def _tau_bounds(ti: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-def _monotone_sse_bound(y: np.ndarray) -> float:
-    """A lower bound of the residual sum of squares of ``y`` against any monotone sequence: the smaller of its
-    isotonic (increasing) and antitonic regressions' (scipy.optimize.isotonic_regression, pool adjacent
-    violators). Every curve A - B exp(-TI/T1*) is monotone in TI, so no fit of ``y`` to it does better."""
-    best = math.inf
-    for increasing in (True, False):
-        residual = y - isotonic_regression(y, increasing=increasing).x
-        best = min(best, float(residual @ residual))
-    return best
+def _monotone_sse_bound(ys: np.ndarray) -> np.ndarray:
+    """A lower bound [K] of the residual sum of squares of each row of ``ys`` [K, N] against any monotone
+    sequence. Every curve A - B exp(-TI/T1*) is monotone in TI (TI sorted), so no fit of a row does better.
+
+    A non-decreasing fit m of y must give, for the worst pair i < j with y_i > y_j,
+    (y_i - m_i)^2 + (y_j - m_j)^2 >= (y_i - y_j)^2 / 2; the worst drop is max_j (max_{i<=j} y_i - y_j). Likewise
+    the worst rise for a non-increasing fit; the bound is the smaller of the two.
+    """
+    drop = (np.maximum.accumulate(ys, axis=1) - ys).max(axis=1)
+    rise = (ys - np.minimum.accumulate(ys, axis=1)).max(axis=1)
+    return np.minimum(drop, rise) ** 2 / 2.0
 
 
 #: A polarity restoration is not fitted when the lower bound of its SSE exceeds the best SSE found by these
@@ -264,8 +261,8 @@ def _fit_with_flips(ti, y, basis_fn, magnitude: bool, monotone_model: bool = Fal
         yk[:k] *= -1.0
         restored[k] = yk
     order, lower = list(flips), None
-    if monotone_model and len(order) > 1 and isotonic_regression is not None:
-        lower = {k: _monotone_sse_bound(restored[k]) for k in order}
+    if monotone_model and len(order) > 1:
+        lower = dict(zip(order, _monotone_sse_bound(np.stack([restored[k] for k in order])).tolist()))
         order.sort(key=lambda k: lower[k])
     fitted, best_sse = {}, math.inf
     for k in order:

@@ -67,3 +67,15 @@ def test_a_magnitude_scout_fits_a_few_restorations_not_all(monkeypatch):
     monkeypatch.setattr(irfit, "_varpro", lambda *args: calls.append(1) or original(*args))
     irfit.fit_inversion_recovery(ti, y)
     assert 1 <= len(calls) <= 10  # of 30 restorations
+
+
+def test_the_bound_never_exceeds_the_best_monotone_fit():
+    from scipy.optimize import isotonic_regression
+
+    rng = np.random.default_rng(7)
+    ys = np.concatenate([rng.normal(size=(200, 12)), np.cumsum(rng.uniform(0, 1, size=(20, 12)), axis=1), np.ones((3, 12))])
+    bound = irfit._monotone_sse_bound(ys)
+    for row, value in zip(ys, bound, strict=True):
+        best = min(float(((row - isotonic_regression(row, increasing=up).x) ** 2).sum()) for up in (True, False))
+        assert value <= best * (1 + 1e-12) + 1e-15
+    assert np.all(bound[200:] == 0) and np.all(bound[:200] > 0)
