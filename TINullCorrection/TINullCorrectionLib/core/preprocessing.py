@@ -66,11 +66,15 @@ def separable_linear_resample(images: np.ndarray, rows: np.ndarray, cols: np.nda
 def _gather(images: np.ndarray, row_weights, col_weights, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Bilinear sampling by the weights of :func:`_linear_weights`; ``images`` may be a window of the image
     whose first pixel is ``origin`` (row, column), holding every pixel the weights index."""
-    images = np.asarray(images, dtype=np.float64)
+    images = np.asarray(images)
     r0, r1, rw0, rw1 = row_weights
     c0, c1, cw0, cw1 = col_weights
     r0, r1, c0, c1 = r0 - origin[0], r1 - origin[0], c0 - origin[1], c1 - origin[1]
-    along_rows = images[..., r0, :] * rw0[:, None] + images[..., r1, :] * rw1[:, None]
+
+    def rows_of(index):  # gathered, then converted: the same float64 values as converting the whole window first
+        return np.take(images, index, axis=-2).astype(np.float64, copy=False)
+
+    along_rows = rows_of(r0) * rw0[:, None] + rows_of(r1) * rw1[:, None]
     return along_rows[..., c0] * cw0 + along_rows[..., c1] * cw1
 
 
@@ -78,11 +82,16 @@ def _gather(images: np.ndarray, row_weights, col_weights, origin: tuple[int, int
 _GAUSSIAN_TRUNCATE = 4.0
 
 
+def _reach(sigma: float) -> int:
+    """Pixels on each side that scipy's Gaussian kernel of ``sigma`` reaches (0: a kernel of one weight, 1.0)."""
+    return int(_GAUSSIAN_TRUNCATE * sigma + 0.5) if sigma > 1e-15 else 0  # scipy skips sigma <= 1e-15
+
+
 def _window(index_low: int, index_high: int, sigma: float, size: int) -> tuple[int, int]:
     """[start, stop) of the pixels along one axis whose Gaussian-filtered values at indices index_low..index_high
     depend on: the indices widened by the kernel's reach, within the image (at the image's edge the window's
     edge is the image's, so the filter's boundary handling is the same)."""
-    reach = int(_GAUSSIAN_TRUNCATE * sigma + 0.5) if sigma > 1e-15 else 0  # scipy skips sigma <= 1e-15
+    reach = _reach(sigma)
     return max(0, index_low - reach), min(size, index_high + 1 + reach)
 
 
@@ -103,6 +112,9 @@ def resample_to_working_grid(frames: np.ndarray, pixel_spacing_mm: tuple[float, 
     r_start, r_stop = _window(int(row_weights[0].min()), int(row_weights[1].max()), sigma[0], height)
     c_start, c_stop = _window(int(col_weights[0].min()), int(col_weights[1].max()), sigma[1], width)
     window = frames[:, r_start:r_stop, c_start:c_stop]
+    # an axis whose kernel is one weight (1.0; reach 0, e.g. sigma 0.12 on the U-Net's grid) leaves every value as
+    # it is: not filtered at all, the same values
+    sigma = tuple(s if _reach(s) > 0 else 0.0 for s in sigma)
     filtered = ndimage.gaussian_filter(window, (0.0, *sigma)) if max(sigma) > 0 else window
     return _gather(filtered, row_weights, col_weights, (r_start, c_start)).astype(np.float32)
 
