@@ -24,3 +24,13 @@ def test_the_ti_benchmark_batch_section_runs_on_two_series(capsys):
     bench.batch_throughput(2, [1], backends)
     out = capsys.readouterr().out
     assert "[onnxruntime] in one process, models loaded:" in out and "[cardiac-lge --workers 1] whole command:" in out
+
+
+@pytest.mark.slow
+def test_the_ti_benchmark_times_two_trees_in_turns(tmp_path):
+    """The interleaved core path of this tree against a baseline tree (here this tree twice) runs both configurations."""
+    bench = _benchmark("bench_ti_correction")
+    bench._write_30_frame_series(str(tmp_path))
+    results = bench.core_path_of_trees({"this tree": REPO_ROOT, "baseline": REPO_ROOT}, str(tmp_path), rounds=1)
+    assert set(results) == {(label, configuration) for label in ("this tree", "baseline") for configuration in ("cnn", "auto")}
+    assert all(0 < best <= median for median, best in results.values())
