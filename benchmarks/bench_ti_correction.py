@@ -157,26 +157,28 @@ def _write_30_frame_series(folder: str) -> None:
     write_scout_dicom(simulate_scout(np.random.default_rng(4), n_frames=30, matrix=192).scout, folder, vendor="siemens")
 
 
-#: The core path, timed the same way for this tree and a baseline tree: only API names both have.
-CORE_PATH_SCRIPT = """
-import sys, time, numpy as np
+#: The core path, timed the same way for this tree and a baseline tree: only API names both have. A worker: after
+#: warm-up it prints "ready", then runs the core path once per line read ("cnn": CNN only, "auto": with the automatic
+#: myocardium) and prints the seconds, so that two trees' workers can take turns (interleaved rounds).
+CORE_PATH_WORKER = """
+import sys, time
 from TINullCorrectionLib.core.pipeline import analyse_scout
 from TINullCorrectionLib.io.dicom import load_ti_scouts
 from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 from TINullCorrectionLib.networks.ti_offset import load_model
 folder = sys.argv[1]
 model, unet = load_model(), load_segmentation_model()
-out = []
-for myocardium in (None, unet):
-    def once():
-        for scout in load_ti_scouts([folder]):
-            analyse_scout(scout, model, myocardium_model=myocardium)
-    once()
-    timings = []
-    for _ in range(7):
-        started = time.perf_counter(); once(); timings.append(time.perf_counter() - started)
-    out.append(float(np.median(timings)))
-print("CORE", out[0], out[1])
+configurations = {"cnn": None, "auto": unet}
+def once(myocardium):
+    for scout in load_ti_scouts([folder]):
+        analyse_scout(scout, model, myocardium_model=myocardium)
+for myocardium in configurations.values():
+    once(myocardium)
+print("ready", flush=True)
+for line in sys.stdin:
+    started = time.perf_counter()
+    once(configurations[line.strip()])
+    print(time.perf_counter() - started, flush=True)
 """
 
 
@@ -188,15 +190,31 @@ def tree_env(tree: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(r) for r in roots)}
 
 
-def core_path_of_tree(tree: Path, folder: str) -> tuple[float, float]:
-    """Median seconds (CNN only, with the automatic myocardium) of the core path as ``tree``'s code runs it."""
-    process = subprocess.run([sys.executable, "-c", CORE_PATH_SCRIPT, folder], capture_output=True, text=True, env=tree_env(tree),
-                             cwd=tempfile.gettempdir(), timeout=900)
-    line = next((row for row in process.stdout.splitlines() if row.startswith("CORE ")), None)
-    if line is None:
-        raise RuntimeError(f"core path of {tree} failed: {process.stderr[-2000:]}")
-    cnn, automatic = (float(v) for v in line.split()[1:])
-    return cnn, automatic
+def core_path_of_trees(trees: dict, folder: str, rounds: int = 9) -> dict:
+    """{(tree label, "cnn" or "auto"): (median, best) seconds} of the core path as each tree's code runs it, one
+    worker process per tree (onnxruntime's default threads, as ti-correct runs), the trees and configurations
+    taking turns in every round, so that a change of load on a shared machine hits all of them alike."""
+    workers = {}
+    try:
+        for label, tree in trees.items():
+            workers[label] = subprocess.Popen([sys.executable, "-c", CORE_PATH_WORKER, folder], env=tree_env(Path(tree)),
+                                              cwd=tempfile.gettempdir(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True)
+        for label, worker in workers.items():
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"core path of {trees[label]} failed: {worker.stderr.read()[-2000:]}")
+        timings = {(label, configuration): [] for label in workers for configuration in ("cnn", "auto")}
+        for _ in range(rounds):
+            for (label, configuration), values in timings.items():
+                workers[label].stdin.write(configuration + "\n")
+                workers[label].stdin.flush()
+                values.append(float(workers[label].stdout.readline()))
+    finally:
+        for worker in workers.values():
+            if worker.stdin:
+                worker.stdin.close()
+            worker.wait(timeout=120)
+    return {key: (float(np.median(values)), float(np.min(values))) for key, values in timings.items()}
 
 
 def _median_seconds(function, repeats: int = 7) -> float:
@@ -269,14 +287,17 @@ def core_path_speed(backends: dict, baseline_tree: Path | None = None) -> dict:
             for name, seconds in _core_path_parts(folder, model, unet).items():
                 print(f"      {name:55s} {1000 * seconds:7.1f} ms")
         if baseline_tree is not None:
-            cnn, automatic = core_path_of_tree(baseline_tree, folder)
-            results["baseline, CNN only"], results["baseline, automatic myocardium"] = (cnn, cnn), (automatic, automatic)
-            print(f"  [baseline {baseline_tree}] median: CNN only {cnn:.3f} s, automatic myocardium {automatic:.3f} s")
+            trees = core_path_of_trees({"this tree": REPO, "baseline": baseline_tree}, folder)
+            print(f"  this tree against the baseline {baseline_tree}, one process each (onnxruntime, default threads), "
+                  "rounds interleaved:")
+            for (label, configuration), (median, best) in trees.items():
+                name = "CNN only" if configuration == "cnn" else "automatic myocardium"
+                print(f"  [{label:10s}, {name:20s}] median {median:.3f} s, best {best:.3f} s")
+                results[f"{label}, {name}"] = (median, best)
     key = "automatic myocardium"
     if f"baseline, {key}" in results:
-        for backend in backends:
-            print(f"  with the automatic myocardium, {backend} is {results[f'baseline, {key}'][0] / results[f'{backend}, {key}'][0]:.2f}x "
-                  "faster than the baseline (medians)")
+        print(f"  with the automatic myocardium, this tree is {results[f'baseline, {key}'][0] / results[f'this tree, {key}'][0]:.2f}x "
+              "faster than the baseline (medians of the same rounds)")
     if all(f"{b}, {key}" in results for b in BACKENDS):
         print(f"  onnxruntime vs torch, with the automatic myocardium: {results[f'torch, {key}'][0] / results[f'onnxruntime, {key}'][0]:.2f}x "
               "(medians of the same rounds)")

@@ -45,3 +45,13 @@ def test_the_lge_benchmark_cross_validation_never_chooses_on_the_held_out_fold()
     assert chosen == ["b", "b", "b", "a", "b"]  # fold 3 holds out case 3 (and 8): a is perfect on the rest
     assert summary["mad"] == pytest.approx((100.0 + 0.0 + 8 * 5.0) / 10)
     assert sorted(r["case"] for r in summary["rows"]) == names
+
+
+@pytest.mark.slow
+def test_the_ti_benchmark_times_two_trees_in_turns(tmp_path):
+    """The interleaved core path of this tree against a baseline tree (here this tree twice) runs both configurations."""
+    bench = _benchmark("bench_ti_correction")
+    bench._write_30_frame_series(str(tmp_path))
+    results = bench.core_path_of_trees({"this tree": REPO_ROOT, "baseline": REPO_ROOT}, str(tmp_path), rounds=1)
+    assert set(results) == {(label, configuration) for label in ("this tree", "baseline") for configuration in ("cnn", "auto")}
+    assert all(0 < best <= median for median, best in results.values())

@@ -104,20 +104,22 @@ def _validate(ti_ms, signal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------- variable projection core
-def _ll_basis(ti: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """Columns [1, -exp(-TI/T1*)] and their derivative with respect to T1*."""
+def _ll_basis(ti: np.ndarray, tau: float, with_derivative: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Columns [1, -exp(-TI/T1*)] and their derivative with respect to T1* (None without ``with_derivative``)."""
     e = np.exp(-ti / tau)
     basis = np.empty(e.shape + (2,))
     basis[..., 0] = 1.0
     basis[..., 1] = -e
+    if not with_derivative:
+        return basis, None
     d_basis = np.zeros_like(basis)
     d_basis[..., 1] = -e * ti / tau**2
     return basis, d_basis
 
 
 def _se_basis_factory(tr: np.ndarray):
-    def basis_fn(ti: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
-        """Columns [1 + exp(-TR/T1), -exp(-TI/T1)] (amplitudes M0, M0(1+eff)) and d/dT1."""
+    def basis_fn(ti: np.ndarray, tau: float, with_derivative: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Columns [1 + exp(-TR/T1), -exp(-TI/T1)] (amplitudes M0, M0(1+eff)) and d/dT1 (always computed)."""
         e = np.exp(-ti / tau)
         e_tr = np.exp(-tr / tau)
         basis = np.stack([np.broadcast_to(1.0 + e_tr, e.shape), -e], axis=-1)
@@ -172,13 +174,13 @@ def _varpro(
     lo = log_grid[max(best - 1, 0)]
     hi = log_grid[min(best + 1, _GRID_POINTS - 1)]
     result = minimize_scalar(
-        lambda g: _projection(basis_fn(ti, math.exp(g))[0], y)[1],
+        lambda g: _projection(basis_fn(ti, math.exp(g), False)[0], y)[1],
         bounds=(lo, hi),
         method="bounded",
         options={"xatol": 1e-7},
     )
     tau = math.exp(float(result.x)) if result.fun <= sse[best] else math.exp(float(log_grid[best]))
-    coef, value = _projection(basis_fn(ti, tau)[0], y)
+    coef, value = _projection(basis_fn(ti, tau, False)[0], y)
     return tau, coef, value
 
 
@@ -219,19 +221,62 @@ def _tau_bounds(ti: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-def _fit_with_flips(ti, y, basis_fn, magnitude: bool):
-    """Best (k, tau, amplitudes, SSE) over polarity restorations k = 0..N-1 (k = 0 only when signed)."""
+def _monotone_sse_bound(ys: np.ndarray) -> np.ndarray:
+    """A lower bound [K] of the residual sum of squares of each row of ``ys`` [K, N] against any monotone
+    sequence. Every curve A - B exp(-TI/T1*) is monotone in TI (TI sorted), so no fit of a row does better.
+
+    A non-decreasing fit m of y must give, for the worst pair i < j with y_i > y_j,
+    (y_i - m_i)^2 + (y_j - m_j)^2 >= (y_i - y_j)^2 / 2; the worst drop is max_j (max_{i<=j} y_i - y_j). Likewise
+    the worst rise for a non-increasing fit; the bound is the smaller of the two.
+    """
+    drop = (np.maximum.accumulate(ys, axis=1) - ys).max(axis=1)
+    rise = (ys - np.minimum.accumulate(ys, axis=1)).max(axis=1)
+    return np.minimum(drop, rise) ** 2 / 2.0
+
+
+#: A polarity restoration is not fitted when the lower bound of its SSE exceeds the best SSE found by these
+#: margins (relative, and absolute for the data normalised to max |y| = 1): far beyond the rounding of both
+#: figures and the 1e-12 tie tolerance of the choice, so the choice is exactly the one of fitting them all.
+_BOUND_RELATIVE_MARGIN = 1e-6
+_BOUND_ABSOLUTE_MARGIN = 1e-9
+
+
+def _fit_with_flips(ti, y, basis_fn, magnitude: bool, monotone_model: bool = False):
+    """Best (k, tau, amplitudes, SSE) over polarity restorations k = 0..N-1 (k = 0 only when signed).
+
+    The best is the first k, in increasing order, whose SSE is lower than every earlier one's by more than
+    a relative 1e-12. ``monotone_model`` (the Look-Locker basis: every fitted curve is monotone in TI): the
+    restorations are fitted in the order of a lower bound of their SSE (:func:`_monotone_sse_bound`), and
+    those whose bound lies clearly above the best SSE already found are left out (branch and bound): they
+    cannot be chosen (their SSE is higher than the chosen one's by far more than the tie tolerance), so the
+    answer is the same as fitting all of them (Testing/ti/core/test_irfit.py compares the two), in a few
+    fits instead of N for a magnitude scout.
+    """
     bounds = _tau_bounds(ti)
     grid = _tau_grid(ti, basis_fn, bounds)
-    best = None
-    for k in range(ti.size if magnitude else 1):
+    flips = range(ti.size if magnitude else 1)
+    restored = {}
+    for k in flips:
         yk = y.copy()
         yk[:k] *= -1.0
-        tau, coef, sse = _varpro(ti, yk, basis_fn, bounds, grid)
+        restored[k] = yk
+    order, lower = list(flips), None
+    if monotone_model and len(order) > 1:
+        lower = dict(zip(order, _monotone_sse_bound(np.stack([restored[k] for k in order])).tolist()))
+        order.sort(key=lambda k: lower[k])
+    fitted, best_sse = {}, math.inf
+    for k in order:
+        if lower is not None and lower[k] * (1 - 1e-9) > best_sse * (1 + _BOUND_RELATIVE_MARGIN) + _BOUND_ABSOLUTE_MARGIN:
+            break  # the rest have higher bounds still
+        tau, coef, sse = _varpro(ti, restored[k], basis_fn, bounds, grid)
         if k > 0 and coef[0] <= 0:
             continue  # negative asymptote after restoring leading points: not a recovery curve
-        if best is None or sse < best[3] * (1 - 1e-12):
-            best = (k, tau, coef, sse)
+        fitted[k] = (k, tau, coef, sse)
+        best_sse = min(best_sse, sse)
+    best = None
+    for k in sorted(fitted):
+        if best is None or fitted[k][3] < best[3] * (1 - 1e-12):
+            best = fitted[k]
     k, tau, coef, sse = best
     if magnitude and coef[0] < 0:  # k = 0 fitted by -(A - B e): every point lies before the null
         coef = -coef
@@ -272,7 +317,7 @@ def fit_inversion_recovery(ti_ms, signal, phase_sensitive: bool = False) -> IRFi
     magnitude = not phase_sensitive
     if magnitude and np.any(yn < 0):
         raise ScoutError("Magnitude signal has negative values: pass phase_sensitive=True for signed data.")
-    k, tau, coef, sse, bounds = _fit_with_flips(ti, yn, _ll_basis, magnitude)
+    k, tau, coef, sse, bounds = _fit_with_flips(ti, yn, _ll_basis, magnitude, monotone_model=True)
     yk = yn.copy()
     yk[:k] *= -1.0
     sse = float(((yk - _ll_basis(ti, tau)[0] @ coef) ** 2).sum())
@@ -708,11 +753,10 @@ def fit_pixelwise(scout: TIScout, mask=None, n_grid: int = 120) -> dict[str, np.
     "t1_star_ms", "null_ti_ms", "t1_ms", "r_squared", "n_flipped", plus bool "valid" (inside the mask,
     B > A > 0, T1* inside the grid). Maps are NaN where "valid" is False.
     """
-    frames = scout.frames.astype(np.float64)
-    n, h, w = frames.shape
+    n, h, w = scout.frames.shape
     mask = np.ones((h, w), bool) if mask is None else _check_mask(scout, mask)
     ti = scout.ti_ms
-    y = frames[:, mask].T  # [P, N]
+    y = scout.frames[:, mask].astype(np.float64).T  # [P, N]: only the pixels fitted converted (float32 -> float64 is exact)
     p = y.shape[0]
     scale = np.max(np.abs(y), axis=1, keepdims=True)
     scale[scale == 0] = 1.0

@@ -58,11 +58,41 @@ def separable_linear_resample(images: np.ndarray, rows: np.ndarray, cols: np.nda
     in two gathers per axis instead of one call per image: a grid whose rows and columns are separable
     needs no general coordinate map.
     """
-    images = np.asarray(images, dtype=np.float64)
-    r0, r1, rw0, rw1 = _linear_weights(rows, images.shape[-2])
-    c0, c1, cw0, cw1 = _linear_weights(cols, images.shape[-1])
-    along_rows = images[..., r0, :] * rw0[:, None] + images[..., r1, :] * rw1[:, None]
+    images = np.asarray(images)
+    weights = _linear_weights(rows, images.shape[-2]), _linear_weights(cols, images.shape[-1])
+    return _gather(images, *weights)
+
+
+def _gather(images: np.ndarray, row_weights, col_weights, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Bilinear sampling by the weights of :func:`_linear_weights`; ``images`` may be a window of the image
+    whose first pixel is ``origin`` (row, column), holding every pixel the weights index."""
+    images = np.asarray(images)
+    r0, r1, rw0, rw1 = row_weights
+    c0, c1, cw0, cw1 = col_weights
+    r0, r1, c0, c1 = r0 - origin[0], r1 - origin[0], c0 - origin[1], c1 - origin[1]
+
+    def rows_of(index):  # gathered, then converted: the same float64 values as converting the whole window first
+        return np.take(images, index, axis=-2).astype(np.float64, copy=False)
+
+    along_rows = rows_of(r0) * rw0[:, None] + rows_of(r1) * rw1[:, None]
     return along_rows[..., c0] * cw0 + along_rows[..., c1] * cw1
+
+
+#: scipy.ndimage.gaussian_filter's default ``truncate``: its kernel reaches int(truncate * sigma + 0.5) pixels.
+_GAUSSIAN_TRUNCATE = 4.0
+
+
+def _reach(sigma: float) -> int:
+    """Pixels on each side that scipy's Gaussian kernel of ``sigma`` reaches (0: a kernel of one weight, 1.0)."""
+    return int(_GAUSSIAN_TRUNCATE * sigma + 0.5) if sigma > 1e-15 else 0  # scipy skips sigma <= 1e-15
+
+
+def _window(index_low: int, index_high: int, sigma: float, size: int) -> tuple[int, int]:
+    """[start, stop) of the pixels along one axis whose Gaussian-filtered values at indices index_low..index_high
+    depend on: the indices widened by the kernel's reach, within the image (at the image's edge the window's
+    edge is the image's, so the filter's boundary handling is the same)."""
+    reach = _reach(sigma)
+    return max(0, index_low - reach), min(size, index_high + 1 + reach)
 
 
 def resample_to_working_grid(frames: np.ndarray, pixel_spacing_mm: tuple[float, float], config: PreprocessConfig) -> np.ndarray:
@@ -73,12 +103,20 @@ def resample_to_working_grid(frames: np.ndarray, pixel_spacing_mm: tuple[float, 
     out_mm = config.fov_mm / config.grid
     sigma = (max(0.0, 0.4 * (out_mm / row_mm - 1.0)), max(0.0, 0.4 * (out_mm / col_mm - 1.0)))
     offsets_mm = (np.arange(config.grid) - (config.grid - 1) / 2.0) * out_mm
-    rows = (height - 1) / 2.0 + offsets_mm / row_mm
-    cols = (width - 1) / 2.0 + offsets_mm / col_mm
+    row_weights = _linear_weights((height - 1) / 2.0 + offsets_mm / row_mm, height)
+    col_weights = _linear_weights((width - 1) / 2.0 + offsets_mm / col_mm, width)
     # The same per-frame Gaussian (no smoothing across frames) and bilinear sampling as frame-by-frame
-    # ndimage.gaussian_filter + map_coordinates, for the whole stack at once.
-    filtered = ndimage.gaussian_filter(frames, (0.0, *sigma)) if max(sigma) > 0 else frames
-    return separable_linear_resample(filtered, rows, cols).astype(np.float32)
+    # ndimage.gaussian_filter + map_coordinates, for the whole stack at once, and only on the window of the
+    # frames that the sampling reads (plus the kernel's reach): every sampled value is the same as when
+    # the whole frames are filtered (each filtered pixel depends on its neighbours within the reach only).
+    r_start, r_stop = _window(int(row_weights[0].min()), int(row_weights[1].max()), sigma[0], height)
+    c_start, c_stop = _window(int(col_weights[0].min()), int(col_weights[1].max()), sigma[1], width)
+    window = frames[:, r_start:r_stop, c_start:c_stop]
+    # an axis whose kernel is one weight (1.0; reach 0, e.g. sigma 0.12 on the U-Net's grid) leaves every value as
+    # it is: not filtered at all, the same values
+    sigma = tuple(s if _reach(s) > 0 else 0.0 for s in sigma)
+    filtered = ndimage.gaussian_filter(window, (0.0, *sigma)) if max(sigma) > 0 else window
+    return _gather(filtered, row_weights, col_weights, (r_start, c_start)).astype(np.float32)
 
 
 def normalise_series(frames: np.ndarray, config: PreprocessConfig) -> np.ndarray:

@@ -307,6 +307,8 @@ def _lookup(ds: Dataset, groups: Sequence[Dataset], tag: Tag):
 
 def _philips_private(ds: Dataset, group: int, offset: int, creator: str):
     """Value of a Philips private element, found through its private creator (any block position)."""
+    if not any(tag >> 16 == group and 0x10 <= tag & 0xFFFF <= 0xFF for tag in ds.keys()):
+        return None  # no private creator in the group (private_block's KeyError, without slicing the dataset)
     try:
         return ds.private_block(group, creator)[offset].value
     except KeyError:
@@ -773,6 +775,39 @@ def _to_gray(pixels: np.ndarray, ds: Dataset, n_frames: int) -> np.ndarray:
     return array
 
 
+#: Uncompressed little-endian transfer syntaxes (Implicit, Explicit VR Little Endian).
+_NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+_PYDICOM_3 = int(pydicom.__version__.split(".")[0]) >= 3
+
+
+def _native_pixel_array(ds: Dataset) -> np.ndarray | None:
+    """``ds.pixel_array`` of uncompressed little-endian monochrome pixel data, read from the element's bytes:
+    the array pydicom 3 returns (same dtype, shape and values: the unused high bits of BitsStored <
+    BitsAllocated cleared, or sign-extended for signed data, as its native decoder does), without the set-up
+    of its decoder (most of the time of reading a small frame). None wherever pydicom's decoders are needed
+    (compressed, colour, big endian, 8-bit or 1-bit, pixel data of another length than the header says, pydicom 2)."""
+    meta = getattr(ds, "file_meta", None)
+    if not _PYDICOM_3 or meta is None or str(meta.get("TransferSyntaxUID", "")) not in _NATIVE_LITTLE_ENDIAN:
+        return None
+    allocated, stored, signed = ds.get("BitsAllocated"), ds.get("BitsStored"), ds.get("PixelRepresentation")
+    if (int(ds.get("SamplesPerPixel", 1) or 1) != 1
+            or str(ds.get("PhotometricInterpretation", "")).upper() not in ("MONOCHROME1", "MONOCHROME2")
+            or allocated not in (16, 32) or not isinstance(stored, int) or not 1 <= stored <= allocated
+            or signed not in (0, 1) or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds or "PixelData" not in ds):
+        return None
+    rows, columns, frames = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0), int(ds.get("NumberOfFrames", 1) or 1)
+    count = rows * columns * frames
+    data = ds.PixelData
+    if count <= 0 or not isinstance(data, bytes) or len(data) != count * allocated // 8:
+        return None
+    array = np.frombuffer(data, dtype=f"<{'i' if signed else 'u'}{allocated // 8}", count=count).copy()
+    if stored < allocated:
+        shift = allocated - stored
+        np.left_shift(array, shift, out=array)
+        np.right_shift(array, shift, out=array)
+    return array.reshape((frames, rows, columns) if frames > 1 else (rows, columns))
+
+
 @dataclass(frozen=True)
 class _LoadedFrame:
     pixels: np.ndarray  # float64 [H, W], modality rescale applied
@@ -802,7 +837,8 @@ def _load_pixels_reporting(candidate: ScoutCandidate, datasets: dict | None = No
                 if ds is None:
                     ds = pydicom.dcmread(path, force=False)
                 n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-                pixels = _to_gray(ds.pixel_array, ds, n_frames)
+                native = _native_pixel_array(ds)
+                pixels = _to_gray(ds.pixel_array if native is None else native, ds, n_frames)
                 cache[path] = (ds, pixels)
             except ScoutError as error:
                 cache[path] = f"Unreadable pixel data in {name}: {error}"
@@ -829,9 +865,11 @@ def _load_pixels_reporting(candidate: ScoutCandidate, datasets: dict | None = No
             per_frame[frame_number] if per_frame is not None and frame_number < len(per_frame) else None
         )
         slope, intercept = _rescale(ds, frame_item, shared[0] if shared else None)
+        rescaled = pixels[frame_number] * slope
+        rescaled += intercept  # in place: the same values as pixels * slope + intercept, one array fewer
         loaded.append(
             _LoadedFrame(
-                pixels=pixels[frame_number] * slope + intercept,
+                pixels=rescaled,
                 philips=_philips_scale(ds),
                 rescale=(slope, intercept),
             )
@@ -971,7 +1009,9 @@ def _scout_from_candidate(candidate: ScoutCandidate, headers: Sequence[_FrameHea
         raise ScoutError(f"{_slice_label(candidate)}: decoded frames have different sizes {sorted(shapes)}.")
     pixels, warnings = _apply_philips_policy(loaded)
     warnings = drop_warnings + warnings
-    frames = np.stack(pixels).astype(np.float32)
+    frames = np.empty((len(pixels), *pixels[0].shape), dtype=np.float32)
+    for index, frame in enumerate(pixels):
+        frames[index] = frame  # float64 -> float32 as astype rounds, without a float64 copy of the whole stack
     if not np.all(np.isfinite(frames)):
         raise ScoutError(f"{_slice_label(candidate)}: pixel data contain non-finite values.")
     first = headers[0]

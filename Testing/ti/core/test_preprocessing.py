@@ -39,3 +39,29 @@ def test_stack_resampling_equals_frame_by_frame_filter_and_sampling():
     result = resample_to_working_grid(frames, spacing, config)
     assert result.dtype == np.float32 and result.shape == (6, 48, 48)
     np.testing.assert_allclose(result, expected, rtol=0, atol=2e-6)
+
+
+def _whole_frames_reference(frames, spacing, config):
+    """The resampling as it was before the window: the whole frames filtered, then sampled."""
+    height, width = frames.shape[1:]
+    out_mm = config.fov_mm / config.grid
+    sigma = tuple(max(0.0, 0.4 * (out_mm / s - 1.0)) for s in spacing)
+    offsets = (np.arange(config.grid) - (config.grid - 1) / 2.0) * out_mm
+    filtered = ndimage.gaussian_filter(frames, (0.0, *sigma)) if max(sigma) > 0 else frames
+    return separable_linear_resample(filtered, (height - 1) / 2.0 + offsets / spacing[0],
+                                     (width - 1) / 2.0 + offsets / spacing[1]).astype(np.float32)
+
+
+@pytest.mark.parametrize(("shape", "spacing", "grid", "fov_mm"), [
+    ((192, 192), (1.5967, 1.5967), 48, 180.0),  # the CNN's grid on a typical scout: a central window
+    ((192, 192), (1.5967, 1.5967), 96, 200.0),  # the U-Net's grid (sigma 0.12: a kernel of one pixel)
+    ((256, 208), (0.9, 1.4), 48, 180.0),  # anisotropic pixels
+    ((90, 120), (1.2, 0.8), 96, 200.0),  # a field of view wider than the image along rows: edges reflected
+    ((64, 64), (4.0, 4.0), 48, 180.0),  # pixels coarser than the grid: no filter at all
+    ((160, 75), (3.5, 1.0), 48, 180.0),  # one axis filtered, the other not
+])
+def test_the_window_gives_bit_for_bit_the_values_of_the_whole_frames(shape, spacing, grid, fov_mm):
+    frames = np.random.default_rng(5).normal(size=(4, *shape)).astype(np.float32)
+    config = PreprocessConfig(grid=grid, fov_mm=fov_mm)
+    result = resample_to_working_grid(frames, spacing, config)
+    np.testing.assert_array_equal(result, _whole_frames_reference(frames, spacing, config))
