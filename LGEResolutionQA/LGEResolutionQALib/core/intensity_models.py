@@ -81,9 +81,11 @@ def _histogram(data: np.ndarray, bins: int):
     if np.all(data == np.round(data)):
         width = float(max(1, int(np.ceil((high - low + 1) / bins))))
         edges = low - 0.5 + width * np.arange(int(np.ceil((high - low + 1) / width)) + 1)
+        # integer grey levels: bin of low + d (d = 0, 1, ...) is d // width exactly (edges at half grey levels)
+        counts = np.bincount(((data - low) // width).astype(np.intp), minlength=edges.size - 1)
     else:
-        edges = np.linspace(low, high, bins + 1)
-    counts, edges = np.histogram(data, bins=edges)
+        # equal bins over [low, high]: numpy's uniform-bin path, the same edges and counts as np.linspace edges
+        counts, edges = np.histogram(data, bins=bins, range=(low, high))
     return (edges[:-1] + edges[1:]) / 2.0, counts.astype(np.float64), (edges[1] - edges[0]) / 4.0
 
 
