@@ -37,13 +37,15 @@ ring phantom (median of ``--repeats`` runs, 5 by default; target ≤ 0.5 s). ``-
 (gmm-pool, gmm, nsd-5; seconds, with the load average), without the data set.
 
 Run: ``nice .venv/bin/python benchmarks/bench_lge_emidec.py`` (about 4 min on the loaded 2 cores);
-``nice .venv/bin/python benchmarks/bench_lge_emidec.py --timing-only`` (about 20 s).
+``nice .venv/bin/python benchmarks/bench_lge_emidec.py --timing-only`` (about 20 s); with ``--baseline DIR`` (another
+checkout, e.g. ``git worktree add /tmp/lge-main main``) both are timed interleaved and the ratio printed.
 Writes the Bland–Altman figure to ``Resources/Screenshots/lge_bland_altman.png`` (``--figure``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -266,6 +268,47 @@ def timing(method: str, n_sd: float, repeats: int = 5) -> float:
     return float(np.median(times))
 
 
+def load_baseline(root: Path):
+    """``segment_lge`` of another checkout (e.g. ``git worktree add /tmp/lge-main main``), loaded beside this one's
+    (the package's modules are swapped out of ``sys.modules`` for the import and put back after)."""
+    def ours():
+        return [n for n in sys.modules if n == "LGEResolutionQALib" or n.startswith("LGEResolutionQALib.")]
+
+    package = Path(root).resolve() / "LGEResolutionQA"
+    if not (package / "LGEResolutionQALib" / "core" / "lge_segmentation.py").is_file():
+        raise SystemExit(f"--baseline {root}: no LGEResolutionQA/LGEResolutionQALib/core/lge_segmentation.py there")
+    saved = {n: sys.modules.pop(n) for n in ours()}
+    sys.path.insert(0, str(package))
+    try:
+        module = importlib.import_module("LGEResolutionQALib.core.lge_segmentation")
+    finally:
+        sys.path.remove(str(package))
+        for n in ours():
+            del sys.modules[n]
+        sys.modules.update(saved)
+    if not Path(module.__file__).resolve().is_relative_to(package):
+        raise SystemExit(f"--baseline {root}: imported {module.__file__} instead")
+    return module.segment_lge
+
+
+def timing_side_by_side(baseline, method: str, n_sd: float, repeats: int) -> tuple[float, float, bool]:
+    """Median seconds of the baseline's and this checkout's ``segment_lge`` on the timing phantom, runs interleaved
+    (so both see the same machine load), and whether their masks and LGE % are identical."""
+    phantom = timing_phantom()
+    args = (phantom.image, phantom.myocardium_mask, phantom.spacing_mm)
+    times: dict = {"baseline": [], "this": []}
+    identical = True
+    for _ in range(repeats + 1):  # the first round warms up and is not timed
+        out = {}
+        for label, function in (("baseline", baseline), ("this", segment_lge)):
+            start = time.perf_counter()
+            out[label] = function(*args, method=method, n_sd=n_sd)
+            times[label].append(time.perf_counter() - start)
+        identical &= (np.array_equal(out["baseline"].scar_mask, out["this"].scar_mask)
+                      and out["baseline"].lge_percent_of_lv == out["this"].lge_percent_of_lv)
+    return float(np.median(times["baseline"][1:])), float(np.median(times["this"][1:])), bool(identical)
+
+
 def bland_altman_figure(results: dict, path: Path, default: str) -> Path:
     import matplotlib
 
@@ -314,16 +357,28 @@ def main(argv=None) -> int:
     parser.add_argument("--timing-only", action="store_true",
                         help="only the time of the LGE step on the 512 x 512 x 40 phantom (no data set needed)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (median reported)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="with --timing-only: another checkout's root (e.g. a git worktree of main), timed "
+                             "interleaved with this one; prints the ratio and whether the results are identical")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.baseline is not None and not args.timing_only:
+        parser.error("--baseline needs --timing-only")
     if args.timing_only:
+        baseline = load_baseline(args.baseline) if args.baseline is not None else None
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         for label in ("gmm-pool", "gmm", "nsd-5"):
             method, n_sd = dict((lab, (m, n)) for lab, m, n in METHODS)[label]
-            seconds = timing(method, n_sd, args.repeats)
-            print(f"LGE step ({label}) on a 512 x 512 x 40 ring phantom: median of {args.repeats} {seconds:.3f} s "
-                  f"(target 0.5 s, ratio {seconds / 0.5:.2f})", flush=True)
+            if baseline is None:
+                seconds = timing(method, n_sd, args.repeats)
+                print(f"LGE step ({label}) on a 512 x 512 x 40 ring phantom: median of {args.repeats} {seconds:.3f} s "
+                      f"(target 0.5 s, ratio {seconds / 0.5:.2f})", flush=True)
+                continue
+            before, seconds, identical = timing_side_by_side(baseline, method, n_sd, args.repeats)
+            print(f"LGE step ({label}) on a 512 x 512 x 40 ring phantom, median of {args.repeats} interleaved: "
+                  f"baseline {before:.3f} s, this checkout {seconds:.3f} s (ratio {seconds / before:.2f}; target 0.5 s, "
+                  f"ratio {seconds / 0.5:.2f}); identical results: {'yes' if identical else 'NO'}", flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return 0
     if not (args.data / "images").is_dir():
