@@ -326,7 +326,7 @@ def darkest_sector(image2d: np.ndarray, myo2d: np.ndarray, allowed2d: np.ndarray
 
 def _eroded(myo2d: np.ndarray) -> np.ndarray:
     inner = _erode8(myo2d)
-    return inner if inner.sum() >= MIN_REMOTE_VOXELS else myo2d
+    return inner if np.count_nonzero(inner) >= MIN_REMOTE_VOXELS else myo2d
 
 
 def automatic_remote_mask(array_kji, myocardium_mask, spacing_mm) -> np.ndarray:
@@ -359,7 +359,7 @@ def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.ndarray | None 
         hole = hole_labels[grown] == index
         ring = ndimage.binary_dilation(hole, structure=_CROSS) & ~hole
         touching = np.unique(lge_labels[grown][ring])
-        keep[index] = hole.sum() <= lge_sizes[touching].sum()
+        keep[index] = np.count_nonzero(hole) <= lge_sizes[touching].sum()
     return keep[hole_labels]
 
 
@@ -391,10 +391,10 @@ def blood_pool_reference(image2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.nd
     (no partial volume with the myocardium; the whole cavity when fewer than ``MIN_BLOOD_VOXELS`` remain);
     None when the cavity has fewer than ``MIN_BLOOD_VOXELS`` voxels (open ring, apex)."""
     cavity = lv_cavity(myo2d) if cavity2d is None else cavity2d
-    if cavity.sum() < MIN_BLOOD_VOXELS:
+    if np.count_nonzero(cavity) < MIN_BLOOD_VOXELS:
         return None
     inner = _erode8(cavity)
-    return float(np.median(np.asarray(image2d)[inner if inner.sum() >= MIN_BLOOD_VOXELS else cavity]))
+    return float(np.median(np.asarray(image2d)[inner if np.count_nonzero(inner) >= MIN_BLOOD_VOXELS else cavity]))
 
 
 def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: float,
@@ -411,7 +411,7 @@ def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: f
         return lge, np.zeros_like(lge)
     labels, count = ndimage.label(lge, structure=_EIGHT)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    keep = sizes >= min_region_fraction * myo.sum()
+    keep = sizes >= min_region_fraction * np.count_nonzero(myo)
     keep[0] = False
     cavity = lv_cavity(myo) if cavity2d is None else cavity2d
     if cavity.any():
@@ -441,7 +441,7 @@ def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
     single = np.zeros(count + 1, bool)
     for index, extent in enumerate(ndimage.find_objects(labels), start=1):
         single[index] = extent[0].stop - extent[0].start == 1
-    return scar & ~single[labels], int(single.sum())
+    return scar & ~single[labels], int(np.count_nonzero(single))
 
 
 class _NoBloodPool(ValueError):
@@ -606,7 +606,7 @@ def segment_lge(
             raise ValueError("The remote reference ROI is empty.")
         if not (user & myo).any():
             raise ValueError("The remote reference ROI does not overlap the myocardium.")
-        outside = int((user & ~myo).sum())
+        outside = int(np.count_nonzero(user & ~myo))
         if outside:
             warnings.append(f"{outside} remote-ROI voxels outside the myocardium were ignored")
 
@@ -659,9 +659,9 @@ def segment_lge(
         state = _SliceState()
         if user is not None:
             roi = user[k][box] & m
-            if roi.sum() >= MIN_USER_REMOTE_VOXELS:
+            if np.count_nonzero(roi) >= MIN_USER_REMOTE_VOXELS:
                 values = img[roi].astype(np.float64)
-                state = _SliceState(roi, float(values.mean()), float(values.std(ddof=1)), int(roi.sum()), k)
+                state = _SliceState(roi, float(values.mean()), float(values.std(ddof=1)), int(np.count_nonzero(roi)), k)
                 median = float(np.median(img[m]))
                 if state.mean > median + 2.0 * state.sd and state.mean > median:
                     raise ValueError(
@@ -679,7 +679,7 @@ def segment_lge(
         allowed = _eroded(m)
         for attempt in range(GUARD_REPICKS + 1):
             sector = darkest_sector(img, m, allowed, spacing_ji)
-            count = int(sector.sum())
+            count = int(np.count_nonzero(sector))
             if count < MIN_REMOTE_VOXELS:
                 state = _SliceState(reason=f"fewer than {MIN_REMOTE_VOXELS} remote voxels" if attempt == 0 else
                                     "the darkest sectors lay on the LGE and too little myocardium was left")
@@ -692,7 +692,7 @@ def segment_lge(
             outcome, lge, mvo = segment_slice(k, state.mean, state.sd)
             # gmm-pool's LGE is already cleaned (no specks) with its cores filled: that is the region
             region, cores = (lge | mvo, mvo) if method == "gmm-pool" else _lge_region(lge, m)
-            if (sector & region).sum() <= GUARD_MAX_FRACTION * count:
+            if np.count_nonzero(sector & region) <= GUARD_MAX_FRACTION * count:
                 results[k], lge_box[k], mvo_box[k] = outcome, lge, mvo
                 break
             allowed = allowed & ~_dilate8(sector | _touching(cores, sector))
@@ -751,8 +751,8 @@ def segment_lge(
 
     rows = []
     for k in slices:
-        n_myo = int(myo[k].sum())
-        n_scar = int(scar[k].sum())
+        n_myo = int(np.count_nonzero(myo[k]))
+        n_scar = int(np.count_nonzero(scar[k]))
         state, outcome = states[k], results[k]
         rows.append(SliceLGE(
             slice_index=k, myocardium_ml=n_myo * voxel_ml, lge_ml=n_scar * voxel_ml,
@@ -761,9 +761,9 @@ def segment_lge(
             remote_mean_au=state.mean, remote_sd_au=state.sd, remote_voxel_count=state.count,
             remote_slice_index=state.source_slice, status=outcome.status,
             reference_au=None if outcome.reference is None else float(outcome.reference),
-            mvo_ml=float(mvo_mask[k].sum() * voxel_ml)))
-    myo_ml = float(myo.sum() * voxel_ml)
-    lge_ml = float(scar.sum() * voxel_ml)
+            mvo_ml=float(np.count_nonzero(mvo_mask[k]) * voxel_ml)))
+    myo_ml = float(np.count_nonzero(myo) * voxel_ml)
+    lge_ml = float(np.count_nonzero(scar) * voxel_ml)
     percent = 100.0 * lge_ml / myo_ml
     below = [r.slice_index for r in rows if r.status == "threshold-not-above-remote"]
     if below:
@@ -792,9 +792,9 @@ def segment_lge(
     return LGEResult(
         method=method_name, n_sd=n_used, scar_mask=scar, lge_ml=lge_ml, myocardium_ml=myo_ml,
         lge_percent_of_lv=percent, per_slice=tuple(rows), islands_removed=islands_removed,
-        mvo_included_ml=float(mvo_mask.sum() * voxel_ml),
+        mvo_included_ml=float(np.count_nonzero(mvo_mask) * voxel_ml),
         remote_source="user" if user is not None else AUTO_REMOTE_SOURCE,
-        remote_voxel_count=int(remote_used.sum()), remote_mask=remote_used, mvo_mask=mvo_mask,
+        remote_voxel_count=int(np.count_nonzero(remote_used)), remote_mask=remote_used, mvo_mask=mvo_mask,
         remote_fallback_slices=tuple(fallback), warnings=tuple(warnings))
 
 
