@@ -33,15 +33,20 @@ figures to expect on new cases; and the halves check chooses the parameters on e
 
 Also: MVO — with ``include_mvo`` the default's recall of the expert MVO voxels (share of label-4
 voxels inside the LGE mask) with and without; and the time of the LGE step on a 512 × 512 × 40
-ring phantom (median of 3 runs; target ≤ 0.5 s).
+ring phantom (median of ``--repeats`` runs, 5 by default; target ≤ 0.5 s). ``--timing-only`` runs that part alone
+(gmm-pool, gmm, nsd-5; seconds, with the load average), without the data set.
 
-Run: ``nice .venv/bin/python benchmarks/bench_lge_emidec.py`` (about 1-2 min on 2 cores).
+Run: ``nice .venv/bin/python benchmarks/bench_lge_emidec.py`` (about 4 min on the loaded 2 cores);
+``nice .venv/bin/python benchmarks/bench_lge_emidec.py --timing-only`` (about 20 s); with ``--baseline DIR`` (another
+checkout, e.g. ``git worktree add /tmp/lge-main main``) both are timed interleaved and the ratio printed.
 Writes the Bland–Altman figure to ``Resources/Screenshots/lge_bland_altman.png`` (``--figure``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import re
 import sys
 import time
@@ -239,16 +244,69 @@ def choose(summaries: dict) -> str | None:
     return min(eligible, key=lambda name: eligible[name]["mad_all"]) if eligible else None
 
 
-def timing(method: str, n_sd: float, repeats: int = 3) -> float:
-    rng = np.random.default_rng(0)
-    phantom = make_lge_ring_phantom((40, 512, 512), (0.625, 0.625, 2.5), 0.2, 12.0, rng,
-                                    endo_radius_mm=(25.0, 15.0), supersample=2)
+_TIMING_PHANTOM: list = []
+
+
+def timing_phantom():
+    """The 512 x 512 x 40 ring phantom of the timing (built once)."""
+    if not _TIMING_PHANTOM:
+        _TIMING_PHANTOM.append(make_lge_ring_phantom((40, 512, 512), (0.625, 0.625, 2.5), 0.2, 12.0,
+                                                     np.random.default_rng(0), endo_radius_mm=(25.0, 15.0),
+                                                     supersample=2))
+    return _TIMING_PHANTOM[0]
+
+
+def timing(method: str, n_sd: float, repeats: int = 5) -> float:
+    """Median seconds of ``segment_lge`` on the 512 x 512 x 40 ring phantom (one warm-up run first)."""
+    phantom = timing_phantom()
+    segment_lge(phantom.image, phantom.myocardium_mask, phantom.spacing_mm, method=method, n_sd=n_sd)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         segment_lge(phantom.image, phantom.myocardium_mask, phantom.spacing_mm, method=method, n_sd=n_sd)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def load_baseline(root: Path):
+    """``segment_lge`` of another checkout (e.g. ``git worktree add /tmp/lge-main main``), loaded beside this one's
+    (the package's modules are swapped out of ``sys.modules`` for the import and put back after)."""
+    def ours():
+        return [n for n in sys.modules if n == "LGEResolutionQALib" or n.startswith("LGEResolutionQALib.")]
+
+    package = Path(root).resolve() / "LGEResolutionQA"
+    if not (package / "LGEResolutionQALib" / "core" / "lge_segmentation.py").is_file():
+        raise SystemExit(f"--baseline {root}: no LGEResolutionQA/LGEResolutionQALib/core/lge_segmentation.py there")
+    saved = {n: sys.modules.pop(n) for n in ours()}
+    sys.path.insert(0, str(package))
+    try:
+        module = importlib.import_module("LGEResolutionQALib.core.lge_segmentation")
+    finally:
+        sys.path.remove(str(package))
+        for n in ours():
+            del sys.modules[n]
+        sys.modules.update(saved)
+    if not Path(module.__file__).resolve().is_relative_to(package):
+        raise SystemExit(f"--baseline {root}: imported {module.__file__} instead")
+    return module.segment_lge
+
+
+def timing_side_by_side(baseline, method: str, n_sd: float, repeats: int) -> tuple[float, float, bool]:
+    """Median seconds of the baseline's and this checkout's ``segment_lge`` on the timing phantom, runs interleaved
+    (so both see the same machine load), and whether their masks and LGE % are identical."""
+    phantom = timing_phantom()
+    args = (phantom.image, phantom.myocardium_mask, phantom.spacing_mm)
+    times: dict = {"baseline": [], "this": []}
+    identical = True
+    for _ in range(repeats + 1):  # the first round warms up and is not timed
+        out = {}
+        for label, function in (("baseline", baseline), ("this", segment_lge)):
+            start = time.perf_counter()
+            out[label] = function(*args, method=method, n_sd=n_sd)
+            times[label].append(time.perf_counter() - start)
+        identical &= (np.array_equal(out["baseline"].scar_mask, out["this"].scar_mask)
+                      and out["baseline"].lge_percent_of_lv == out["this"].lge_percent_of_lv)
+    return float(np.median(times["baseline"][1:])), float(np.median(times["this"][1:])), bool(identical)
 
 
 def bland_altman_figure(results: dict, path: Path, default: str) -> Path:
@@ -296,7 +354,33 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--figure", type=Path, default=REPO / "Resources" / "Screenshots" / "lge_bland_altman.png")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only the time of the LGE step on the 512 x 512 x 40 phantom (no data set needed)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (median reported)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="with --timing-only: another checkout's root (e.g. a git worktree of main), timed "
+                             "interleaved with this one; prints the ratio and whether the results are identical")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    if args.baseline is not None and not args.timing_only:
+        parser.error("--baseline needs --timing-only")
+    if args.timing_only:
+        baseline = load_baseline(args.baseline) if args.baseline is not None else None
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        for label in ("gmm-pool", "gmm", "nsd-5"):
+            method, n_sd = dict((lab, (m, n)) for lab, m, n in METHODS)[label]
+            if baseline is None:
+                seconds = timing(method, n_sd, args.repeats)
+                print(f"LGE step ({label}) on a 512 x 512 x 40 ring phantom: median of {args.repeats} {seconds:.3f} s "
+                      f"(target 0.5 s, ratio {seconds / 0.5:.2f})", flush=True)
+                continue
+            before, seconds, identical = timing_side_by_side(baseline, method, n_sd, args.repeats)
+            print(f"LGE step ({label}) on a 512 x 512 x 40 ring phantom, median of {args.repeats} interleaved: "
+                  f"baseline {before:.3f} s, this checkout {seconds:.3f} s (ratio {seconds / before:.2f}; target 0.5 s, "
+                  f"ratio {seconds / 0.5:.2f}); identical results: {'yes' if identical else 'NO'}", flush=True)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return 0
     if not (args.data / "images").is_dir():
         print(f"EMIDEC development set not found at {args.data}", file=sys.stderr)
         return 1
@@ -388,12 +472,12 @@ def main(argv=None) -> int:
         path = bland_altman_figure(results, args.figure, default)
         print(f"wrote {path}")
         if not args.no_timing:
-            seconds = timing(method, n_sd)  # gmm-pool at the core's constants
+            seconds = timing(method, n_sd, args.repeats)  # gmm-pool at the core's constants
             print(f"LGE step ({default}) on a 512 x 512 x 40 ring phantom: {seconds:.3f} s (target 0.5 s, ratio "
                   f"{seconds / 0.5:.2f})")
             for label in results:
                 if label != default and label in ("nsd-5", "gmm", "gmm-pool"):
-                    other = timing(*by_label[label])
+                    other = timing(*by_label[label], args.repeats)
                     print(f"  {label}: {other:.3f} s (ratio {other / 0.5:.2f})")
     return 0
 

@@ -56,6 +56,11 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     if high <= low:
         return high
     counts, edges = np.histogram(data, bins=bins, range=(low, high))
+    return _otsu_from_histogram(counts, edges)
+
+
+def _otsu_from_histogram(counts: np.ndarray, edges: np.ndarray) -> float:
+    """Otsu's threshold of an equal-bin histogram (integer ``counts`` over ``edges``)."""
     centres = (edges[:-1] + edges[1:]) / 2.0
     weight0 = np.cumsum(counts)
     weight1 = weight0[-1] - weight0
@@ -79,12 +84,16 @@ def _histogram(data: np.ndarray, bins: int):
     number of grey levels, so no bin holds more levels than its neighbour (no comb artefact)."""
     low, high = float(data.min()), float(data.max())
     if np.all(data == np.round(data)):
+        uniform = None
         width = float(max(1, int(np.ceil((high - low + 1) / bins))))
         edges = low - 0.5 + width * np.arange(int(np.ceil((high - low + 1) / width)) + 1)
+        # integer grey levels: bin of low + d (d = 0, 1, ...) is d // width exactly (edges at half grey levels)
+        counts = np.bincount(((data - low) // width).astype(np.intp), minlength=edges.size - 1)
     else:
-        edges = np.linspace(low, high, bins + 1)
-    counts, edges = np.histogram(data, bins=edges)
-    return (edges[:-1] + edges[1:]) / 2.0, counts.astype(np.float64), (edges[1] - edges[0]) / 4.0
+        # equal bins over [low, high]: numpy's uniform-bin path, the same edges and counts as np.linspace edges
+        counts, edges = np.histogram(data, bins=bins, range=(low, high))
+        uniform = (counts, edges)  # = otsu_threshold's own histogram of these values
+    return (edges[:-1] + edges[1:]) / 2.0, counts.astype(np.float64), (edges[1] - edges[0]) / 4.0, uniform
 
 
 def _class_start(x: np.ndarray, n: np.ndarray, dark: np.ndarray, floor: float):
@@ -115,11 +124,12 @@ def fit_two_gaussians_batch(value_sets, bins: int = 128, max_iterations: int = 2
         return []
     xs, ns, floors, starts = [], [], [], []
     for data in sets:
-        x, n, floor = _histogram(data, bins)
+        x, n, floor, uniform = _histogram(data, bins)
         xs.append(x)
         ns.append(n)
         floors.append(floor)
-        otsu = _class_start(x, n, x < otsu_threshold(data, bins=bins), floor)
+        split = otsu_threshold(data, bins=bins) if uniform is None else _otsu_from_histogram(*uniform)
+        otsu = _class_start(x, n, x < split, floor)
         low, high = np.percentile(data, [25.0, 90.0])
         spread = max(float(data.std()) / 2.0, floor)
         percentile = (np.array([0.7, 0.3]), np.array([low, max(high, low + floor)]), np.array([spread, spread]))

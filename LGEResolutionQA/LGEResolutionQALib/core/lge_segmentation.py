@@ -224,8 +224,8 @@ def _validate(array_kji, myocardium_mask, spacing_mm):
     spacing = tuple(float(s) for s in spacing_mm)
     if len(spacing) != 3 or not all(np.isfinite(spacing)) or min(spacing) <= 0:
         raise ValueError(f"spacing_mm must be three positive numbers (si, sj, sk); got {spacing_mm}.")
-    values = image[myo]
-    if not np.all(np.isfinite(values)):
+    crop = (slice(None),) + _box(myo.any(axis=0))  # the myocardium's voxels all lie in this in-plane box
+    if not np.all(np.isfinite(image[crop][myo[crop]])):
         raise ValueError("The LGE image has NaN or infinite values inside the myocardium.")
     return image, myo, spacing
 
@@ -235,6 +235,38 @@ def _box(mask2d: np.ndarray, margin: int = 2):
     columns = np.flatnonzero(mask2d.any(axis=0))
     return (slice(max(int(rows[0]) - margin, 0), int(rows[-1]) + margin + 1),
             slice(max(int(columns[0]) - margin, 0), int(columns[-1]) + margin + 1))
+
+
+def _shift_and(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Each voxel AND its two neighbours along ``axis`` (outside the array is False)."""
+    out = np.zeros_like(mask)
+    if mask.shape[axis] < 3:
+        return out
+    centre = [slice(None)] * mask.ndim
+    before, after = list(centre), list(centre)
+    centre[axis], before[axis], after[axis] = slice(1, -1), slice(None, -2), slice(2, None)
+    out[tuple(centre)] = mask[tuple(before)] & mask[tuple(centre)] & mask[tuple(after)]
+    return out
+
+
+def _shift_or(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Each voxel OR its two neighbours along ``axis``."""
+    out = mask.copy()
+    lower, upper = [slice(None)] * mask.ndim, [slice(None)] * mask.ndim
+    lower[axis], upper[axis] = slice(None, -1), slice(1, None)
+    out[tuple(lower)] |= mask[tuple(upper)]
+    out[tuple(upper)] |= mask[tuple(lower)]
+    return out
+
+
+def _erode8(mask2d: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_erosion(mask2d, structure=_EIGHT)`` (3 × 3 square, outside False), done separably."""
+    return _shift_and(_shift_and(np.asarray(mask2d, bool), 0), 1)
+
+
+def _dilate8(mask2d: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_dilation(mask2d, structure=_EIGHT)`` (3 × 3 square), done separably."""
+    return _shift_or(_shift_or(np.asarray(mask2d, bool), 0), 1)
 
 
 def fill_holes(mask2d: np.ndarray) -> np.ndarray:
@@ -277,8 +309,12 @@ def darkest_sector(image2d: np.ndarray, myo2d: np.ndarray, allowed2d: np.ndarray
     values = image2d[jj, ii].astype(np.float64)
     sums = np.bincount(bins, weights=values, minlength=n_bins)
     counts = np.bincount(bins, minlength=n_bins)
-    window_sums = sum(np.roll(sums, -s) for s in range(width))
-    window_counts = sum(np.roll(counts, -s) for s in range(width))
+    # window w = bins w .. w + width - 1 (cyclic), summed in that order
+    window_sums, window_counts = sums.copy(), counts.copy()
+    for s in range(1, width):
+        index = (np.arange(n_bins) + s) % n_bins
+        window_sums = window_sums + sums[index]
+        window_counts = window_counts + counts[index]
     means = np.where(window_counts >= 3, window_sums / np.maximum(window_counts, 1), np.inf)
     if not np.isfinite(means).any():
         return out
@@ -289,8 +325,8 @@ def darkest_sector(image2d: np.ndarray, myo2d: np.ndarray, allowed2d: np.ndarray
 
 
 def _eroded(myo2d: np.ndarray) -> np.ndarray:
-    inner = ndimage.binary_erosion(myo2d, structure=_EIGHT)
-    return inner if inner.sum() >= MIN_REMOTE_VOXELS else myo2d
+    inner = _erode8(myo2d)
+    return inner if np.count_nonzero(inner) >= MIN_REMOTE_VOXELS else myo2d
 
 
 def automatic_remote_mask(array_kji, myocardium_mask, spacing_mm) -> np.ndarray:
@@ -323,7 +359,7 @@ def _mvo_fill(lge2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.ndarray | None 
         hole = hole_labels[grown] == index
         ring = ndimage.binary_dilation(hole, structure=_CROSS) & ~hole
         touching = np.unique(lge_labels[grown][ring])
-        keep[index] = hole.sum() <= lge_sizes[touching].sum()
+        keep[index] = np.count_nonzero(hole) <= lge_sizes[touching].sum()
     return keep[hole_labels]
 
 
@@ -355,10 +391,10 @@ def blood_pool_reference(image2d: np.ndarray, myo2d: np.ndarray, cavity2d: np.nd
     (no partial volume with the myocardium; the whole cavity when fewer than ``MIN_BLOOD_VOXELS`` remain);
     None when the cavity has fewer than ``MIN_BLOOD_VOXELS`` voxels (open ring, apex)."""
     cavity = lv_cavity(myo2d) if cavity2d is None else cavity2d
-    if cavity.sum() < MIN_BLOOD_VOXELS:
+    if np.count_nonzero(cavity) < MIN_BLOOD_VOXELS:
         return None
-    inner = ndimage.binary_erosion(cavity, structure=_EIGHT)
-    return float(np.median(np.asarray(image2d)[inner if inner.sum() >= MIN_BLOOD_VOXELS else cavity]))
+    inner = _erode8(cavity)
+    return float(np.median(np.asarray(image2d)[inner if np.count_nonzero(inner) >= MIN_BLOOD_VOXELS else cavity]))
 
 
 def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: float,
@@ -375,11 +411,11 @@ def spatial_cleanup(lge2d: np.ndarray, myo2d: np.ndarray, min_region_fraction: f
         return lge, np.zeros_like(lge)
     labels, count = ndimage.label(lge, structure=_EIGHT)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    keep = sizes >= min_region_fraction * myo.sum()
+    keep = sizes >= min_region_fraction * np.count_nonzero(myo)
     keep[0] = False
     cavity = lv_cavity(myo) if cavity2d is None else cavity2d
     if cavity.any():
-        border = ndimage.binary_dilation(cavity, structure=_EIGHT) & myo
+        border = _dilate8(cavity) & myo
         touching = np.zeros(count + 1, bool)
         touching[labels[border]] = True
         keep &= touching
@@ -405,7 +441,7 @@ def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
     single = np.zeros(count + 1, bool)
     for index, extent in enumerate(ndimage.find_objects(labels), start=1):
         single[index] = extent[0].stop - extent[0].start == 1
-    return scar & ~single[labels], int(single.sum())
+    return scar & ~single[labels], int(np.count_nonzero(single))
 
 
 class _NoBloodPool(ValueError):
@@ -556,9 +592,6 @@ def segment_lge(
             warnings.append(f"n_sd = {n_used:g} is not one of the published choices {PUBLISHED_N_SD}")
     voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0
     spacing_ji = (spacing[1], spacing[0])
-    slices = [int(k) for k in np.flatnonzero(myo.any(axis=(1, 2)))]
-    boxes = {k: _box(myo[k]) for k in slices}
-
     user = None
     if remote_mask is not None:
         user = np.asarray(remote_mask)
@@ -573,9 +606,20 @@ def segment_lge(
             raise ValueError("The remote reference ROI is empty.")
         if not (user & myo).any():
             raise ValueError("The remote reference ROI does not overlap the myocardium.")
-        outside = int((user & ~myo).sum())
+        outside = int(np.count_nonzero(user & ~myo))
         if outside:
             warnings.append(f"{outside} remote-ROI voxels outside the myocardium were ignored")
+
+    # All work is on the in-plane bounding box of the myocardium over the stack (+ the per-slice margin): every
+    # per-slice box, morphology and labelling below is the same there as on the whole slice, only faster.
+    full_shape = image.shape
+    crop = (slice(None),) + _box(myo.any(axis=0))
+    image, myo = image[crop], myo[crop]
+    if user is not None:
+        user = user[crop]
+
+    slices = [int(k) for k in np.flatnonzero(myo.any(axis=(1, 2)))]
+    boxes = {k: _box(myo[k]) for k in slices}
 
     states: dict[int, _SliceState] = {}
     lge_box: dict[int, np.ndarray] = {}
@@ -615,9 +659,9 @@ def segment_lge(
         state = _SliceState()
         if user is not None:
             roi = user[k][box] & m
-            if roi.sum() >= MIN_USER_REMOTE_VOXELS:
+            if np.count_nonzero(roi) >= MIN_USER_REMOTE_VOXELS:
                 values = img[roi].astype(np.float64)
-                state = _SliceState(roi, float(values.mean()), float(values.std(ddof=1)), int(roi.sum()), k)
+                state = _SliceState(roi, float(values.mean()), float(values.std(ddof=1)), int(np.count_nonzero(roi)), k)
                 median = float(np.median(img[m]))
                 if state.mean > median + 2.0 * state.sd and state.mean > median:
                     raise ValueError(
@@ -635,7 +679,7 @@ def segment_lge(
         allowed = _eroded(m)
         for attempt in range(GUARD_REPICKS + 1):
             sector = darkest_sector(img, m, allowed, spacing_ji)
-            count = int(sector.sum())
+            count = int(np.count_nonzero(sector))
             if count < MIN_REMOTE_VOXELS:
                 state = _SliceState(reason=f"fewer than {MIN_REMOTE_VOXELS} remote voxels" if attempt == 0 else
                                     "the darkest sectors lay on the LGE and too little myocardium was left")
@@ -648,10 +692,10 @@ def segment_lge(
             outcome, lge, mvo = segment_slice(k, state.mean, state.sd)
             # gmm-pool's LGE is already cleaned (no specks) with its cores filled: that is the region
             region, cores = (lge | mvo, mvo) if method == "gmm-pool" else _lge_region(lge, m)
-            if (sector & region).sum() <= GUARD_MAX_FRACTION * count:
+            if np.count_nonzero(sector & region) <= GUARD_MAX_FRACTION * count:
                 results[k], lge_box[k], mvo_box[k] = outcome, lge, mvo
                 break
-            allowed = allowed & ~ndimage.binary_dilation(sector | _touching(cores, sector), structure=_EIGHT)
+            allowed = allowed & ~_dilate8(sector | _touching(cores, sector))
             if attempt == GUARD_REPICKS:
                 state = _SliceState(reason="every darkest sector lay on the LGE")
         states[k] = state
@@ -681,9 +725,9 @@ def segment_lge(
             f"FWHM does not apply to this image ({detail}): the image has an intensity offset or no distinct bright "
             "core, so half the maximum would count normal myocardium as LGE. Use the n-SD or Gaussian-mixture method.")
 
-    scar = np.zeros_like(myo)
-    mvo_mask = np.zeros_like(myo)
-    remote_used = np.zeros_like(myo)
+    scar = np.zeros(myo.shape, bool)
+    mvo_mask = np.zeros(myo.shape, bool)
+    remote_used = np.zeros(myo.shape, bool)
     for k in slices:
         box = boxes[k]
         scar[k][box] = lge_box[k] | mvo_box[k]
@@ -707,8 +751,8 @@ def segment_lge(
 
     rows = []
     for k in slices:
-        n_myo = int(myo[k].sum())
-        n_scar = int(scar[k].sum())
+        n_myo = int(np.count_nonzero(myo[k]))
+        n_scar = int(np.count_nonzero(scar[k]))
         state, outcome = states[k], results[k]
         rows.append(SliceLGE(
             slice_index=k, myocardium_ml=n_myo * voxel_ml, lge_ml=n_scar * voxel_ml,
@@ -717,9 +761,9 @@ def segment_lge(
             remote_mean_au=state.mean, remote_sd_au=state.sd, remote_voxel_count=state.count,
             remote_slice_index=state.source_slice, status=outcome.status,
             reference_au=None if outcome.reference is None else float(outcome.reference),
-            mvo_ml=float(mvo_mask[k].sum() * voxel_ml)))
-    myo_ml = float(myo.sum() * voxel_ml)
-    lge_ml = float(scar.sum() * voxel_ml)
+            mvo_ml=float(np.count_nonzero(mvo_mask[k]) * voxel_ml)))
+    myo_ml = float(np.count_nonzero(myo) * voxel_ml)
+    lge_ml = float(np.count_nonzero(scar) * voxel_ml)
     percent = 100.0 * lge_ml / myo_ml
     below = [r.slice_index for r in rows if r.status == "threshold-not-above-remote"]
     if below:
@@ -742,15 +786,23 @@ def segment_lge(
         warnings.append(f"LGE covers {percent:.0f}% of the myocardium: check the remote reference and the method")
     method_name = {"nsd": f"nsd-{n_used:g}" if n_used is not None else "nsd", "fwhm": "fwhm-per-slice",
                    "otsu": "otsu-per-slice", "gmm": "gmm-per-slice", "gmm-pool": "gmm-pool-per-slice"}[method]
+    scar, remote_used, mvo_mask = (_uncrop(mask, full_shape, crop) for mask in (scar, remote_used, mvo_mask))
     if np.ndim(array_kji) == 2:
         scar, remote_used, mvo_mask = scar[0], remote_used[0], mvo_mask[0]
     return LGEResult(
         method=method_name, n_sd=n_used, scar_mask=scar, lge_ml=lge_ml, myocardium_ml=myo_ml,
         lge_percent_of_lv=percent, per_slice=tuple(rows), islands_removed=islands_removed,
-        mvo_included_ml=float(mvo_mask.sum() * voxel_ml),
+        mvo_included_ml=float(np.count_nonzero(mvo_mask) * voxel_ml),
         remote_source="user" if user is not None else AUTO_REMOTE_SOURCE,
-        remote_voxel_count=int(remote_used.sum()), remote_mask=remote_used, mvo_mask=mvo_mask,
+        remote_voxel_count=int(np.count_nonzero(remote_used)), remote_mask=remote_used, mvo_mask=mvo_mask,
         remote_fallback_slices=tuple(fallback), warnings=tuple(warnings))
+
+
+def _uncrop(mask: np.ndarray, shape: tuple, crop: tuple) -> np.ndarray:
+    """``mask`` (on the ``crop`` of a volume of ``shape``) on the whole volume, False outside the crop."""
+    out = np.zeros(shape, bool)
+    out[crop] = mask
+    return out
 
 
 def _no_lge_reason(method: str, rows) -> str:
