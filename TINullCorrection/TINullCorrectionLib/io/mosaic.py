@@ -116,6 +116,7 @@ class _Line:
     a: float
     b: float
     strength: float
+    coverage: float = 1.0   # fraction of the line's middle 70% on ridge pixels (a border ~1, a row of text less)
 
     def at(self, t: float) -> float:
         return self.a + self.b * t
@@ -128,20 +129,33 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return np.asarray(array, dtype=np.float32)
 
 
-def _ridge_maps(grey_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ridge_maps(grey_small: np.ndarray, factor: float = 3.0, sigma_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Binary maps of thin horizontal and vertical ridges (bright or dark lines: a viewport border on any
-    background): |d2/dy2| - |d2/dx2| (and the reverse) of the smoothed image above an adaptive threshold."""
+    background): |d2/dy2| - |d2/dx2| (and the reverse) of the image smoothed by ``sigma_px`` above an adaptive
+    threshold (``factor`` x the median second-derivative magnitude, at least 6 levels / sigma^2)."""
     import cv2
 
-    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), 1.0)
+    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), sigma_px)
     d2x = cv2.Sobel(smoothed, cv2.CV_32F, 2, 0, ksize=3)
     d2y = cv2.Sobel(smoothed, cv2.CV_32F, 0, 2, ksize=3)
     horizontal = np.abs(d2y) - np.abs(d2x)
-    threshold = max(6.0, 3.0 * float(np.median(np.abs(d2x) + np.abs(d2y))))
+    threshold = max(6.0 / sigma_px ** 2, factor * float(np.median(np.abs(d2x[::3, ::3]) + np.abs(d2y[::3, ::3]))))
     return (horizontal > threshold).astype(np.uint8), (-horizontal > threshold).astype(np.uint8)
 
 
-def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0, max_lines: int = 40) -> list[_Line]:
+def _grid_channels(small: np.ndarray) -> list[np.ndarray]:
+    """The channels in which viewport borders are looked for: luminance, and for a colour photo the two
+    opponent colours (blue - yellow, red - green). A coloured border on a grey tile of the same brightness (a
+    phase-sensitive scout's mid-grey background) has no luminance contrast but a strong colour one; grey
+    image content and the camera's moire (the same modulation in every channel) have none."""
+    if small.ndim == 2:
+        return [small]
+    rgb = small[..., :3].astype(np.float32)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return [luma, rgb[..., 2] - 0.5 * (rgb[..., 0] + rgb[..., 1]), rgb[..., 0] - rgb[..., 1]]
+
+
+def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 12.0, max_lines: int = 60) -> list[_Line]:
     """Straight lines of one family (standard Hough transform, votes = ridge pixels along the whole line, so
     broken or faint borders still count), non-maximum suppressed, as _Line (x = a + b y or y = a + b x)."""
     import cv2
@@ -172,7 +186,7 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
             line = _Line(rho / np.cos(theta), -np.tan(theta), float(votes))
         else:          # y = rho / sin t - x cot t
             line = _Line(rho / np.sin(theta), -np.cos(theta) / np.sin(theta), float(votes))
-        if any(abs(line.at(centre) - other.at(centre)) < 0.01 * extent for other in kept):
+        if any(abs(line.at(centre) - other.at(centre)) < max(3.0, 0.004 * extent) for other in kept):
             continue
         # a viewport border is continuous; a row of annotations or anatomy edges is not
         position = np.round(line.a + line.b * t).astype(int)
@@ -183,7 +197,7 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
         if coverage < 0.5:
             continue
         line = _refine_line(line, u, v, 0.004 * extent)
-        kept.append(_Line(line.a, line.b, float(votes) * coverage))
+        kept.append(_Line(line.a, line.b, float(votes) * coverage, coverage))
         if len(kept) >= max_lines:
             break
     return kept
@@ -219,30 +233,46 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     positions = np.array([line.at(centre) for line in lines])
     strengths = np.array([line.strength for line in lines])
     best, best_score = None, 0.0
-    for i in range(len(lines)):
-        for j in range(i + 1, len(lines)):
-            for steps in range(1, 13):
-                spacing = (positions[j] - positions[i]) / steps
-                if not 0.06 * extent <= spacing <= 0.6 * extent:
-                    continue
-                index = (positions - positions[i]) / spacing
-                residual = np.abs(index - np.round(index))
-                weight = strengths * np.clip(1.0 - (residual / 0.12) ** 2, 0.0, None)
-                chosen: dict[int, int] = {}
-                for k in np.flatnonzero(weight > 0):
-                    key = int(round(index[k]))
-                    if key not in chosen or weight[k] > weight[chosen[key]]:
-                        chosen[key] = k
-                if len(chosen) < 3:
-                    continue
-                keys = sorted(chosen)
-                score = weight[list(chosen.values())].sum() * len(chosen) / (keys[-1] - keys[0] + 1)
-                if score > best_score:
-                    best_score, best = score, (chosen, positions[i], spacing)
+    steps = np.arange(1, 13, dtype=float)
+    for i in range(len(lines) - 1):
+        # every hypothesis (line i at index 0, line j at index ``steps``) at once: [hypotheses, lines]
+        spacing = ((positions[i + 1:, None] - positions[i]) / steps[None, :]).ravel()
+        spacing = spacing[(spacing >= 0.06 * extent) & (spacing <= 0.6 * extent)]
+        if spacing.size == 0:
+            continue
+        index = (positions[None, :] - positions[i]) / spacing[:, None]
+        key = np.rint(index)
+        weight = strengths[None, :] * np.clip(1.0 - (np.abs(index - key) / 0.12) ** 2, 0.0, None)
+        # one line per index (the strongest): lines are sorted by position, so in every hypothesis the lines of one
+        # index are a run of neighbours
+        n_hypotheses, n_lines = weight.shape
+        flat_key, flat_weight = key.ravel(), weight.ravel()
+        new_run = np.ones(flat_key.size, bool)
+        new_run[1:] = flat_key[1:] != flat_key[:-1]
+        new_run[::n_lines] = True
+        starts = np.flatnonzero(new_run)
+        run_max = np.maximum.reduceat(flat_weight, starts)
+        run_row, run_key = starts // n_lines, flat_key[starts]
+        present = run_max > 0
+        count = np.bincount(run_row[present], minlength=n_hypotheses)
+        total = np.bincount(run_row, weights=run_max, minlength=n_hypotheses)
+        low, high = np.full(n_hypotheses, np.inf), np.full(n_hypotheses, -np.inf)
+        np.minimum.at(low, run_row[present], run_key[present])
+        np.maximum.at(high, run_row[present], run_key[present])
+        score = np.where(count >= 3, total * count / np.maximum(high - low + 1, 1), 0.0)
+        h = int(np.argmax(score))
+        if score[h] > best_score:
+            best_score = float(score[h])
+            chosen: dict[int, int] = {}
+            for k in np.flatnonzero(weight[h] > 0):
+                if int(key[h, k]) not in chosen or weight[h, k] > weight[h, chosen[int(key[h, k])]]:
+                    chosen[int(key[h, k])] = int(k)
+            best = (chosen, positions[i], float(spacing[h]))
     if best is None:
         return None
     chosen, origin, spacing = best
-    chosen = _smoothest_choice(sorted(chosen), positions, strengths, origin, spacing)
+    coverages = np.array([line.coverage for line in lines])
+    chosen = _smoothest_choice(sorted(chosen), positions, strengths, origin, spacing, coverages)
     keys = np.array(sorted(chosen))
     members = [lines[chosen[int(k)]] for k in keys]
     fit_a = np.polyfit(keys, [m.a for m in members], 2 if keys.size >= 4 else 1)
@@ -253,12 +283,21 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     return out if len(out) >= 3 else None
 
 
-def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndarray, origin: float, spacing: float) -> dict[int, int]:
+def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndarray, origin: float, spacing: float,
+                      coverages: np.ndarray | None = None) -> dict[int, int]:
     """One line per lattice index: the combination of candidates (within 0.15 spacings of the linear lattice,
-    the 3 strongest per index) with the smallest residual from a straight line of position against index (the
-    foreshortening of a hand-held photo is a few % over the grid), ties broken by strength."""
+    the 3 strongest per index) with the smallest residual from a smooth function of the index, plus a penalty
+    for lines that are not continuous.
+
+    Smooth: a straight line of position against index for up to 4 indices, a parabola from 5 on (the perspective of
+    a hand-held photo changes the spacing gradually across the grid, so a straight line leaves residuals of a few
+    pixels that hide a wrong choice at an end). Continuity (``coverages``): a viewport border runs across the whole
+    grid, a row of annotations just inside a border does not; 0.05 per missing fraction, i.e. a line on 60% of its
+    length costs as much as a 0.14-spacing misfit.
+    """
     import itertools
 
+    coverages = np.ones_like(positions) if coverages is None else np.asarray(coverages, dtype=float)
     candidates = []
     for key in keys:
         near = np.flatnonzero(np.abs(positions - (origin + key * spacing)) < 0.15 * spacing)
@@ -270,15 +309,15 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
     if int(np.prod([len(o) for o in options])) > 20000:
         return {k: o[0] for k, o in zip(keys, options)}
     index = np.asarray(keys, dtype=float)
-    degree = 1
+    degree = 2 if len(keys) >= 5 else 1
     top = float(strengths.max()) if strengths.size else 1.0
-    best, best_cost = None, np.inf
-    for combination in itertools.product(*options):
-        values = positions[list(combination)]
-        fit = np.polyval(np.polyfit(index, values, degree), index)
-        cost = float(np.sum(((values - fit) / spacing) ** 2)) + 0.002 * float(np.sum(1.0 - strengths[list(combination)] / top))
-        if cost < best_cost:
-            best, best_cost = combination, cost
+    combinations = np.array(list(itertools.product(*options)), dtype=int)          # [combinations, keys]
+    design = np.vander(index, degree + 1)
+    residual_maker = np.eye(index.size) - design @ np.linalg.pinv(design)           # values - least-squares fit
+    residual = (positions[combinations] / spacing) @ residual_maker.T
+    cost = ((residual ** 2).sum(axis=1) + 0.05 * (1.0 - coverages[combinations]).sum(axis=1)
+            + 0.002 * (1.0 - strengths[combinations] / top).sum(axis=1))
+    best = combinations[int(np.argmin(cost))]
     return {k: int(c) for k, c in zip(keys, best)}
 
 
@@ -293,14 +332,26 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
     scale of the grid image. Raises MosaicError when no grid of at least 2 x 2 cells is found."""
     import cv2
 
-    grey = _grey(image)
-    scale = min(1.0, settings.grid_long_side_px / max(grey.shape))
-    small = cv2.resize(grey, (max(8, int(round(grey.shape[1] * scale))), max(8, int(round(grey.shape[0] * scale)))),
-                       interpolation=cv2.INTER_AREA) if scale < 1.0 else grey
-    size = small.shape
-    h_map, v_map = _ridge_maps(small)
-    columns = _lattice(_hough_family(v_map, True), size[0] / 2.0, size[1])
-    rows = _lattice(_hough_family(h_map, False), size[1] / 2.0, size[0])
+    array = np.asarray(image)
+    scale = min(1.0, settings.grid_long_side_px / max(array.shape[:2]))
+    small = cv2.resize(array, (max(8, int(round(array.shape[1] * scale))), max(8, int(round(array.shape[0] * scale)))),
+                       interpolation=cv2.INTER_AREA) if scale < 1.0 else array
+    channels = _grid_channels(small)
+    size = small.shape[:2]
+    columns = rows = None
+    # the usual threshold first; where no lattice is found (faint borders: thin lines of about the tiles' own level,
+    # strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
+    # between noisy tiles); a false lattice must still be regular
+    for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
+        maps = [_ridge_maps(channel, factor, sigma_px) for channel in channels]
+        h_map = np.bitwise_or.reduce([m[0] for m in maps])
+        v_map = np.bitwise_or.reduce([m[1] for m in maps])
+        if columns is None:
+            columns = _lattice(_hough_family(v_map, True), size[0] / 2.0, size[1])
+        if rows is None:
+            rows = _lattice(_hough_family(h_map, False), size[1] / 2.0, size[0])
+        if columns is not None and rows is not None:
+            break
     if columns is None or rows is None or len(columns) < 3 or len(rows) < 3:
         raise MosaicError(
             "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
@@ -341,22 +392,56 @@ def reduced_for(grey: np.ndarray, corners: np.ndarray, size: int) -> tuple[np.nd
     return cv2.resize(grey, shape, interpolation=cv2.INTER_AREA), factor
 
 
-def _border_levels(grey: np.ndarray, corners: np.ndarray) -> np.ndarray:
-    """Median photo level along each cell's four borders [rows, columns] (the border colour + local glare)."""
+def _edge_levels(grey: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median photo level along every cell edge (the border colour + local glare): (midpoints [n, 2] x, y; levels [n])."""
     height, width = grey.shape
-    levels = np.empty(corners.shape[:2])
-    for r in range(corners.shape[0]):
-        for c in range(corners.shape[1]):
-            quad = corners[r, c]
-            samples = []
-            for start, end in zip(quad, np.roll(quad, -1, axis=0)):
-                t = np.linspace(0.1, 0.9, 40)[:, None]
-                points = start + t * (end - start)
-                x = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
-                y = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
-                samples.append(grey[y, x])
-            levels[r, c] = float(np.median(np.concatenate(samples)))
-    return levels
+    t = np.linspace(0.1, 0.9, 40)[:, None]
+    midpoints, levels = [], []
+    for quad in corners.reshape(-1, 4, 2):
+        for start, end in zip(quad, np.roll(quad, -1, axis=0)):
+            points = start + t * (end - start)
+            x = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
+            y = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
+            midpoints.append((start + end) / 2.0)
+            levels.append(float(np.median(grey[y, x])))
+    return np.asarray(midpoints), np.asarray(levels)
+
+
+def _quadratic_terms(x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
+    u, v = x / scale, y / scale
+    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=-1)
+
+
+def glare_field(grey: np.ndarray, corners: np.ndarray, factor: float = 1.0) -> np.ndarray | None:
+    """The additive glare + black level over the photo reduced by ``factor`` (relative to its median on the borders),
+    or None when too few borders are seen.
+
+    Every viewport border has one colour on the screen, so the level along the cell edges, less its median, is the
+    glare of the photo there. A quadratic surface is fitted to the edge levels (least squares, edges more than 2.5
+    median absolute deviations off dropped, twice): a reflection is smooth across the grid, whereas an edge's own
+    level is pulled by the frames beside it where the border is only a pixel or two wide (bright late frames would
+    otherwise be darkened, early ones brightened: a shift of the fitted null). Our method; benchmarks/bench_phone.py.
+    """
+    midpoints, levels = _edge_levels(grey, corners)
+    if levels.size < 8:
+        return None
+    scale = float(max(grey.shape))
+    terms = _quadratic_terms(midpoints[:, 0], midpoints[:, 1], scale)
+    keep = np.ones(levels.size, bool)
+    for _ in range(3):
+        coefficients, *_ = np.linalg.lstsq(terms[keep], levels[keep], rcond=None)
+        residual = levels - terms @ coefficients
+        mad = 1.4826 * float(np.median(np.abs(residual[keep] - np.median(residual[keep])))) + 0.5
+        keep = np.abs(residual) <= 2.5 * mad
+        if keep.sum() < 8:
+            return None
+    import cv2
+
+    shape = (max(8, int(round(grey.shape[0] * factor))), max(8, int(round(grey.shape[1] * factor))))
+    yy, xx = np.mgrid[0:shape[0]:8, 0:shape[1]:8].astype(np.float32) / np.float32(factor)
+    coarse = (_quadratic_terms(xx, yy, scale) @ coefficients.astype(np.float32)).astype(np.float32)
+    field = cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    return field - np.float32(np.median(levels[keep]))
 
 
 # ------------------------------------------------------------------------------------------ the text
@@ -579,11 +664,10 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
     grey = _grey(image)
     if grey.ndim != 2 or min(grey.shape) < 64:
         raise MosaicError(f"The photo is too small ({grey.shape}) to hold a mosaic.")
-    corners, _ = find_grid(grey, settings)
+    corners, _ = find_grid(image, settings)
     n_rows, n_columns = corners.shape[:2]
-    border = _border_levels(grey, corners) if settings.glare_correction else np.zeros(corners.shape[:2])
-    reference = float(np.median(border))
     reduced, factor = reduced_for(grey, corners, settings.text_tile_px)
+    glare = glare_field(grey, corners, factor) if settings.glare_correction else None
     tiles_px, quads, cells = [], [], []
     edge = settings.text_tile_px // 5
     for r in range(n_rows):
@@ -592,8 +676,8 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
             tile = warp_tile(reduced, quad * factor, settings.text_tile_px)
             if float(tile[edge:-edge, edge:-edge].std()) < settings.empty_std:
                 continue
-            if settings.glare_correction:
-                tile = tile - np.float32(border[r, c] - reference)
+            if glare is not None:  # the glare over the tile, warped like the tile
+                tile = tile - warp_tile(glare, quad * factor, settings.text_tile_px)
             tiles_px.append(tile)
             quads.append(quad)
             cells.append((r, c))
