@@ -291,7 +291,8 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
 
     Smooth: a straight line of position against index for up to 4 indices, a parabola from 5 on (the perspective of
     a hand-held photo changes the spacing gradually across the grid, so a straight line leaves residuals of a few
-    pixels that hide a wrong choice at an end). Continuity (``coverages``): a viewport border runs across the whole
+    pixels that hide a wrong choice at an end); residuals are leave-one-out (PRESS), so that an end line, which
+    would pull the fit towards itself, is judged by the fit of the others. Continuity (``coverages``): a viewport border runs across the whole
     grid, a row of annotations just inside a border does not; 0.05 per missing fraction, i.e. a line on 60% of its
     length costs as much as a 0.14-spacing misfit.
     """
@@ -313,8 +314,10 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
     top = float(strengths.max()) if strengths.size else 1.0
     combinations = np.array(list(itertools.product(*options)), dtype=int)          # [combinations, keys]
     design = np.vander(index, degree + 1)
-    residual_maker = np.eye(index.size) - design @ np.linalg.pinv(design)           # values - least-squares fit
-    residual = (positions[combinations] / spacing) @ residual_maker.T
+    hat = design @ np.linalg.pinv(design)
+    # leave-one-out (PRESS) residuals: a wrong line at an end of the lattice would bend a fit through it
+    leave_one_out = 1.0 / np.maximum(1.0 - np.diag(hat), 0.05)
+    residual = ((positions[combinations] / spacing) @ (np.eye(index.size) - hat).T) * leave_one_out
     cost = ((residual ** 2).sum(axis=1) + 0.05 * (1.0 - coverages[combinations]).sum(axis=1)
             + 0.002 * (1.0 - strengths[combinations] / top).sum(axis=1))
     best = combinations[int(np.argmin(cost))]
