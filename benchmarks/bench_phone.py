@@ -120,7 +120,7 @@ def mosaic_accuracy(models, n_photos: int, seed: int, monitor: str, progress: bo
         if found:
             corners = np.array([t["corners_px"] for t in tiles])
             side = np.linalg.norm(mosaic.tile_corners_px[:, 1] - mosaic.tile_corners_px[:, 0], axis=1).mean()
-            scale = min(1.0, 2400 / max(mosaic.image.shape[:2]))
+            scale = answer.result["mosaic"]["image_size_px"][0] / mosaic.image.shape[1]  # the photo as the reader decoded it
             found = np.abs(corners / scale - mosaic.tile_corners_px).max() < 0.05 * side
         stats["all_tiles_found"] += int(found)
         stats["tiles_found"] += min(len(tiles), n_tiles) if found else 0
@@ -184,11 +184,12 @@ def speed(models, repeats: int = 5) -> dict:
         single_s.append(time.perf_counter() - started)
     # where the mosaic's time goes (same photo)
     from TINullCorrectionLib.core.pipeline import analyse_scout
-    from TINullCorrectionLib.io.images import decode_photo
     from TINullCorrectionLib.io.mosaic import read_mosaic
 
+    from cardiac_lge.phone import decode_mosaic_photo
+
     started = time.perf_counter()
-    image = decode_photo(data, 2400)
+    image = decode_mosaic_photo(data)
     decoded = time.perf_counter()
     read_mosaic(image, None, first_ti_ms=100, spacing_ms=50)
     tiles = time.perf_counter()

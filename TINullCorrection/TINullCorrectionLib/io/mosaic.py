@@ -123,7 +123,12 @@ class _Line:
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
+    """Luminance (ITU-R BT.601) float32 of a grey or RGB photo (uint8 RGB by OpenCV: one pass, no float copy)."""
     array = np.asarray(image)
+    if array.ndim == 3 and array.dtype == np.uint8 and array.shape[2] >= 3:
+        import cv2
+
+        return cv2.cvtColor(np.ascontiguousarray(array[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     if array.ndim == 3:
         array = array[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     return np.asarray(array, dtype=np.float32)
@@ -395,56 +400,22 @@ def reduced_for(grey: np.ndarray, corners: np.ndarray, size: int) -> tuple[np.nd
     return cv2.resize(grey, shape, interpolation=cv2.INTER_AREA), factor
 
 
-def _edge_levels(grey: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median photo level along every cell edge (the border colour + local glare): (midpoints [n, 2] x, y; levels [n])."""
+def _border_levels(grey: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Median photo level along each cell's four borders [rows, columns] (the border colour + local glare)."""
     height, width = grey.shape
-    t = np.linspace(0.1, 0.9, 40)[:, None]
-    midpoints, levels = [], []
-    for quad in corners.reshape(-1, 4, 2):
-        for start, end in zip(quad, np.roll(quad, -1, axis=0)):
-            points = start + t * (end - start)
-            x = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
-            y = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
-            midpoints.append((start + end) / 2.0)
-            levels.append(float(np.median(grey[y, x])))
-    return np.asarray(midpoints), np.asarray(levels)
-
-
-def _quadratic_terms(x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
-    u, v = x / scale, y / scale
-    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=-1)
-
-
-def glare_field(grey: np.ndarray, corners: np.ndarray, factor: float = 1.0) -> np.ndarray | None:
-    """The additive glare + black level over the photo reduced by ``factor`` (relative to its median on the borders),
-    or None when too few borders are seen.
-
-    Every viewport border has one colour on the screen, so the level along the cell edges, less its median, is the
-    glare of the photo there. A quadratic surface is fitted to the edge levels (least squares, edges more than 2.5
-    median absolute deviations off dropped, twice): a reflection is smooth across the grid, whereas an edge's own
-    level is pulled by the frames beside it where the border is only a pixel or two wide (bright late frames would
-    otherwise be darkened, early ones brightened: a shift of the fitted null). Our method; benchmarks/bench_phone.py.
-    """
-    midpoints, levels = _edge_levels(grey, corners)
-    if levels.size < 8:
-        return None
-    scale = float(max(grey.shape))
-    terms = _quadratic_terms(midpoints[:, 0], midpoints[:, 1], scale)
-    keep = np.ones(levels.size, bool)
-    for _ in range(3):
-        coefficients, *_ = np.linalg.lstsq(terms[keep], levels[keep], rcond=None)
-        residual = levels - terms @ coefficients
-        mad = 1.4826 * float(np.median(np.abs(residual[keep] - np.median(residual[keep])))) + 0.5
-        keep = np.abs(residual) <= 2.5 * mad
-        if keep.sum() < 8:
-            return None
-    import cv2
-
-    shape = (max(8, int(round(grey.shape[0] * factor))), max(8, int(round(grey.shape[1] * factor))))
-    yy, xx = np.mgrid[0:shape[0]:8, 0:shape[1]:8].astype(np.float32) / np.float32(factor)
-    coarse = (_quadratic_terms(xx, yy, scale) @ coefficients.astype(np.float32)).astype(np.float32)
-    field = cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return field - np.float32(np.median(levels[keep]))
+    levels = np.empty(corners.shape[:2])
+    for r in range(corners.shape[0]):
+        for c in range(corners.shape[1]):
+            quad = corners[r, c]
+            samples = []
+            for start, end in zip(quad, np.roll(quad, -1, axis=0)):
+                t = np.linspace(0.1, 0.9, 40)[:, None]
+                points = start + t * (end - start)
+                x = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
+                y = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
+                samples.append(grey[y, x])
+            levels[r, c] = float(np.median(np.concatenate(samples)))
+    return levels
 
 
 # ------------------------------------------------------------------------------------------ the text
@@ -456,20 +427,19 @@ def text_boxes(tile: np.ndarray) -> list[tuple[int, int, int, int]]:
     image = np.clip(tile, 0, 255).astype(np.uint8)
     stroke = max(3, int(round(size * 0.035)))
     tophat = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (stroke, stroke)))
-    band = np.zeros_like(tophat, dtype=bool)
     depth = int(0.24 * size)
-    band[:depth] = True
-    band[-depth:] = True
-    values = tophat[band]
-    threshold = max(30.0, 0.35 * float(np.percentile(values, 99.7)))
-    mask = ((tophat > threshold) & band).astype(np.uint8)
-    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size * 0.03)), 1)))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    # the text stands in the top and bottom bands; each band on its own (the closing is horizontal, so nothing joins them)
+    bands = ((0, tophat[:depth]), (size - depth, tophat[size - depth:]))
+    threshold = max(30.0, 0.35 * float(np.percentile(np.concatenate([b.ravel() for _, b in bands]), 99.7)))
+    closing = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size * 0.03)), 1))
     boxes = []
-    for k in range(1, count):
-        x, y, w, h, area = stats[k]
-        if 0.02 * size <= h <= 0.12 * size and w >= 0.2 * h and area >= 0.15 * w * h:
-            boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    for top, band in bands:
+        closed = cv2.morphologyEx((band > threshold).astype(np.uint8), cv2.MORPH_CLOSE, closing)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        for k in range(1, count):
+            x, y, w, h, area = stats[k]
+            if 0.02 * size <= h <= 0.12 * size and w >= 0.2 * h and area >= 0.15 * w * h:
+                boxes.append((int(x), int(y + top), int(x + w), int(y + top + h)))
     # merge boxes on one text line that are close together (words of one annotation)
     boxes.sort(key=lambda b: (b[1], b[0]))
     merged: list[list[int]] = []
@@ -508,7 +478,7 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
     """(text, score, ti) per tile: the text lines of the first tiles are read until the TI is found, then the same
     place is read on every tile (the annotation sits at one place in every viewport); where that fails, the
     tile's other text lines are read."""
-    from TINullCorrectionLib.io.ocr import parse_ti_number, parse_ti_text
+    from TINullCorrectionLib.io.ocr import parse_ti_at_ti_place, parse_ti_number, parse_ti_text
 
     size = tiles[0].shape[0] if tiles else 1
     results: list[tuple[str, float, float | None]] = [("", 0.0, None)] * len(tiles)
@@ -542,7 +512,7 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
     lines = recognizer.read_lines([_crop(tiles[i], region, pad_fraction=0.1) for i in others])
     retry = []
     for i, line in zip(others, lines):
-        value = parse_ti_number(line.text)
+        value = parse_ti_at_ti_place(line.text)
         results[i] = (line.text, line.score, value)
         if value is None:
             retry += [(i, b) for b in boxes[i] if not _overlaps(b, region)]
@@ -669,8 +639,9 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
         raise MosaicError(f"The photo is too small ({grey.shape}) to hold a mosaic.")
     corners, _ = find_grid(image, settings)
     n_rows, n_columns = corners.shape[:2]
+    border = _border_levels(grey, corners) if settings.glare_correction else np.zeros(corners.shape[:2])
+    reference = float(np.median(border))
     reduced, factor = reduced_for(grey, corners, settings.text_tile_px)
-    glare = glare_field(grey, corners, factor) if settings.glare_correction else None
     tiles_px, quads, cells = [], [], []
     edge = settings.text_tile_px // 5
     for r in range(n_rows):
@@ -679,8 +650,8 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
             tile = warp_tile(reduced, quad * factor, settings.text_tile_px)
             if float(tile[edge:-edge, edge:-edge].std()) < settings.empty_std:
                 continue
-            if glare is not None:  # the glare over the tile, warped like the tile
-                tile = tile - warp_tile(glare, quad * factor, settings.text_tile_px)
+            if settings.glare_correction:
+                tile = tile - np.float32(border[r, c] - reference)
             tiles_px.append(tile)
             quads.append(quad)
             cells.append((r, c))
