@@ -346,31 +346,53 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
                        interpolation=cv2.INTER_AREA) if scale < 1.0 else array
     channels = _grid_channels(small)
     size = small.shape[:2]
-    columns = rows = None
-    # the usual threshold first; where no lattice is found (faint borders: thin lines of about the tiles' own level,
-    # strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
-    # between noisy tiles); a false lattice must still be regular
+    found_columns: list[list[_Line]] = []
+    found_rows: list[list[_Line]] = []
+    # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
+    # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
+    # between noisy tiles); every lattice must be regular, and the grid they make plausible (_plausible_cells)
     for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
         maps = [_ridge_maps(channel, factor, sigma_px) for channel in channels]
-        h_map = np.bitwise_or.reduce([m[0] for m in maps])
-        v_map = np.bitwise_or.reduce([m[1] for m in maps])
-        if columns is None:
-            columns = _lattice(_hough_family(v_map, True), size[0] / 2.0, size[1])
-        if rows is None:
-            rows = _lattice(_hough_family(h_map, False), size[1] / 2.0, size[0])
-        if columns is not None and rows is not None:
-            break
-    if columns is None or rows is None or len(columns) < 3 or len(rows) < 3:
-        raise MosaicError(
-            "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
-            "straight on and in focus, or enter the frames one by one (single-frame mode)."
-        )
+        columns = _lattice(_hough_family(np.bitwise_or.reduce([m[1] for m in maps]), True), size[0] / 2.0, size[1])
+        rows = _lattice(_hough_family(np.bitwise_or.reduce([m[0] for m in maps]), False), size[1] / 2.0, size[0])
+        found_columns += [columns] if columns is not None else []
+        found_rows += [rows] if rows is not None else []
+        for columns in found_columns:
+            for rows in found_rows:
+                corners = _cells(columns, rows)
+                if _plausible_cells(corners, size):
+                    return corners / scale, scale
+    raise MosaicError(
+        "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
+        "straight on and in focus, or enter the frames one by one (single-frame mode)."
+    )
+
+
+def _cells(columns: list[_Line], rows: list[_Line]) -> np.ndarray:
     corners = np.empty((len(rows) - 1, len(columns) - 1, 4, 2))
     for r in range(len(rows) - 1):
         for c in range(len(columns) - 1):
             corners[r, c] = [_intersection(columns[c], rows[r]), _intersection(columns[c + 1], rows[r]),
                              _intersection(columns[c + 1], rows[r + 1]), _intersection(columns[c], rows[r + 1])]
-    return corners / scale, scale
+    return corners
+
+
+def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
+    """A grid of at least 2 x 2 cells, inside the photo (2% of its size of slack) and of cells between half and twice
+    as wide as high (scout matrices are square or nearly so; a lattice of text rows inside the tiles, a third of
+    the spacing, makes cells three times as wide as high)."""
+    if corners.shape[0] < 2 or corners.shape[1] < 2:
+        return False
+    height, width = size
+    slack = 0.02 * max(size)
+    if corners[..., 0].min() < -slack or corners[..., 0].max() > width + slack:
+        return False
+    if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
+        return False
+    cell_width = np.linalg.norm(corners[..., 1, :] - corners[..., 0, :], axis=-1)
+    cell_height = np.linalg.norm(corners[..., 3, :] - corners[..., 0, :], axis=-1)
+    aspect = float(np.median(cell_width / np.maximum(cell_height, 1e-9)))
+    return 0.5 <= aspect <= 2.0
 
 
 def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
