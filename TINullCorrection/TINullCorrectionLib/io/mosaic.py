@@ -2,13 +2,18 @@
 
 Steps (our method; measured in benchmarks/bench_phone.py):
 
-1. *Grid.* The photo is reduced to at most ``grid_long_side_px`` pixels; straight edges (Canny on the
-   smoothed grey image) are grouped by the probabilistic Hough transform into long segments, split into a
-   near-horizontal and a near-vertical family, and segments along one line are merged. The viewport borders
-   of a mosaic are a regular lattice (the same spacing, gently foreshortened by the perspective); the
-   largest set of lines on such a lattice is kept (RANSAC over pairs of lines and their index difference),
-   so edges of the viewer's panels or of the monitor are ignored. Consoles draw a border (line or gap)
-   around every viewport, the outer ones included: the outermost lattice lines bound the grid.
+1. *Grid.* The photo is reduced to at most ``grid_long_side_px`` pixels; thin horizontal and vertical ridges
+   (second derivatives of the smoothed image above an adaptive threshold) are found in the luminance and, for a
+   colour photo, in two opponent-colour channels (a coloured border on a grey tile of the same brightness), and
+   the standard Hough transform gives the straight lines of each family (tilt up to 12 degrees) that run
+   continuously across the grid. The viewport borders of a mosaic are a regular lattice (the same spacing,
+   gently foreshortened by the perspective); the largest set of lines on such a lattice is kept (RANSAC over
+   pairs of lines and their index difference), and for each index the line that makes the smoothest lattice
+   (leave-one-out residuals from a parabola) and runs most continuously, so edges of the viewer's panels and
+   rows of annotations are ignored. Where no plausible grid results (inside the photo, cells between half and
+   twice as wide as high), the ridges are found again with a lower threshold, then at twice the scale. Consoles
+   draw a border (line or gap) around every viewport, the outer ones included: the outermost lattice lines
+   bound the grid.
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
