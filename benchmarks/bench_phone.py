@@ -238,6 +238,7 @@ def main() -> int:
             name = monitor or "screenshot"
             report["single_frame"][name] = result
             print(f"\nsingle frame, {name}: {result} ({time.perf_counter() - started:.0f} s)", flush=True)
+    if not args.skip_accuracy:
         report["mosaic"] = {}
         for monitor in ("4k", "3mp"):
             started = time.perf_counter()
