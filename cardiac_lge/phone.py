@@ -39,8 +39,11 @@ def require_phone_profile(job: str) -> None:
                          f"install the phone profile with `{PHONE_INSTALL}`.")
 
 
-#: Long side (pixels) to which mosaic photos are reduced when decoded (phone photos are ~4000 px).
-MOSAIC_LONG_SIDE_PX = 2400
+#: Long side (pixels) of mosaic photos as read: a JPEG is decoded at the smallest of its reduced scales with a long side
+#: of at least MOSAIC_MIN_LONG_SIDE_PX (a phone's 4000-pixel photo: at half scale) and resized only when still over
+#: MOSAIC_LONG_SIDE_PX (io.images.decode_photo).
+MOSAIC_LONG_SIDE_PX = 3000
+MOSAIC_MIN_LONG_SIDE_PX = 2000
 SINGLE_FRAME_LONG_SIDE_PX = 1024
 
 
@@ -157,16 +160,22 @@ def display_values(result: dict) -> dict:
     return out
 
 
+def decode_mosaic_photo(data: bytes) -> np.ndarray:
+    """RGB uint8 of a mosaic photo as the mosaic reader takes it (see MOSAIC_LONG_SIDE_PX)."""
+    from TINullCorrectionLib.io.images import decode_photo
+
+    return decode_photo(data, MOSAIC_LONG_SIDE_PX, min_long_side_px=MOSAIC_MIN_LONG_SIDE_PX)
+
+
 def analyse_mosaic_bytes(data: bytes, models: PhoneModels, settings=None, *, ti_ms=None, first_ti_ms=None, spacing_ms=None,
                          chosen_ti_ms=None, field_of_view_mm: float | None = None) -> PhoneAnswer:
     """A photo of the whole mosaic (bytes) -> the answer. Raises ScoutError (io.mosaic.TIsNeeded when the TIs
     must be entered) with a message for the user."""
     from TINullCorrectionLib.core.presentation import scout_report_lines
-    from TINullCorrectionLib.io.images import decode_photo
     from TINullCorrectionLib.io.mosaic import MosaicSettings, analyse_mosaic_photo
     from TINullCorrectionLib.networks.measured_accuracy import mosaic_accuracy_warning
 
-    image = decode_photo(data, MOSAIC_LONG_SIDE_PX)
+    image = decode_mosaic_photo(data)
     mosaic_settings = MosaicSettings() if field_of_view_mm is None else MosaicSettings(field_of_view_mm=float(field_of_view_mm))
     answer = analyse_mosaic_photo(
         image, models.ti_model, settings, recognizer=models.recognizer if ti_ms is None else None,

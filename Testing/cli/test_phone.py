@@ -32,7 +32,9 @@ def test_mosaic_photo_gives_the_series_answer_and_an_annotated_picture(mosaic_fi
     from PIL import Image
 
     picture = Image.open(annotated)
-    scale = min(1.0, 2400 / max(mosaic.image.shape[:2]))  # the photo is read at most 2400 pixels wide
+    from cardiac_lge.phone import MOSAIC_LONG_SIDE_PX
+
+    scale = min(1.0, MOSAIC_LONG_SIDE_PX / max(mosaic.image.shape[:2]))  # the photo is read at most this wide
     assert picture.format == "JPEG" and picture.size == (round(mosaic.image.shape[1] * scale), round(mosaic.image.shape[0] * scale))
     # the page calls the same function: same numbers for the same bytes
     again = analyse_mosaic_bytes(path.read_bytes(), PhoneModels(), chosen_ti_ms=300.0)

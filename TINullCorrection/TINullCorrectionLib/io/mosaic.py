@@ -2,13 +2,18 @@
 
 Steps (our method; measured in benchmarks/bench_phone.py):
 
-1. *Grid.* The photo is reduced to at most ``grid_long_side_px`` pixels; straight edges (Canny on the
-   smoothed grey image) are grouped by the probabilistic Hough transform into long segments, split into a
-   near-horizontal and a near-vertical family, and segments along one line are merged. The viewport borders
-   of a mosaic are a regular lattice (the same spacing, gently foreshortened by the perspective); the
-   largest set of lines on such a lattice is kept (RANSAC over pairs of lines and their index difference),
-   so edges of the viewer's panels or of the monitor are ignored. Consoles draw a border (line or gap)
-   around every viewport, the outer ones included: the outermost lattice lines bound the grid.
+1. *Grid.* The photo is reduced to at most ``grid_long_side_px`` pixels; thin horizontal and vertical ridges
+   (second derivatives of the smoothed image above an adaptive threshold) are found in the luminance and, for a
+   colour photo, in two opponent-colour channels (a coloured border on a grey tile of the same brightness), and
+   the standard Hough transform gives the straight lines of each family (tilt up to 12 degrees) that run
+   continuously across the grid. The viewport borders of a mosaic are a regular lattice (the same spacing,
+   gently foreshortened by the perspective); the largest set of lines on such a lattice is kept (RANSAC over
+   pairs of lines and their index difference), and for each index the line that makes the smoothest lattice
+   (leave-one-out residuals from a parabola) and runs most continuously, so edges of the viewer's panels and
+   rows of annotations are ignored. Where no plausible grid results (inside the photo, cells between half and
+   twice as wide as high), the ridges are found again with a lower threshold, then at twice the scale. Consoles
+   draw a border (line or gap) around every viewport, the outer ones included: the outermost lattice lines
+   bound the grid.
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -116,32 +121,51 @@ class _Line:
     a: float
     b: float
     strength: float
+    coverage: float = 1.0   # fraction of the line's middle 70% on ridge pixels (a border ~1, a row of text less)
 
     def at(self, t: float) -> float:
         return self.a + self.b * t
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
+    """Luminance (ITU-R BT.601) float32 of a grey or RGB photo (uint8 RGB by OpenCV: one pass, no float copy)."""
     array = np.asarray(image)
+    if array.ndim == 3 and array.dtype == np.uint8 and array.shape[2] >= 3:
+        import cv2
+
+        return cv2.cvtColor(np.ascontiguousarray(array[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     if array.ndim == 3:
         array = array[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     return np.asarray(array, dtype=np.float32)
 
 
-def _ridge_maps(grey_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ridge_maps(grey_small: np.ndarray, factor: float = 3.0, sigma_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Binary maps of thin horizontal and vertical ridges (bright or dark lines: a viewport border on any
-    background): |d2/dy2| - |d2/dx2| (and the reverse) of the smoothed image above an adaptive threshold."""
+    background): |d2/dy2| - |d2/dx2| (and the reverse) of the image smoothed by ``sigma_px`` above an adaptive
+    threshold (``factor`` x the median second-derivative magnitude, at least 6 levels / sigma^2)."""
     import cv2
 
-    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), 1.0)
+    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), sigma_px)
     d2x = cv2.Sobel(smoothed, cv2.CV_32F, 2, 0, ksize=3)
     d2y = cv2.Sobel(smoothed, cv2.CV_32F, 0, 2, ksize=3)
     horizontal = np.abs(d2y) - np.abs(d2x)
-    threshold = max(6.0, 3.0 * float(np.median(np.abs(d2x) + np.abs(d2y))))
+    threshold = max(6.0 / sigma_px ** 2, factor * float(np.median(np.abs(d2x[::3, ::3]) + np.abs(d2y[::3, ::3]))))
     return (horizontal > threshold).astype(np.uint8), (-horizontal > threshold).astype(np.uint8)
 
 
-def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0, max_lines: int = 40) -> list[_Line]:
+def _grid_channels(small: np.ndarray) -> list[np.ndarray]:
+    """The channels in which viewport borders are looked for: luminance, and for a colour photo the two
+    opponent colours (blue - yellow, red - green). A coloured border on a grey tile of the same brightness (a
+    phase-sensitive scout's mid-grey background) has no luminance contrast but a strong colour one; grey
+    image content and the camera's moire (the same modulation in every channel) have none."""
+    if small.ndim == 2:
+        return [small]
+    rgb = small[..., :3].astype(np.float32)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return [luma, rgb[..., 2] - 0.5 * (rgb[..., 0] + rgb[..., 1]), rgb[..., 0] - rgb[..., 1]]
+
+
+def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 12.0, max_lines: int = 60) -> list[_Line]:
     """Straight lines of one family (standard Hough transform, votes = ridge pixels along the whole line, so
     broken or faint borders still count), non-maximum suppressed, as _Line (x = a + b y or y = a + b x)."""
     import cv2
@@ -172,7 +196,7 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
             line = _Line(rho / np.cos(theta), -np.tan(theta), float(votes))
         else:          # y = rho / sin t - x cot t
             line = _Line(rho / np.sin(theta), -np.cos(theta) / np.sin(theta), float(votes))
-        if any(abs(line.at(centre) - other.at(centre)) < 0.01 * extent for other in kept):
+        if any(abs(line.at(centre) - other.at(centre)) < max(3.0, 0.004 * extent) for other in kept):
             continue
         # a viewport border is continuous; a row of annotations or anatomy edges is not
         position = np.round(line.a + line.b * t).astype(int)
@@ -183,7 +207,7 @@ def _hough_family(binary: np.ndarray, vertical: bool, max_tilt_deg: float = 20.0
         if coverage < 0.5:
             continue
         line = _refine_line(line, u, v, 0.004 * extent)
-        kept.append(_Line(line.a, line.b, float(votes) * coverage))
+        kept.append(_Line(line.a, line.b, float(votes) * coverage, coverage))
         if len(kept) >= max_lines:
             break
     return kept
@@ -219,30 +243,46 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     positions = np.array([line.at(centre) for line in lines])
     strengths = np.array([line.strength for line in lines])
     best, best_score = None, 0.0
-    for i in range(len(lines)):
-        for j in range(i + 1, len(lines)):
-            for steps in range(1, 13):
-                spacing = (positions[j] - positions[i]) / steps
-                if not 0.06 * extent <= spacing <= 0.6 * extent:
-                    continue
-                index = (positions - positions[i]) / spacing
-                residual = np.abs(index - np.round(index))
-                weight = strengths * np.clip(1.0 - (residual / 0.12) ** 2, 0.0, None)
-                chosen: dict[int, int] = {}
-                for k in np.flatnonzero(weight > 0):
-                    key = int(round(index[k]))
-                    if key not in chosen or weight[k] > weight[chosen[key]]:
-                        chosen[key] = k
-                if len(chosen) < 3:
-                    continue
-                keys = sorted(chosen)
-                score = weight[list(chosen.values())].sum() * len(chosen) / (keys[-1] - keys[0] + 1)
-                if score > best_score:
-                    best_score, best = score, (chosen, positions[i], spacing)
+    steps = np.arange(1, 13, dtype=float)
+    for i in range(len(lines) - 1):
+        # every hypothesis (line i at index 0, line j at index ``steps``) at once: [hypotheses, lines]
+        spacing = ((positions[i + 1:, None] - positions[i]) / steps[None, :]).ravel()
+        spacing = spacing[(spacing >= 0.06 * extent) & (spacing <= 0.6 * extent)]
+        if spacing.size == 0:
+            continue
+        index = (positions[None, :] - positions[i]) / spacing[:, None]
+        key = np.rint(index)
+        weight = strengths[None, :] * np.clip(1.0 - (np.abs(index - key) / 0.12) ** 2, 0.0, None)
+        # one line per index (the strongest): lines are sorted by position, so in every hypothesis the lines of one
+        # index are a run of neighbours
+        n_hypotheses, n_lines = weight.shape
+        flat_key, flat_weight = key.ravel(), weight.ravel()
+        new_run = np.ones(flat_key.size, bool)
+        new_run[1:] = flat_key[1:] != flat_key[:-1]
+        new_run[::n_lines] = True
+        starts = np.flatnonzero(new_run)
+        run_max = np.maximum.reduceat(flat_weight, starts)
+        run_row, run_key = starts // n_lines, flat_key[starts]
+        present = run_max > 0
+        count = np.bincount(run_row[present], minlength=n_hypotheses)
+        total = np.bincount(run_row, weights=run_max, minlength=n_hypotheses)
+        low, high = np.full(n_hypotheses, np.inf), np.full(n_hypotheses, -np.inf)
+        np.minimum.at(low, run_row[present], run_key[present])
+        np.maximum.at(high, run_row[present], run_key[present])
+        score = np.where(count >= 3, total * count / np.maximum(high - low + 1, 1), 0.0)
+        h = int(np.argmax(score))
+        if score[h] > best_score:
+            best_score = float(score[h])
+            chosen: dict[int, int] = {}
+            for k in np.flatnonzero(weight[h] > 0):
+                if int(key[h, k]) not in chosen or weight[h, k] > weight[h, chosen[int(key[h, k])]]:
+                    chosen[int(key[h, k])] = int(k)
+            best = (chosen, positions[i], float(spacing[h]))
     if best is None:
         return None
     chosen, origin, spacing = best
-    chosen = _smoothest_choice(sorted(chosen), positions, strengths, origin, spacing)
+    coverages = np.array([line.coverage for line in lines])
+    chosen = _smoothest_choice(sorted(chosen), positions, strengths, origin, spacing, coverages)
     keys = np.array(sorted(chosen))
     members = [lines[chosen[int(k)]] for k in keys]
     fit_a = np.polyfit(keys, [m.a for m in members], 2 if keys.size >= 4 else 1)
@@ -253,12 +293,22 @@ def _lattice(lines: list[_Line], centre: float, extent: float) -> list[_Line] | 
     return out if len(out) >= 3 else None
 
 
-def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndarray, origin: float, spacing: float) -> dict[int, int]:
+def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndarray, origin: float, spacing: float,
+                      coverages: np.ndarray | None = None) -> dict[int, int]:
     """One line per lattice index: the combination of candidates (within 0.15 spacings of the linear lattice,
-    the 3 strongest per index) with the smallest residual from a straight line of position against index (the
-    foreshortening of a hand-held photo is a few % over the grid), ties broken by strength."""
+    the 3 strongest per index) with the smallest residual from a smooth function of the index, plus a penalty
+    for lines that are not continuous.
+
+    Smooth: a straight line of position against index for up to 4 indices, a parabola from 5 on (the perspective of
+    a hand-held photo changes the spacing gradually across the grid, so a straight line leaves residuals of a few
+    pixels that hide a wrong choice at an end); residuals are leave-one-out (PRESS), so that an end line, which
+    would pull the fit towards itself, is judged by the fit of the others. Continuity (``coverages``): a viewport border runs across the whole
+    grid, a row of annotations just inside a border does not; 0.05 per missing fraction, i.e. a line on 60% of its
+    length costs as much as a 0.14-spacing misfit.
+    """
     import itertools
 
+    coverages = np.ones_like(positions) if coverages is None else np.asarray(coverages, dtype=float)
     candidates = []
     for key in keys:
         near = np.flatnonzero(np.abs(positions - (origin + key * spacing)) < 0.15 * spacing)
@@ -270,15 +320,17 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
     if int(np.prod([len(o) for o in options])) > 20000:
         return {k: o[0] for k, o in zip(keys, options)}
     index = np.asarray(keys, dtype=float)
-    degree = 1
+    degree = 2 if len(keys) >= 5 else 1
     top = float(strengths.max()) if strengths.size else 1.0
-    best, best_cost = None, np.inf
-    for combination in itertools.product(*options):
-        values = positions[list(combination)]
-        fit = np.polyval(np.polyfit(index, values, degree), index)
-        cost = float(np.sum(((values - fit) / spacing) ** 2)) + 0.002 * float(np.sum(1.0 - strengths[list(combination)] / top))
-        if cost < best_cost:
-            best, best_cost = combination, cost
+    combinations = np.array(list(itertools.product(*options)), dtype=int)          # [combinations, keys]
+    design = np.vander(index, degree + 1)
+    hat = design @ np.linalg.pinv(design)
+    # leave-one-out (PRESS) residuals: a wrong line at an end of the lattice would bend a fit through it
+    leave_one_out = 1.0 / np.maximum(1.0 - np.diag(hat), 0.05)
+    residual = ((positions[combinations] / spacing) @ (np.eye(index.size) - hat).T) * leave_one_out
+    cost = ((residual ** 2).sum(axis=1) + 0.05 * (1.0 - coverages[combinations]).sum(axis=1)
+            + 0.002 * (1.0 - strengths[combinations] / top).sum(axis=1))
+    best = combinations[int(np.argmin(cost))]
     return {k: int(c) for k, c in zip(keys, best)}
 
 
@@ -293,25 +345,59 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
     scale of the grid image. Raises MosaicError when no grid of at least 2 x 2 cells is found."""
     import cv2
 
-    grey = _grey(image)
-    scale = min(1.0, settings.grid_long_side_px / max(grey.shape))
-    small = cv2.resize(grey, (max(8, int(round(grey.shape[1] * scale))), max(8, int(round(grey.shape[0] * scale)))),
-                       interpolation=cv2.INTER_AREA) if scale < 1.0 else grey
-    size = small.shape
-    h_map, v_map = _ridge_maps(small)
-    columns = _lattice(_hough_family(v_map, True), size[0] / 2.0, size[1])
-    rows = _lattice(_hough_family(h_map, False), size[1] / 2.0, size[0])
-    if columns is None or rows is None or len(columns) < 3 or len(rows) < 3:
-        raise MosaicError(
-            "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
-            "straight on and in focus, or enter the frames one by one (single-frame mode)."
-        )
+    array = np.asarray(image)
+    scale = min(1.0, settings.grid_long_side_px / max(array.shape[:2]))
+    small = cv2.resize(array, (max(8, int(round(array.shape[1] * scale))), max(8, int(round(array.shape[0] * scale)))),
+                       interpolation=cv2.INTER_AREA) if scale < 1.0 else array
+    channels = _grid_channels(small)
+    size = small.shape[:2]
+    found_columns: list[list[_Line]] = []
+    found_rows: list[list[_Line]] = []
+    # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
+    # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
+    # between noisy tiles); every lattice must be regular, and the grid they make plausible (_plausible_cells)
+    for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
+        maps = [_ridge_maps(channel, factor, sigma_px) for channel in channels]
+        columns = _lattice(_hough_family(np.bitwise_or.reduce([m[1] for m in maps]), True), size[0] / 2.0, size[1])
+        rows = _lattice(_hough_family(np.bitwise_or.reduce([m[0] for m in maps]), False), size[1] / 2.0, size[0])
+        found_columns += [columns] if columns is not None else []
+        found_rows += [rows] if rows is not None else []
+        for columns in found_columns:
+            for rows in found_rows:
+                corners = _cells(columns, rows)
+                if _plausible_cells(corners, size):
+                    return corners / scale, scale
+    raise MosaicError(
+        "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
+        "straight on and in focus, or enter the frames one by one (single-frame mode)."
+    )
+
+
+def _cells(columns: list[_Line], rows: list[_Line]) -> np.ndarray:
     corners = np.empty((len(rows) - 1, len(columns) - 1, 4, 2))
     for r in range(len(rows) - 1):
         for c in range(len(columns) - 1):
             corners[r, c] = [_intersection(columns[c], rows[r]), _intersection(columns[c + 1], rows[r]),
                              _intersection(columns[c + 1], rows[r + 1]), _intersection(columns[c], rows[r + 1])]
-    return corners / scale, scale
+    return corners
+
+
+def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
+    """A grid of at least 2 x 2 cells, inside the photo (2% of its size of slack) and of cells between half and twice
+    as wide as high (scout matrices are square or nearly so; a lattice of text rows inside the tiles, a third of
+    the spacing, makes cells three times as wide as high)."""
+    if corners.shape[0] < 2 or corners.shape[1] < 2:
+        return False
+    height, width = size
+    slack = 0.02 * max(size)
+    if corners[..., 0].min() < -slack or corners[..., 0].max() > width + slack:
+        return False
+    if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
+        return False
+    cell_width = np.linalg.norm(corners[..., 1, :] - corners[..., 0, :], axis=-1)
+    cell_height = np.linalg.norm(corners[..., 3, :] - corners[..., 0, :], axis=-1)
+    aspect = float(np.median(cell_width / np.maximum(cell_height, 1e-9)))
+    return 0.5 <= aspect <= 2.0
 
 
 def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
@@ -368,20 +454,19 @@ def text_boxes(tile: np.ndarray) -> list[tuple[int, int, int, int]]:
     image = np.clip(tile, 0, 255).astype(np.uint8)
     stroke = max(3, int(round(size * 0.035)))
     tophat = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (stroke, stroke)))
-    band = np.zeros_like(tophat, dtype=bool)
     depth = int(0.24 * size)
-    band[:depth] = True
-    band[-depth:] = True
-    values = tophat[band]
-    threshold = max(30.0, 0.35 * float(np.percentile(values, 99.7)))
-    mask = ((tophat > threshold) & band).astype(np.uint8)
-    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size * 0.03)), 1)))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    # the text stands in the top and bottom bands; each band on its own (the closing is horizontal, so nothing joins them)
+    bands = ((0, tophat[:depth]), (size - depth, tophat[size - depth:]))
+    threshold = max(30.0, 0.35 * float(np.percentile(np.concatenate([b.ravel() for _, b in bands]), 99.7)))
+    closing = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(size * 0.03)), 1))
     boxes = []
-    for k in range(1, count):
-        x, y, w, h, area = stats[k]
-        if 0.02 * size <= h <= 0.12 * size and w >= 0.2 * h and area >= 0.15 * w * h:
-            boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    for top, band in bands:
+        closed = cv2.morphologyEx((band > threshold).astype(np.uint8), cv2.MORPH_CLOSE, closing)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        for k in range(1, count):
+            x, y, w, h, area = stats[k]
+            if 0.02 * size <= h <= 0.12 * size and w >= 0.2 * h and area >= 0.15 * w * h:
+                boxes.append((int(x), int(y + top), int(x + w), int(y + top + h)))
     # merge boxes on one text line that are close together (words of one annotation)
     boxes.sort(key=lambda b: (b[1], b[0]))
     merged: list[list[int]] = []
@@ -420,7 +505,7 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
     """(text, score, ti) per tile: the text lines of the first tiles are read until the TI is found, then the same
     place is read on every tile (the annotation sits at one place in every viewport); where that fails, the
     tile's other text lines are read."""
-    from TINullCorrectionLib.io.ocr import parse_ti_number, parse_ti_text
+    from TINullCorrectionLib.io.ocr import parse_ti_at_ti_place, parse_ti_number, parse_ti_text
 
     size = tiles[0].shape[0] if tiles else 1
     results: list[tuple[str, float, float | None]] = [("", 0.0, None)] * len(tiles)
@@ -454,7 +539,7 @@ def _read_tile_tis(tiles: list[np.ndarray], boxes: list[list[tuple]], recognizer
     lines = recognizer.read_lines([_crop(tiles[i], region, pad_fraction=0.1) for i in others])
     retry = []
     for i, line in zip(others, lines):
-        value = parse_ti_number(line.text)
+        value = parse_ti_at_ti_place(line.text)
         results[i] = (line.text, line.score, value)
         if value is None:
             retry += [(i, b) for b in boxes[i] if not _overlaps(b, region)]
@@ -579,7 +664,7 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
     grey = _grey(image)
     if grey.ndim != 2 or min(grey.shape) < 64:
         raise MosaicError(f"The photo is too small ({grey.shape}) to hold a mosaic.")
-    corners, _ = find_grid(grey, settings)
+    corners, _ = find_grid(image, settings)
     n_rows, n_columns = corners.shape[:2]
     border = _border_levels(grey, corners) if settings.glare_correction else np.zeros(corners.shape[:2])
     reference = float(np.median(border))

@@ -52,6 +52,14 @@ def parse_ti_number(text: str) -> float | None:
     return None
 
 
+def parse_ti_at_ti_place(text: str) -> float | None:
+    """The TI (ms) in text read where a tile's TI is known to be printed: the number after a "TI" label when there is
+    one ('T1123' -> 123.0: the recogniser read the I as a 1 and lost the space, which the last number, 1123, would
+    get wrong; 'TI 1123' -> 1123.0), else the last 2-4 digit number (:func:`parse_ti_number`: '11:242' -> 242.0)."""
+    labelled = parse_ti_text(text)
+    return labelled if labelled is not None else parse_ti_number(text)
+
+
 class OCRUnavailableError(RuntimeError):
     """The OCR library is not installed: TIs must be entered (first TI and spacing, or every TI)."""
 

@@ -186,7 +186,7 @@ class MosaicPhoto:
 def photograph_mosaic(rendered: RenderedMosaic, rng: np.random.Generator, simulated=None) -> MosaicPhoto:
     """A hand-held phone photo of the mosaic: the grid framed with a margin of 10-20%, rotated up to 3 degrees,
     corners displaced by up to the monitor's perspective setting (sim/photo.py), camera 2000-2600 pixels wide (a
-    phone's 4000-pixel photo reduced as the reader reduces it: io/mosaic.py works on at most 2400 pixels)."""
+    phone's 4000-pixel photo decoded at half scale, as cardiac_lge/phone.py reads it: 2000-3000 pixels are read as they are)."""
     from TINullCorrectionLib.sim.photo import SETTINGS
 
     x0, y0, x1, y1 = rendered.grid_box_px

@@ -5,7 +5,12 @@ import socket
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from TINullCorrectionLib.io.ocr import RapidTextRecognizer, parse_ti_number, parse_ti_text
+from TINullCorrectionLib.io.ocr import (
+    RapidTextRecognizer,
+    parse_ti_at_ti_place,
+    parse_ti_number,
+    parse_ti_text,
+)
 from TINullCorrectionLib.sim.mosaic import font_path
 
 
@@ -21,6 +26,14 @@ def test_parse_ti_text(text, expected):
 @pytest.mark.parametrize(("text", "expected"), [("T1:187", 187.0), ("11:242", 242.0), ("TI 310 ms", 310.0), ("A1", None), ("", None)])
 def test_parse_ti_number_takes_the_last_number(text, expected):
     assert parse_ti_number(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("T1123", 123.0),    # "TI 123" with the I read as 1 and the space lost: the last number would say 1123
+    ("T180", 80.0), ("TI 1123", 1123.0), ("T11123", 1123.0), ("TI: 245", 245.0), ("11:242", 242.0), ("TI 310 ms", 310.0),
+])
+def test_the_ti_at_its_place_follows_the_label(text, expected):
+    assert parse_ti_at_ti_place(text) == expected
 
 
 def _line(text: str, font_file: str, size: int = 26) -> np.ndarray:
