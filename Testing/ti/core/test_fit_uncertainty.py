@@ -22,17 +22,25 @@ N_SERIES = 40
 RAW_AUTOMATIC_1SD_BOUND = 0.55  # measured: 38.4% (seed 998021, 297 series)
 
 
-@pytest.fixture(scope="module")
-def fits():
-    rng = np.random.default_rng(SEED)
+def _errors_and_sds(seed: int, fit_of):
+    """(null errors, raw covariance SDs) of ``fit_of(simulated)`` over N_SERIES held-out scouts (ValueError: skipped)."""
+    rng = np.random.default_rng(seed)
     errors, sds = [], []
     for _ in range(N_SERIES):
         simulated = simulate_scout(rng)
-        fit = fit_scout_roi(simulated.scout, simulated.myocardium_mask)
+        try:
+            fit = fit_of(simulated)
+        except ValueError:
+            continue
         if np.isfinite(fit.null_ti_ms) and np.isfinite(fit.null_uncertainty_ms):
             errors.append(fit.null_ti_ms - simulated.null_ti_ms)
             sds.append(fit.null_uncertainty_ms)
     return np.array(errors), np.array(sds)
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return _errors_and_sds(SEED, lambda simulated: fit_scout_roi(simulated.scout, simulated.myocardium_mask))
 
 
 def test_the_raw_covariance_sd_does_not_cover_the_error(fits):
@@ -81,18 +89,8 @@ def automatic_fits():
     from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
 
     unet = load_segmentation_model(threads=1)
-    rng = np.random.default_rng(SEED + 2)
-    errors, sds = [], []
-    for _ in range(N_SERIES):
-        simulated = simulate_scout(rng)
-        try:
-            fit, _ = fit_automatic_myocardium(simulated.scout, unet.myocardium_probability(simulated.scout))
-        except ValueError:
-            continue
-        if np.isfinite(fit.null_ti_ms) and np.isfinite(fit.null_uncertainty_ms):
-            errors.append(fit.null_ti_ms - simulated.null_ti_ms)
-            sds.append(fit.null_uncertainty_ms)
-    return np.array(errors), np.array(sds)
+    return _errors_and_sds(SEED + 2, lambda simulated: fit_automatic_myocardium(
+        simulated.scout, unet.myocardium_probability(simulated.scout))[0])
 
 
 def test_the_automatic_myocardium_fit_sd_is_calibrated_too(automatic_fits):
