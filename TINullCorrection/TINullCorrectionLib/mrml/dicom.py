@@ -42,7 +42,6 @@ import slicer
 from TINullCorrectionLib.core.types import ScoutError
 from TINullCorrectionLib.io import dicom as dicom_io
 from TINullCorrectionLib.io import pixel_decoders, tag_values
-from TINullCorrectionLib.io.scout_evidence import assembled_series_evidence, inversion_evidence
 from TINullCorrectionLib.mrml.sequence import ScoutSequenceNodes, sequence_from_scout
 
 TI_SCOUT_CONFIDENCE = 1.1
@@ -108,12 +107,6 @@ def _files_by_series(candidate: dicom_io.ScoutCandidate, file_value) -> dict[str
     return by_series
 
 
-def _evidence(candidate: dicom_io.ScoutCandidate, by_series: dict[str, list[str]], file_value) -> tuple[bool, str]:
-    if len(by_series) > 1:
-        return assembled_series_evidence([files[0] for files in by_series.values()], candidate.ti_ms, file_value)
-    return inversion_evidence(candidate.files[0], candidate.ti_source, file_value)
-
-
 def _specs_from_candidate(candidate: dicom_io.ScoutCandidate, n_slices: int, file_value) -> list[LoadableSpec]:
     ti = candidate.ti_ms
     problem = _blocking_problem(candidate)
@@ -131,7 +124,8 @@ def _specs_from_candidate(candidate: dicom_io.ScoutCandidate, n_slices: int, fil
         warnings.insert(0, f"Cannot load as a TI scout: {problem}.")
         confidence = UNLOADABLE_CONFIDENCE
     else:
-        is_scout, why = _evidence(candidate, by_series, file_value)
+        # the CLI's rule (io.dicom): the same evidence decides what the plugin selects and what ti-correct accepts
+        is_scout, why = dicom_io.inversion_recovery_evidence(candidate, file_value)
         if not is_scout:
             warnings.insert(0, f"Not selected: {why}. Tick it if it is a TI scout.")
             confidence = CINE_LIKE_CONFIDENCE
