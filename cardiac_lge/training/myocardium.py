@@ -23,6 +23,8 @@ from TINullCorrectionLib.networks.myocardium_unet import (
 from TINullCorrectionLib.networks.torch_models import save_segmentation_model, torch_myocardium_model  # noqa: F401 - for commands
 from torch import nn
 
+from cardiac_lge.training.ti_offset import one_cycle_optimiser
+
 
 @dataclass(frozen=True)
 class SegmentationTrainingConfig:
@@ -117,9 +119,7 @@ def train_segmentation(
     n_validation = max(1, int(round(config.validation_fraction * len(features))))
     validation, training = order[:n_validation], order[n_validation:]
     network = MyocardiumUNet().to(device)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = int(np.ceil(len(training) / config.batch_size))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=config.epochs * steps)
+    optimiser, scheduler, steps = one_cycle_optimiser(network, config, len(training))
     log(f"training the myocardium U-Net on {len(training)} series (validation {len(validation)}), {config.epochs} epochs on {device}")
     best_state, best_loss, history = None, np.inf, []
     for epoch in range(config.epochs):

@@ -27,7 +27,7 @@ from TINullCorrectionLib.networks.single_frame import SingleFrameModel
 from TINullCorrectionLib.networks.torch_models import save_single_frame_model, torch_single_frame_model  # noqa: F401 - for commands
 from torch import nn
 
-from cardiac_lge.training.ti_offset import _masked_cross_entropy, _progress
+from cardiac_lge.training.ti_offset import _masked_cross_entropy, _progress, one_cycle_optimiser
 
 CONDITIONS = ("screen", "4k", "3mp")
 
@@ -144,9 +144,7 @@ def train_single_frame_model(config: SingleFrameTrainingConfig = SingleFrameTrai
     is_validation = np.isin(frames.series, validation_series)
     train_set, validation_set = frames.subset(~is_validation), frames.subset(is_validation)
     network = SingleFrameTINet(config.bins.n_classes)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = int(np.ceil(len(train_set) / config.batch_size))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=config.epochs * steps)
+    optimiser, scheduler, steps = one_cycle_optimiser(network, config, len(train_set))
     targets_all = torch.from_numpy(config.bins.soft_targets(train_set.offset_ms, config.label_sigma_ms))
     log(f"training single-frame network on {len(train_set)} pictures of {n_series - validation_series.size} series "
         f"(validation {len(validation_set)} pictures), {config.epochs} epochs")

@@ -107,6 +107,15 @@ class SeriesSet:
         return out
 
 
+def one_cycle_optimiser(network, config, n_items: int):
+    """(AdamW optimiser, one-cycle LR schedule over all epochs, steps per epoch) of every training command:
+    ``config`` gives learning_rate, weight_decay, batch_size and epochs; ``n_items`` the training set's size."""
+    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps = int(np.ceil(n_items / config.batch_size))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=config.epochs * steps)
+    return optimiser, scheduler, steps
+
+
 def _progress(iterable, total: int, description: str, enabled: bool):
     if not enabled:
         return iterable
@@ -208,9 +217,7 @@ def train_model(
     else:
         network = build_network(config.architecture, config.bins.n_classes)
     network.to(device)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps_per_epoch = int(np.ceil(len(train_set) / config.batch_size))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch)
+    optimiser, scheduler, steps_per_epoch = one_cycle_optimiser(network, config, len(train_set))
     n_frames = sum(f.shape[0] for f in train_set.frames)
     log(f"training {config.architecture} on {len(train_set)} series / {n_frames} frames "
         f"(validation {len(validation_set)} series), {config.epochs} epochs on {device}")
