@@ -101,6 +101,9 @@ def test_without_rv_point_and_bad_input(tmp_path, capsys):
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--pool-fraction", "1.5"], "pool_fraction must be"),
         (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--method", "gmm", "--pool-fraction", "0.5"],
          "applies to --method gmm-pool only"),
+        (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--peak-fraction", "1"], "peak_fraction must be"),
+        (["--spacing-mm", "1.5,10", "--myocardium-labels", "2,3", "--method", "nsd", "--peak-fraction", "0.3"],
+         "--peak-fraction applies to --method gmm-pool only"),
     ]
     for extra, message in cases:
         target = tmp_path / "bad"

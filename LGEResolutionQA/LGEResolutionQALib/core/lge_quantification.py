@@ -20,6 +20,7 @@ from LGEResolutionQALib.core.lge_segmentation import (
     DEFAULT_METHOD,
     METHODS,
     MIN_REGION_FRACTION,
+    PEAK_FRACTION,
     POOL_FRACTION,
     LGEResult,
     segment_lge,
@@ -42,9 +43,10 @@ class LGEQuantSettings:
     """How LGE is segmented (``segment_lge``) and the AHA segments formed (``aha_segments``).
 
     ``rv_insertion_ras`` / ``inferior_rv_insertion_ras``: the RV insertion points in RAS (mm); the AHA
-    segments are computed only when the anterior one is given. ``pool_fraction`` / ``min_region_fraction``:
-    the ``gmm-pool`` threshold's fraction of the way from normal myocardium to the blood pool and the smallest
-    LGE region kept (fraction of the slice's myocardium); defaults chosen by benchmarks/bench_lge_emidec.py.
+    segments are computed only when the anterior one is given. ``pool_fraction`` / ``min_region_fraction`` /
+    ``peak_fraction``: the ``gmm-pool`` threshold's fraction of the way from normal myocardium to the blood pool, the
+    smallest LGE region kept (fraction of the slice's myocardium) and the threshold's least fraction of the slice's
+    peak enhancement above normal (0: off); defaults chosen by benchmarks/bench_lge_emidec.py.
     """
 
     method: str = DEFAULT_METHOD
@@ -57,6 +59,7 @@ class LGEQuantSettings:
     inferior_rv_insertion_ras: tuple[float, float, float] | None = None
     pool_fraction: float = POOL_FRACTION
     min_region_fraction: float = MIN_REGION_FRACTION
+    peak_fraction: float = PEAK_FRACTION
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -69,6 +72,8 @@ class LGEQuantSettings:
             raise ValueError(f"pool_fraction must be between 0 and 1 (exclusive); got {self.pool_fraction!r}.")
         if not 0.0 <= float(self.min_region_fraction) < 1.0:
             raise ValueError(f"min_region_fraction must be in [0, 1); got {self.min_region_fraction!r}.")
+        if not 0.0 <= float(self.peak_fraction) < 1.0:
+            raise ValueError(f"peak_fraction must be in [0, 1) (0: no peak term); got {self.peak_fraction!r}.")
         object.__setattr__(self, "rv_insertion_ras", _point(self.rv_insertion_ras, "anterior RV insertion point"))
         object.__setattr__(self, "inferior_rv_insertion_ras",
                            _point(self.inferior_rv_insertion_ras, "inferior RV insertion point"))
@@ -127,7 +132,8 @@ class LGEQuantification:
                          "min_island_ml": settings.min_island_ml, "include_mvo": settings.include_mvo,
                          "aha_model": settings.aha_model, "base_end": settings.base_end,
                          "pool_fraction": settings.pool_fraction if settings.method == "gmm-pool" else None,
-                         "min_region_fraction": settings.min_region_fraction if settings.method == "gmm-pool" else None},
+                         "min_region_fraction": settings.min_region_fraction if settings.method == "gmm-pool" else None,
+                         "peak_fraction": settings.peak_fraction if settings.method == "gmm-pool" else None},
             "spacing_mm": list(self.spacing_mm),
             "summary": summary,
             "per_slice": [{k: plain_value(v) for k, v in row.items()} for row in self.slice_rows()],
@@ -157,7 +163,8 @@ def quantify_lge(image_kji, ijk_to_ras, myocardium_mask, settings: LGEQuantSetti
     spacing = tuple(float(v) for v in np.linalg.norm(matrix[:3, :3], axis=0))
     lge = segment_lge(image_kji, myocardium_mask, spacing, method=settings.method, n_sd=settings.n_sd,
                       remote_mask=remote_mask, min_island_ml=settings.min_island_ml, include_mvo=settings.include_mvo,
-                      pool_fraction=settings.pool_fraction, min_region_fraction=settings.min_region_fraction)
+                      pool_fraction=settings.pool_fraction, min_region_fraction=settings.min_region_fraction,
+                      peak_fraction=settings.peak_fraction)
     aha = None
     if settings.rv_insertion_ras is not None:
         aha = aha_segments(myocardium_mask, matrix, settings.rv_insertion_ras, lge_mask=lge.scar_mask,

@@ -28,9 +28,16 @@ Methods (``method``), each applied to the myocardial voxels of one slice k:
   are equal. When the modes are not separated (Ashman's D < 2) the slice has no separate bright
   class and no LGE (status "unimodal"). Our dichotomous relative of Segment's EWA (see
   ``intensity_models``).
-* ``gmm-pool`` (default): T_k = μ_n,k + f·(B_k − μ_n,k), a fraction ``pool_fraction`` (f) of the way
-  from normal myocardium to the LV blood pool, followed by a-priori spatial rules (Engblom et al.,
-  JCMR 2016, Segment's EWA). μ_n,k: the darker component's mean of the slice's two-Gaussian EM
+* ``gmm-pool`` (default): T_k = max(μ_n,k + f·(B_k − μ_n,k), μ_n,k + g·(P_k − μ_n,k)): at least a
+  fraction ``pool_fraction`` (f) of the way from normal myocardium to the LV blood pool, and at least a
+  fraction ``peak_fraction`` (g) of the slice's peak myocardial enhancement above normal (the
+  full-width-at-half-maximum principle of Amado et al., JACC 2004, measured from the normal myocardium
+  rather than from zero, with a robust peak), followed by a-priori spatial rules (Engblom et al.,
+  JCMR 2016, Segment's EWA). P_k: the 99th percentile (``PEAK_PERCENTILE``) of the slice's myocardial
+  intensities. The peak term matters where the enhancement is much brighter than the blood pool (a
+  dense infarct, a dark blood pool), where a blood-referenced threshold alone counts its dim rim; and on
+  slices whose blood pool is barely brighter than the myocardium (poor nulling, coil shading), where a
+  blood-referenced threshold lies in the noise; g = 0 switches it off. μ_n,k: the darker component's mean of the slice's two-Gaussian EM
   mixture (automatic) or the user remote's mean on that slice; B_k: the median of the slice's LV
   cavity (the region the myocardial ring encloses) eroded in-plane by one voxel (the whole cavity
   when fewer than 10 voxels remain). Both come from the slice itself, so per-slice scaling and
@@ -39,14 +46,17 @@ Methods (``method``), each applied to the myocardial voxels of one slice k:
   not a ring) the result is that of ``gmm``, with a warning saying so (method "gmm-per-slice"); a slice whose
   blood pool is not brighter than μ_n,k uses the mixture's own threshold (as ``gmm``; status
   "mixture-threshold") or, when the mixture is not separated, has no LGE (status
-  "blood-not-above-myocardium"); both are listed in a warning.
+  "blood-not-above-myocardium"); both are listed in a warning. The peak term applies throughout: on
+  a slice whose blood pool is not brighter than μ_n,k the threshold is the higher of the mixture's
+  and the peak term, or the peak term alone (status "peak-threshold", warning) when the mixture is
+  not separated; only without either has the slice no LGE.
   Spatial rules (``spatial_cleanup``), per slice: in-plane (8-connected) LGE components smaller than
   ``min_region_fraction`` of the slice's myocardial voxels are removed (noise specks); on a slice
   with a cavity only components touching the endocardial border (myocardial voxels 8-adjacent to
   the cavity) are kept — ischaemic infarcts involve the subendocardium; then the dark cores they
   enclose are filled (as ``include_mvo``, always on for this method). Across slices
   (``remove_single_slice_regions``, stacks of ≥ 2 slices): an LGE region with no LGE directly above
-  or below it on a neighbouring slice is removed (warning with the count). f and the minimum size
+  or below it on a neighbouring slice is removed (warning with the count). f, g and the minimum size
   were chosen on the EMIDEC development set by the rule in ``benchmarks/bench_lge_emidec.py``
   (5-fold cross-validated there); docs/LGE_METHODS.md.
 
@@ -97,17 +107,21 @@ from LGEResolutionQALib.core.intensity_models import (
 
 __all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAULT_METHOD", "segment_lge",
            "automatic_remote_mask", "otsu_threshold", "lv_cavity", "blood_pool_reference", "spatial_cleanup",
-           "POOL_FRACTION", "MIN_REGION_FRACTION"]
+           "POOL_FRACTION", "PEAK_FRACTION", "PEAK_PERCENTILE", "MIN_REGION_FRACTION"]
 
 PUBLISHED_N_SD = (2, 3, 5, 6)
 #: the largest n of the n-SD threshold accepted (beyond it no voxel of a real image is LGE)
 MAX_N_SD = 20.0
 METHODS = ("gmm-pool", "gmm", "nsd", "fwhm", "otsu")
 DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
-#: ``gmm-pool`` threshold: this fraction of the way from normal myocardium to the blood pool, and the smallest
-#: in-plane LGE component kept, as a fraction of the slice's myocardial voxels; both chosen by the rule in
-#: benchmarks/bench_lge_emidec.py on the EMIDEC development set (5-fold cross-validated figures there)
+#: ``gmm-pool`` threshold: at least this fraction of the way from normal myocardium to the blood pool and at least
+#: ``PEAK_FRACTION`` of the slice's peak enhancement above normal (the peak: the ``PEAK_PERCENTILE`` percentile of
+#: the slice's myocardium, fixed a priori as a robust maximum), and the smallest in-plane LGE component kept, as a
+#: fraction of the slice's myocardial voxels; the fractions chosen by the rule in benchmarks/bench_lge_emidec.py on
+#: the EMIDEC development set (5-fold cross-validated figures there)
 POOL_FRACTION = 0.60
+PEAK_FRACTION = 0.40
+PEAK_PERCENTILE = 99.0
 MIN_REGION_FRACTION = 0.03
 MIN_BLOOD_VOXELS = 10
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
@@ -456,10 +470,12 @@ class _SliceThreshold:
     refusal: str | None = None
     normal: float | None = None  # gmm-pool: the dark mixture component's mean (automatic normal myocardium)
     blood: float | None = None  # gmm-pool: the blood-pool reference used
+    peak: float | None = None  # gmm-pool: the slice's peak myocardial intensity (PEAK_PERCENTILE)
 
 
 def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fraction: float = POOL_FRACTION,
-                            blood_fallback: list | None = None, cavities: dict | None = None) -> dict:
+                            blood_fallback: list | None = None, cavities: dict | None = None,
+                            peak_fraction: float = PEAK_FRACTION) -> dict:
     """Otsu / Gaussian-mixture thresholds (they do not depend on the remote), all slices at once; for ``gmm-pool``
     the blood pool and the normal-myocardium mean of each slice (threshold with the automatic normal)."""
     values = {k: image[k][boxes[k]][myo[k][boxes[k]]].astype(np.float64) for k in slices}
@@ -486,19 +502,34 @@ def _remote_free_thresholds(method: str, image, myo, boxes, slices, pool_fractio
             if blood_fallback is not None:
                 blood_fallback.append((k, source))
         normal = fits[k].mean_dark_au if k in fits else float(np.median(values[k]))
-        out[k] = _pool_outcome(normal, blood[k], pool_fraction)
-        if out[k].status == "blood-not-above-myocardium" and k in fits:
-            # no blood-pool contrast on this slice: the mixture's own threshold (as ``gmm``), if it has one
+        peak = float(np.percentile(values[k], PEAK_PERCENTILE)) if peak_fraction > 0 else None
+        out[k] = _pool_outcome(normal, blood[k], pool_fraction, peak, peak_fraction)
+        if out[k].status in ("blood-not-above-myocardium", "peak-threshold") and k in fits:
+            # no blood-pool contrast on this slice: the mixture's own threshold (as ``gmm``), if it has one, and not
+            # below the peak term
             mixture = _gmm_outcome(fits[k])
             if mixture.threshold is not None:
-                out[k] = _SliceThreshold(mixture.threshold, "mixture-threshold", blood[k], normal=normal, blood=blood[k])
+                threshold = mixture.threshold if out[k].threshold is None else max(mixture.threshold, out[k].threshold)
+                out[k] = _SliceThreshold(threshold, "mixture-threshold", blood[k], normal=normal, blood=blood[k],
+                                         peak=peak)
     return out
 
 
-def _pool_outcome(normal: float, blood: float, pool_fraction: float) -> _SliceThreshold:
+def _pool_outcome(normal: float, blood: float, pool_fraction: float, peak: float | None = None,
+                  peak_fraction: float = 0.0) -> _SliceThreshold:
+    """gmm-pool's threshold: max(normal + f·(blood − normal), normal + g·(peak − normal)); the peak term only with
+    g > 0 and a peak above the normal. A blood pool not brighter than the normal leaves the peak term alone (status
+    "peak-threshold"), or no threshold without it."""
+    peak_term = (normal + peak_fraction * (peak - normal)
+                 if peak_fraction > 0 and peak is not None and peak > normal else None)
     if not blood > normal:
-        return _SliceThreshold(None, "blood-not-above-myocardium", blood, normal=normal, blood=blood)
-    return _SliceThreshold(normal + pool_fraction * (blood - normal), "measured", blood, normal=normal, blood=blood)
+        if peak_term is None:
+            return _SliceThreshold(None, "blood-not-above-myocardium", blood, normal=normal, blood=blood, peak=peak)
+        return _SliceThreshold(peak_term, "peak-threshold", blood, normal=normal, blood=blood, peak=peak)
+    threshold = normal + pool_fraction * (blood - normal)
+    if peak_term is not None:
+        threshold = max(threshold, peak_term)
+    return _SliceThreshold(threshold, "measured", blood, normal=normal, blood=blood, peak=peak)
 
 
 def _gmm_outcome(fit) -> _SliceThreshold:
@@ -512,9 +543,10 @@ def _gmm_outcome(fit) -> _SliceThreshold:
 
 def _slice_threshold(method: str, image2d, myo2d, mean: float, sd: float, n_sd: float | None,
                      precomputed: _SliceThreshold | None, user_normal: bool = False,
-                     pool_fraction: float = POOL_FRACTION) -> _SliceThreshold:
+                     pool_fraction: float = POOL_FRACTION, peak_fraction: float = PEAK_FRACTION) -> _SliceThreshold:
     if precomputed is not None and user_normal and method == "gmm-pool":
-        precomputed = _pool_outcome(mean, precomputed.blood, pool_fraction)  # the user's remote is the normal
+        # the user's remote is the normal
+        precomputed = _pool_outcome(mean, precomputed.blood, pool_fraction, precomputed.peak, peak_fraction)
     if precomputed is not None:
         if precomputed.threshold is not None and not precomputed.threshold > mean:
             # the split is not normal vs enhanced myocardium: the "bright" class is the normal myocardium
@@ -564,6 +596,7 @@ def segment_lge(
     include_mvo: bool = False,
     pool_fraction: float = POOL_FRACTION,
     min_region_fraction: float = MIN_REGION_FRACTION,
+    peak_fraction: float = PEAK_FRACTION,
 ) -> LGEResult:
     """Segment LGE inside ``myocardium_mask`` slice by slice and measure it (rules: module docstring).
 
@@ -581,6 +614,8 @@ def segment_lge(
         raise ValueError(f"pool_fraction must be between 0 and 1 (exclusive); got {pool_fraction!r}.")
     if isinstance(min_region_fraction, bool) or not np.isfinite(min_region_fraction) or not 0.0 <= min_region_fraction < 1.0:
         raise ValueError(f"min_region_fraction must be in [0, 1); got {min_region_fraction!r}.")
+    if isinstance(peak_fraction, bool) or not np.isfinite(peak_fraction) or not 0.0 <= peak_fraction < 1.0:
+        raise ValueError(f"peak_fraction must be in [0, 1) (0: no peak term); got {peak_fraction!r}.")
     warnings: list[str] = []
     n_used = None
     if method == "nsd":
@@ -630,7 +665,7 @@ def segment_lge(
     cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method == "gmm-pool" else {}
     try:
         precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback,
-                                               cavities) if method in ("otsu", "gmm", "gmm-pool") else {})
+                                               cavities, peak_fraction) if method in ("otsu", "gmm", "gmm-pool") else {})
     except _NoBloodPool as reason:
         # a region that is not a ring (e.g. an LGE box in the QA report): the Gaussian mixture without the pool
         result = segment_lge(array_kji, myocardium_mask, spacing_mm, method="gmm", n_sd=n_sd, remote_mask=remote_mask,
@@ -645,7 +680,7 @@ def segment_lge(
         box = boxes[k]
         img, m = image[k][box], myo[k][box]
         outcome = _slice_threshold(method, img, m, mean, sd, n_used, precomputed.get(k), own_user_remote,
-                                   pool_fraction)
+                                   pool_fraction, peak_fraction)
         lge = m & (img >= outcome.threshold) if outcome.threshold is not None else np.zeros_like(m)
         if method == "gmm-pool":
             lge, mvo = spatial_cleanup(lge, m, min_region_fraction, cavities[k])
@@ -776,7 +811,12 @@ def segment_lge(
     mixture = [r.slice_index for r in rows if r.status == "mixture-threshold"]
     if mixture:
         warnings.append(f"On slice(s) {', '.join(map(str, mixture))} the LV blood pool is not brighter than the normal "
-                        "myocardium: the Gaussian mixture's threshold was used there")
+                        "myocardium: the Gaussian mixture's threshold (the peak-referenced one where higher) was used "
+                        "there")
+    peak_only = [r.slice_index for r in rows if r.status == "peak-threshold"]
+    if peak_only:
+        warnings.append(f"On slice(s) {', '.join(map(str, peak_only))} the LV blood pool is not brighter than the normal "
+                        "myocardium: only the peak-referenced threshold was used there")
     if single_slice_removed:
         warnings.append(f"{single_slice_removed} LGE region(s) found on one slice only (no LGE directly above or below) "
                         "were removed")

@@ -1,12 +1,15 @@
-"""The ``gmm-pool`` LGE method: blood-pool-referenced threshold and its a-priori spatial rules (small regions,
-endocardial contact, enclosed cores, slice-to-slice consistency), on exact synthetic rings and the ring phantom."""
+"""The ``gmm-pool`` LGE method: blood-pool-referenced threshold, its peak term and its a-priori spatial rules (small
+regions, endocardial contact, enclosed cores, slice-to-slice consistency), on exact synthetic rings and the ring
+phantom."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings
+from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings, quantify_lge
 from LGEResolutionQALib.core.lge_segmentation import (
+    PEAK_FRACTION,
+    PEAK_PERCENTILE,
     POOL_FRACTION,
     blood_pool_reference,
     lv_cavity,
@@ -102,9 +105,13 @@ def test_gmm_pool_on_the_phantom_with_known_lge_percent(transmural, fraction, mv
         assert result.lge_percent_of_lv == pytest.approx(p.scar_percent_truth, abs=1.5)
         assert not (result.scar_mask & ~p.myocardium_mask).any()
         for row in result.per_slice:
-            # T = normal + f (blood - normal): the blood level 0.7, normal myocardium 0.1 (RING_LEVELS)
+            # T = max(normal + f (blood - normal), normal + g (peak - normal)): the blood level 0.7, normal myocardium
+            # 0.1 (RING_LEVELS), the peak the slice's 99th percentile of the myocardium (scar 1.0 plus noise)
+            k = row.slice_index
+            peak = np.percentile(p.image[k][p.myocardium_mask[k]], PEAK_PERCENTILE)
             assert row.status == "measured" and row.reference_au == pytest.approx(0.7, abs=0.05)
-            assert row.threshold_au == pytest.approx(0.1 + POOL_FRACTION * 0.6, abs=0.05)
+            assert row.threshold_au == pytest.approx(max(0.1 + POOL_FRACTION * 0.6, 0.1 + PEAK_FRACTION * (peak - 0.1)),
+                                                     abs=0.05)
         if mvo:  # the dark core is filled (it is part of the infarct)
             assert result.mvo_included_ml > 0.5 * p.mvo_ml_truth
 
@@ -123,7 +130,11 @@ def test_gmm_pool_with_a_user_remote_uses_it_as_the_normal_myocardium():
     result = segment_lge(p.image, p.myocardium_mask, p.spacing_mm, method="gmm-pool", remote_mask=p.remote_mask,
                          pool_fraction=0.5)
     for row in result.per_slice:
-        assert row.threshold_au == pytest.approx(row.remote_mean_au + 0.5 * (row.reference_au - row.remote_mean_au))
+        k = row.slice_index
+        peak = np.percentile(p.image[k][p.myocardium_mask[k]], PEAK_PERCENTILE)
+        mean = row.remote_mean_au
+        assert row.threshold_au == pytest.approx(max(mean + 0.5 * (row.reference_au - mean),
+                                                     mean + PEAK_FRACTION * (peak - mean)))
     assert result.remote_source == "user"
 
 
@@ -146,7 +157,8 @@ def test_gmm_pool_takes_the_nearest_slices_blood_pool_and_without_any_ring_says_
 
 
 @pytest.mark.parametrize("options", [{"pool_fraction": 0.0}, {"pool_fraction": 1.0}, {"pool_fraction": float("nan")},
-                                     {"min_region_fraction": -0.1}, {"min_region_fraction": 1.0}])
+                                     {"min_region_fraction": -0.1}, {"min_region_fraction": 1.0},
+                                     {"peak_fraction": -0.1}, {"peak_fraction": 1.0}])
 def test_bad_gmm_pool_parameters_are_clear_errors(options):
     p = _phantom(0, shape=(2, 96, 96))
     with pytest.raises(ValueError, match=next(iter(options))):
@@ -154,3 +166,66 @@ def test_bad_gmm_pool_parameters_are_clear_errors(options):
     if not np.isnan(next(iter(options.values()))):
         with pytest.raises(ValueError, match=next(iter(options))):
             LGEQuantSettings(**options)
+
+
+def _dense_infarct_stack(n_slices=3):
+    """Exact rings (normal wall 100 ± 1, blood 200): a dense subendocardial infarct core at 400 (inner 3 voxels of the
+    wall, 20-70°) and, around it in the wall, a one-voxel rim at 190 — between the blood-referenced threshold
+    (100 + 0.6 x 100 = 160) and the peak term (100 + 0.4 x (400 - 100) = 220), like partial volume around a bright
+    core. Returns (image, myocardium, core, rim) stacked over ``n_slices`` identical slices."""
+    myo, angle, radius = _ring()
+    core = myo & (radius < 17.0) & (angle > 20.0) & (angle < 70.0)
+    grown = core.copy()
+    grown[1:, :] |= core[:-1, :]
+    grown[:-1, :] |= core[1:, :]
+    grown[:, 1:] |= core[:, :-1]
+    grown[:, :-1] |= core[:, 1:]
+    rim = grown & myo & ~core
+    image = np.where(myo, 100.0, 0.0)
+    image[lv_cavity(myo)] = 200.0
+    jj, ii = np.mgrid[0:myo.shape[0], 0:myo.shape[1]]
+    image += np.where((jj + ii) % 2 == 0, 1.0, -1.0) * myo  # a deterministic ±1 texture: two distinct grey levels
+    image[core] = 400.0
+    image[rim] = 190.0
+    stack = lambda a: np.stack([a] * n_slices)  # noqa: E731
+    return stack(image), stack(myo), stack(core), stack(rim)
+
+
+def test_the_peak_term_keeps_the_dense_core_and_drops_its_dim_rim_exactly():
+    image, myo, core, rim = _dense_infarct_stack()
+    assert 0.03 * myo[0].sum() < core[0].sum() and rim[0].sum() > 0
+    result = segment_lge(image, myo, SPACING, method="gmm-pool", peak_fraction=0.4, pool_fraction=0.6)
+    assert np.array_equal(result.scar_mask, core)  # exactly the core: its rim (190 < 220) is not LGE
+    for row in result.per_slice:
+        assert row.threshold_au == pytest.approx(100.0 + 0.4 * 300.0, abs=2.0)  # the peak term, above 160
+    # the rule switched off: the blood-referenced threshold alone (≈ 160) also counts the rim
+    without = segment_lge(image, myo, SPACING, method="gmm-pool", peak_fraction=0.0, pool_fraction=0.6)
+    assert np.array_equal(without.scar_mask, core | rim)
+    assert all(row.threshold_au == pytest.approx(160.0, abs=2.0) for row in without.per_slice)
+
+
+def test_the_peak_term_alone_where_the_blood_pool_is_not_brighter_than_the_normal_myocardium():
+    image, myo, core, rim = _dense_infarct_stack()
+    image = image.copy()
+    cavity = np.stack([lv_cavity(m) for m in myo])
+    image[cavity] = 90.0  # blood darker than the normal wall (e.g. a poorly chosen inversion time)
+    image[rim] = 150.0
+    remote = myo & ~core & ~rim & (np.stack([_ring()[1]] * 3) > 180.0)  # the user's normal wall, mean ≈ 100
+    result = segment_lge(image, myo, SPACING, method="gmm-pool", remote_mask=remote, peak_fraction=0.4)
+    assert np.array_equal(result.scar_mask, core)
+    assert all(row.status == "peak-threshold" for row in result.per_slice)
+    assert any("only the peak-referenced threshold was used" in w for w in result.warnings)
+    without = segment_lge(image, myo, SPACING, method="gmm-pool", remote_mask=remote, peak_fraction=0.0)
+    assert not without.scar_mask.any()
+    assert all(row.status == "blood-not-above-myocardium" for row in without.per_slice)
+
+
+def test_peak_fraction_is_a_quantification_setting_and_reaches_the_json():
+    image, myo, core, rim = _dense_infarct_stack()
+    ijk_to_ras = np.diag([SPACING[0], SPACING[1], SPACING[2], 1.0])
+    default = quantify_lge(image, ijk_to_ras, myo)
+    off = quantify_lge(image, ijk_to_ras, myo, LGEQuantSettings(peak_fraction=0.0))
+    assert np.array_equal(default.lge.scar_mask, core) and np.array_equal(off.lge.scar_mask, core | rim)
+    assert default.as_json()["settings"]["peak_fraction"] == PEAK_FRACTION
+    assert off.as_json()["settings"]["peak_fraction"] == 0.0
+    assert quantify_lge(image, ijk_to_ras, myo, LGEQuantSettings(method="gmm")).as_json()["settings"]["peak_fraction"] is None

@@ -4,7 +4,9 @@
 ``ndimage`` morphology, histograms on ``np.linspace`` edges, ``np.roll`` sector windows) on the volumes built below:
 a SHA-256 over the scar, MVO and remote masks and the exact floats of every result (% of LV, per-slice thresholds,
 remote means and SDs). Any change of a single voxel or of the last bit of a threshold changes it. The helpers that
-replaced library calls are also checked against those calls directly."""
+replaced library calls are also checked against those calls directly. gmm-pool's peak term (s21, an intended change
+of the default) is off in run 0, which must still equal e931cf2; run 7 is the default with it, pinned at that
+commit."""
 
 from __future__ import annotations
 
@@ -41,13 +43,14 @@ def _volumes() -> dict:
 
 
 RUNS = (
-    ("gmm-pool", {}),
+    ("gmm-pool", {"peak_fraction": 0.0}),  # gmm-pool before its peak term (s21): must stay as at e931cf2
     ("gmm", {}),
     ("nsd", {"n_sd": 5}),
     ("nsd", {"n_sd": 3, "include_mvo": True, "min_island_ml": 0.05}),
     ("gmm", {"include_mvo": True}),
     ("otsu", {}),
     ("fwhm", {}),
+    ("gmm-pool", {}),  # the default with its peak term (added in s21; fingerprints of that commit, below)
 )
 
 
@@ -113,6 +116,13 @@ EXPECTED = {
     ('user-remote', 4): '0a9a0149db6756a6',
     ('user-remote', 5): 'd094f06a11d338d2',
     ('user-remote', 6): '34560838a1e7e76b',
+    # run 7, the default gmm-pool with its peak term (an intended change, s21): computed by ``compute()`` at the commit
+    # that added the term; run 0 (the term off) still equals e931cf2, so the term changes nothing else
+    ('transmural-float', 7): '7480272664a99472',
+    ('subendocardial-mvo-integer', 7): '9f5e95c13f01ace4',
+    ('at-the-border', 7): '1020f176bbb6e3d6',
+    ('normal-noisy', 7): '19148c80a8ebf7be',
+    ('user-remote', 7): 'c71ec80eb06157e3',
 }
 
 
