@@ -220,7 +220,8 @@ def main() -> int:
     print(f"single-frame model: {models.single_frame_model.card}")
     report = {"about": "Accuracy and speed of the console-photo modes measured by benchmarks/bench_phone.py; quoted by the "
                        "single-frame warning, the model card and the README.",
-              "command": "nice -n 10 .venv/bin/python " + " ".join(["benchmarks/bench_phone.py", *sys.argv[1:]]),
+              "command": (f"nice -n {os.nice(0)} " if os.nice(0) > 0 else "") + ".venv/bin/python "
+                         + " ".join(["benchmarks/bench_phone.py", *sys.argv[1:]]),
               "measured_on": datetime.date.today().isoformat(), "optimal_range_ms": list(OPTIMAL)}
     if not args.skip_accuracy and args.skip_single_frame:
         from TINullCorrectionLib.networks.measured_accuracy import PHONE_ACCURACY_PATH

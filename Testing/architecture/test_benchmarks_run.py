@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
 import pytest
 from support.paths import REPO_ROOT
 
@@ -55,3 +56,16 @@ def test_the_ti_benchmark_times_two_trees_in_turns(tmp_path):
     results = bench.core_path_of_trees({"this tree": REPO_ROOT, "baseline": REPO_ROOT}, str(tmp_path), rounds=1)
     assert set(results) == {(label, configuration) for label in ("this tree", "baseline") for configuration in ("cnn", "auto")}
     assert all(0 < best <= median for median, best in results.values())
+
+
+def test_the_mosaic_diagnostic_measures_what_glare_left_per_tile():
+    """The mosaic diagnostic's level error: tiles that differ from the truth by one tone curve for the whole photo have
+    none; an offset added to some tiles (glare left behind) is found on those tiles, in levels."""
+    bench = _benchmark("diag_mosaic_tiles")
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(0, 255, (6, 32, 32))
+    photo = 10.0 + 255.0 * (truth / 255.0) ** 0.9 * 0.8
+    assert np.abs(bench.level_errors(photo, truth)).max() < 0.5
+    offsets = np.array([0.0, 0.0, 6.0, 0.0, -4.0, 0.0])
+    found = bench.level_errors(photo + offsets[:, None, None], truth)
+    assert np.allclose(found, offsets - np.median(offsets), atol=0.7)
