@@ -13,10 +13,11 @@ the centre of a cardiac scout; the whole frame should fill the picture), resampl
 picture stretched between its 1st and 99th percentiles (the display's black level and glare differ
 between photos). With ``context_fraction`` > 0 a third channel shows that fraction of the shorter side
 (1.0: the whole square field) on the same grid, **stretched with the crop's own 1st/99th percentiles**, so
-the air outside the body and the subcutaneous fat keep their level relative to the heart. Air is the only
+the air outside the body and the subcutaneous fat keep their level relative to the heart. Air is the
 zero-signal reference of a phase-sensitive picture (its display zero is a mid-grey set by the series'
-window): the central crop alone rarely contains air, so the sign of the myocardium in a PSIR picture was
-not recoverable from the two crop channels. Scalars: the frame's TI (/1000 ms) and whether it is a screen
+window): the central crop rarely contains air (only the lungs come near zero, with a small negative signal
+of their own), so from the two crop channels alone the sign of a PSIR myocardium was often not recoverable.
+Scalars: the frame's TI (/1000 ms) and whether it is a screen
 capture.
 """
 
