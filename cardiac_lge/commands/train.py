@@ -134,12 +134,12 @@ SINGLE_FRAME_OPTIONS = ("single_frame", "out", "init", "n_series", "epochs", "le
 
 def _run_single_frame(args: argparse.Namespace, history_path: Path, onnx_path: Path) -> int:
     from TINullCorrectionLib.networks.model_files import file_sha256
-    from TINullCorrectionLib.networks.torch_models import load_torch_single_frame_model
 
     from cardiac_lge.commands._outputs import public_command, write_model_files
     from cardiac_lge.training.onnx_export import export_single_frame_model
     from cardiac_lge.training.single_frame import (
         SingleFrameTrainingConfig,
+        load_torch_single_frame_model,
         save_single_frame_model,
         train_single_frame_model,
     )

@@ -26,7 +26,11 @@ from TINullCorrectionLib.core.single_frame import (
 )
 from TINullCorrectionLib.networks.architectures import OffsetBins, SingleFrameTINet
 from TINullCorrectionLib.networks.single_frame import SingleFrameModel
-from TINullCorrectionLib.networks.torch_models import save_single_frame_model, torch_single_frame_model  # noqa: F401 - for commands
+from TINullCorrectionLib.networks.torch_models import (  # noqa: F401 - the load / save for commands
+    load_torch_single_frame_model,
+    save_single_frame_model,
+    torch_single_frame_model,
+)
 from torch import nn
 
 from cardiac_lge.training.ti_offset import _masked_cross_entropy, _progress, one_cycle_optimiser
