@@ -7,7 +7,8 @@ Writes the weights-only PyTorch file (--out, for fine-tuning) and the ONNX file 
 .onnx) that `ti-correct`, `evaluate` and the Slicer module run. Needs the training profile
 (pip install -e .[train]: torch, onnx, onnxscript).
 The single-frame network (one picture + its TI, the published per-image mode): the command that made the shipped
-weights is in their model card (``training_command``, and ``initialised_from`` when it continued an earlier file).
+weights is in their model card (``training_command``; ``initialised_from`` and its sha256 when it continued an
+earlier file).
 Defaults with --single-frame: 3000 simulated series (35% phase-sensitive), every frame within +/-150 ms of the null
 and two more per series as a screenshot (25%) or a phone photo of a 4K (40%) or 3 MP (35%) monitor, 16 epochs, seed
 20261201; --init continues a single-frame .pt (input channels it lacks start at zero), --workers simulates in
