@@ -186,15 +186,16 @@ def export_myocardium_model(model: myocardium_unet.MyocardiumModel, path: str | 
 
 def export_single_frame_model(model: single_frame.SingleFrameModel, path: str | Path, source_sha256: str | None = None) -> str:
     """Export a torch single-frame model (networks/torch_models.py) to ``path``; returns the file's sha256."""
-    from TINullCorrectionLib.core.single_frame import N_SINGLE_CHANNELS, N_SINGLE_SCALARS
+    from TINullCorrectionLib.core.single_frame import N_SINGLE_SCALARS
 
     check_exporter()
     path = Path(path)
     grid = model.preprocess.grid
     generator = torch.Generator().manual_seed(0)
-    example = (torch.rand(3, N_SINGLE_CHANNELS, grid, grid, generator=generator), torch.rand(3, N_SINGLE_SCALARS, generator=generator))
+    channels = model.preprocess.n_channels
+    example = (torch.rand(3, channels, grid, grid, generator=generator), torch.rand(3, N_SINGLE_SCALARS, generator=generator))
     rng = np.random.default_rng(1)
-    probe = (rng.random((5, N_SINGLE_CHANNELS, grid, grid), dtype=np.float32), rng.random((5, N_SINGLE_SCALARS), dtype=np.float32))
+    probe = (rng.random((5, channels, grid, grid), dtype=np.float32), rng.random((5, N_SINGLE_SCALARS), dtype=np.float32))
     return _export_checked(model, path, module_of(model), example, single_frame.onnx_contract(model.preprocess, model.bins),
                            single_frame, single_frame.contract_metadata(model.bins, model.preprocess), source_sha256,
                            "CardiacLGE single-frame TI-offset CNN: offset of one frame's TI from the myocardial null (see MODEL_CARD.md).",

@@ -11,7 +11,14 @@ so the network sees the central ``crop_fraction`` of the picture's shorter side 
 the centre of a cardiac scout; the whole frame should fill the picture), resampled to ``grid`` x
 ``grid`` with anti-aliasing, in two channels: the picture divided by its 99th percentile, and the
 picture stretched between its 1st and 99th percentiles (the display's black level and glare differ
-between photos). Scalars: the frame's TI (/1000 ms) and whether it is a screen capture.
+between photos). With ``context_fraction`` > 0 a third channel shows that fraction of the shorter side
+(1.0: the whole square field) on the same grid, **stretched with the crop's own 1st/99th percentiles**, so
+the air outside the body and the subcutaneous fat keep their level relative to the heart. Air is the
+zero-signal reference of a phase-sensitive picture (its display zero is a mid-grey set by the series'
+window): the central crop rarely contains air (only the lungs come near zero, with a small negative signal
+of their own), so from the two crop channels alone the sign of a PSIR myocardium was often not recoverable.
+Scalars: the frame's TI (/1000 ms) and whether it is a screen
+capture.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from TINullCorrectionLib.core.recommendation import RecommendationSettings, asse
 from TINullCorrectionLib.core.results import ChosenTIAssessment
 from TINullCorrectionLib.core.types import ScoutError
 
+#: Channels of the central crop (the context channel, when configured, comes third).
 N_SINGLE_CHANNELS = 2
 N_SINGLE_SCALARS = 2
 #: Plausible TI of a scout frame (docs/METHODS.md, plausible input ranges).
@@ -66,15 +74,32 @@ class SingleFrame:
 
 @dataclass(frozen=True)
 class SingleFramePreprocess:
+    """grid: pixels across the network input; crop_fraction: the central crop (fraction of the shorter side);
+    context_fraction: the field of the context channel (fraction of the shorter side; 0 = no context channel,
+    as in files written before it existed)."""
+
     grid: int = 64
     crop_fraction: float = 0.6
+    context_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         if self.grid < 8 or not 0.1 <= self.crop_fraction <= 1.0:
             raise ValueError(f"Single-frame preprocessing needs grid >= 8 and crop_fraction in [0.1, 1]; got {self}.")
+        if self.context_fraction != 0.0 and not self.crop_fraction <= self.context_fraction <= 1.5:
+            raise ValueError(f"context_fraction must be 0 (none) or between crop_fraction and 1.5; got {self}.")
+
+    @property
+    def n_channels(self) -> int:
+        return N_SINGLE_CHANNELS + (1 if self.context_fraction > 0 else 0)
 
     def as_dict(self) -> dict:
-        return {"grid": self.grid, "crop_fraction": self.crop_fraction}
+        return {"grid": self.grid, "crop_fraction": self.crop_fraction, "context_fraction": self.context_fraction}
+
+    @classmethod
+    def from_dict(cls, stated: dict) -> SingleFramePreprocess:
+        """The preprocessing a model file states; files without ``context_fraction`` had no context channel."""
+        return cls(grid=int(stated["grid"]), crop_fraction=float(stated["crop_fraction"]),
+                   context_fraction=float(stated.get("context_fraction", 0.0)))
 
 
 def crop_box(shape: tuple[int, int], crop_fraction: float, centre_shift: tuple[float, float] = (0.0, 0.0)):
@@ -87,23 +112,33 @@ def crop_box(shape: tuple[int, int], crop_fraction: float, centre_shift: tuple[f
     return row0, col0, size
 
 
-def single_frame_channels(frame: np.ndarray, config: SingleFramePreprocess = SingleFramePreprocess(),
-                          centre_shift: tuple[float, float] = (0.0, 0.0), crop_fraction: float | None = None) -> np.ndarray:
-    """[2, grid, grid] float32 network input of one picture (see the module docstring)."""
-    frame = np.asarray(frame, dtype=np.float32)
-    fraction = config.crop_fraction if crop_fraction is None else float(crop_fraction)
+def _resampled_square(frame: np.ndarray, grid: int, fraction: float, centre_shift: tuple[float, float]) -> np.ndarray:
+    """The square ``fraction`` of the shorter side around the centre (+ shift), anti-aliased onto grid x grid."""
     row0, col0, size = crop_box(frame.shape, fraction, centre_shift)
-    step = size / config.grid
+    step = size / grid
     sigma = max(0.0, 0.4 * (step - 1.0))
     smoothed = ndimage.gaussian_filter(frame, sigma) if sigma > 0 else frame
-    centres = (np.arange(config.grid) + 0.5) * step - 0.5
+    centres = (np.arange(grid) + 0.5) * step - 0.5
     rows, cols = np.meshgrid(row0 + centres, col0 + centres, indexing="ij")
-    crop = ndimage.map_coordinates(smoothed, [rows, cols], order=1, mode="constant", cval=0.0)
+    return ndimage.map_coordinates(smoothed, [rows, cols], order=1, mode="constant", cval=0.0)
+
+
+def single_frame_channels(frame: np.ndarray, config: SingleFramePreprocess = SingleFramePreprocess(),
+                          centre_shift: tuple[float, float] = (0.0, 0.0), crop_fraction: float | None = None) -> np.ndarray:
+    """[config.n_channels, grid, grid] float32 network input of one picture (see the module docstring)."""
+    frame = np.asarray(frame, dtype=np.float32)
+    fraction = config.crop_fraction if crop_fraction is None else float(crop_fraction)
+    crop = _resampled_square(frame, config.grid, fraction, centre_shift)
     low, high = np.percentile(crop, [1.0, 99.0])
     if not high > 0:
         high = float(crop.max()) if crop.max() > 0 else 1.0
     spread = high - low if high > low else 1.0
-    return np.stack([crop / high, (crop - low) / spread]).astype(np.float32)
+    channels = [crop / high, (crop - low) / spread]
+    if config.context_fraction > 0:
+        context_fraction = config.context_fraction * fraction / config.crop_fraction  # the crop's jitter scales it too
+        context = _resampled_square(frame, config.grid, context_fraction, centre_shift)
+        channels.append((context - low) / spread)
+    return np.stack(channels).astype(np.float32)
 
 
 def single_frame_scalars(ti_ms: float, screen_capture: bool) -> np.ndarray:

@@ -211,12 +211,14 @@ class MyocardiumUNet(nn.Module):
 
 class SingleFrameTINet(nn.Module):
     """The single-frame network (networks/single_frame.py): 5 conv blocks (24-32-48-64-96 channels) on the
-    2-channel picture, a 2 x 2 summary and a head that also sees the TI; images [B, 2, g, g] + scalars [B, 2] ->
-    logits [B, classes]. Plain feed-forward (exports to ONNX with a free batch axis)."""
+    picture's channels (2 of the crop, + 1 of context: core.single_frame), a 2 x 2 summary and a head that also
+    sees the TI; images [B, C, g, g] + scalars [B, 2] -> logits [B, classes]. Plain feed-forward (exports to ONNX
+    with a free batch axis)."""
 
-    def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64, 96), convs: tuple[int, ...] = (1, 1, 2, 2, 1)):
+    def __init__(self, n_classes: int, widths: tuple[int, ...] = (24, 32, 48, 64, 96), convs: tuple[int, ...] = (1, 1, 2, 2, 1),
+                 in_channels: int = N_SINGLE_CHANNELS + 1):
         super().__init__()
-        blocks, c_in = [], N_SINGLE_CHANNELS
+        blocks, c_in = [], int(in_channels)
         for width, n_convs in zip(widths, convs):
             blocks.append(_conv_block(c_in, width, n_convs))
             c_in = width

@@ -3,7 +3,7 @@ mode, Eur Radiol 2023;33:4688), run by onnxruntime (no torch). Input preparation
 
 ONNX contract of ``models/ti_offset_single_frame.onnx`` (exported from ``ti_offset_single_frame.pt`` by
 ``cardiac-lge train --single-frame`` / ``cardiac-lge export-onnx``; the network is
-networks.architectures.SingleFrameTINet): inputs ``images`` [batch, 2, g, g] and ``scalars`` [batch, 2], output
+networks.architectures.SingleFrameTINet): inputs ``images`` [batch, C, g, g] (C = 2, or 3 with the context channel) and ``scalars`` [batch, 2], output
 ``logits`` [batch, classes]. The file states its offset bins and preprocessing (metadata ``cardiaclge.contract``).
 """
 
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from TINullCorrectionLib.core.single_frame import (
-    N_SINGLE_CHANNELS,
     N_SINGLE_SCALARS,
     SingleFrame,
     SingleFramePrediction,
@@ -35,7 +34,7 @@ ONNX_VERSION = 1
 def onnx_contract(preprocess: SingleFramePreprocess = SingleFramePreprocess(), bins: OffsetBins = OffsetBins()) -> OnnxContract:
     grid = preprocess.grid
     return OnnxContract(
-        inputs=(TensorSpec("images", ("batch", N_SINGLE_CHANNELS, grid, grid)), TensorSpec("scalars", ("batch", N_SINGLE_SCALARS))),
+        inputs=(TensorSpec("images", ("batch", preprocess.n_channels, grid, grid)), TensorSpec("scalars", ("batch", N_SINGLE_SCALARS))),
         outputs=(TensorSpec("logits", ("batch", bins.n_classes)),),
     )
 
@@ -54,7 +53,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SingleFrameModel:
-    """The network (a callable: images [B, 2, g, g], scalars [B, 2] -> logits [B, K]; an ONNX network, or the torch
+    """The network (a callable: images [B, C, g, g], scalars [B, 2] -> logits [B, K]; an ONNX network, or the torch
     module behind the same call in training) with its offset bins and input preparation."""
 
     network: object
@@ -64,7 +63,7 @@ class SingleFrameModel:
     name: str = ""
 
     def probabilities(self, channels: np.ndarray, scalars: np.ndarray) -> np.ndarray:
-        """Class probabilities [B, K] of prepared inputs [B, 2, g, g] and [B, 2]."""
+        """Class probabilities [B, K] of prepared inputs [B, C, g, g] and [B, 2]."""
         return _softmax(self.network(np.ascontiguousarray(channels, np.float32), np.ascontiguousarray(scalars, np.float32)))
 
     def predict_frame(self, frame: SingleFrame) -> SingleFramePrediction:
@@ -90,7 +89,7 @@ def load_single_frame_model(path: str | Path | None = None, threads: int | None 
     def contract_for(stated: dict) -> OnnxContract:
         try:
             bins = OffsetBins(**stated["bins"])
-            preprocess = SingleFramePreprocess(**stated["preprocess"])
+            preprocess = SingleFramePreprocess.from_dict(stated["preprocess"])
         except (KeyError, TypeError, ValueError) as error:
             raise ModelLoadError(f"{path.name} states no usable offset bins / preprocessing: {error}") from error
         stated_holder.update(bins=bins, preprocess=preprocess)

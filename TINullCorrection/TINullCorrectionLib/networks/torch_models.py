@@ -160,8 +160,8 @@ def load_torch_single_frame_model(path: str | Path | None = None, device: str = 
     payload = read_weights_file(path, SINGLE_FRAME_FILE_FORMAT, SINGLE_FRAME_FILE_VERSION, "single-frame TI-offset model", device=device)
     try:
         bins = OffsetBins(**payload["bins"])
-        preprocess = SingleFramePreprocess(**payload["preprocess"])
-        module = SingleFrameTINet(bins.n_classes)
+        preprocess = SingleFramePreprocess.from_dict(payload["preprocess"])
+        module = SingleFrameTINet(bins.n_classes, in_channels=preprocess.n_channels)
         module.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ModelLoadError(f"{path.name} does not match the single-frame network: {error}") from error

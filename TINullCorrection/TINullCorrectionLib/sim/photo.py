@@ -187,7 +187,7 @@ def _jpeg_roundtrip(values: np.ndarray, quality: int) -> Image.Image:
     return Image.open(buffer)
 
 
-def _degrade(frames: np.ndarray, rng: np.random.Generator, monitor: str, out_shape) -> tuple[np.ndarray, _PhotoDraw]:
+def _degrade(frames: np.ndarray, rng: np.random.Generator, monitor: str, out_shape, indices=None) -> tuple[np.ndarray, _PhotoDraw]:
     settings = _settings(monitor)
     array = np.asarray(frames, dtype=np.float32)
     if array.ndim != 3 or array.shape[1] < 4 or array.shape[2] < 4:
@@ -197,7 +197,8 @@ def _degrade(frames: np.ndarray, rng: np.random.Generator, monitor: str, out_sha
     shape = tuple(array.shape[1:]) if out_shape is None else (int(out_shape[0]), int(out_shape[1]))
     display = display_window(array, rng, settings.window_high_percentile_scale)
     draw = _draw(rng, settings, array.shape[1:])
-    return np.stack([_photo_frame(frame, rng, draw, shape) for frame in display]), draw
+    chosen = range(len(display)) if indices is None else [int(i) for i in indices]
+    return np.stack([_photo_frame(display[i], rng, draw, shape) for i in chosen]), draw
 
 
 def degrade_as_monitor_photo(
@@ -213,6 +214,14 @@ def degrade_as_monitor_photo(
     single = array.ndim == 2
     photo, _ = _degrade(array[None] if single else array, rng, monitor, out_shape)
     return photo[0] if single else photo
+
+
+def photograph_frames(frames: np.ndarray, rng: np.random.Generator, monitor: str, indices) -> np.ndarray:
+    """Photos of the frames ``indices`` of one series [N, H, W] (float32 0..255, [len(indices), H, W]): the display
+    window of the whole series, one camera pose, only the chosen frames photographed (training pictures cost a
+    fraction of a whole-series photo)."""
+    photo, _ = _degrade(np.asarray(frames, dtype=np.float32), rng, monitor, None, indices)
+    return photo
 
 
 def _warp_mask(mask: np.ndarray, p: _PhotoDraw, out_shape: tuple[int, int]) -> np.ndarray:

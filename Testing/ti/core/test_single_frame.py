@@ -44,7 +44,7 @@ def test_channels_are_the_central_crop_normalised():
     frame = np.zeros((200, 300), np.float32)
     frame[60:140, 110:190] = 200.0      # a bright square in the centre
     frame[:, :20] = 255.0               # a bright edge outside the central crop
-    config = SingleFramePreprocess(grid=32, crop_fraction=0.6)
+    config = SingleFramePreprocess(grid=32, crop_fraction=0.6, context_fraction=0.0)  # the crop channels only
     channels = single_frame_channels(frame, config)
     assert channels.shape == (2, 32, 32) and channels.dtype == np.float32
     assert channels[0].max() == pytest.approx(1.0, abs=0.05)          # divided by its own 99th percentile
@@ -53,6 +53,39 @@ def test_channels_are_the_central_crop_normalised():
     without_edge = frame.copy()
     without_edge[:, :20] = 0.0
     np.testing.assert_allclose(single_frame_channels(without_edge, config), channels, atol=1e-6)
+
+
+def _psir_like_picture(air_level: float) -> np.ndarray:
+    """A phase-sensitive picture as displayed: the body (a disc filling the central crop, the myocardium a ring at
+    level 90) and the air outside it at the display's zero level ``air_level`` (set by the series' window)."""
+    yy, xx = np.mgrid[0:160, 0:160]
+    radius = np.hypot(yy - 79.5, xx - 79.5)
+    picture = np.full((160, 160), air_level, np.float32)
+    picture[radius < 75] = 140.0                       # body
+    picture[(radius > 15) & (radius < 25)] = 90.0      # myocardium
+    picture[radius <= 15] = 170.0                      # blood
+    return picture
+
+
+def test_the_zero_level_of_a_phase_sensitive_picture_reaches_the_network():
+    """The myocardium at 90 is below zero (before its null) when the air shows 120 and above it (after the null) when
+    the air shows 60. The central crop is the same in both pictures: only the context channel, stretched with the
+    crop's own levels, can tell them apart (the network input before the context channel was the same for both)."""
+    config = SingleFramePreprocess(grid=32, crop_fraction=0.6)
+    before, after = single_frame_channels(_psir_like_picture(120.0), config), single_frame_channels(_psir_like_picture(60.0), config)
+    assert before.shape == (3, 32, 32) and config.n_channels == 3
+    np.testing.assert_allclose(before[:2], after[:2], atol=1e-6)  # the crop cannot see the air
+    myocardium_level = (90.0 - 90.0) / (170.0 - 90.0)            # on the crop's 1st..99th percentile stretch
+    corner = (slice(0, 3), slice(0, 3))                           # air in the corners of the whole field
+    assert before[2][corner].mean() > myocardium_level + 0.25 and after[2][corner].mean() < myocardium_level - 0.25
+
+
+def test_files_without_a_context_channel_keep_their_input():
+    stated = SingleFramePreprocess.from_dict({"grid": 64, "crop_fraction": 0.6})
+    assert stated.context_fraction == 0.0 and stated.n_channels == 2
+    assert SingleFramePreprocess.from_dict(SingleFramePreprocess().as_dict()) == SingleFramePreprocess()
+    with pytest.raises(ValueError, match="context_fraction"):
+        SingleFramePreprocess(crop_fraction=0.6, context_fraction=0.3)
 
 
 def test_answer_follows_the_predicted_offset():

@@ -100,3 +100,14 @@ def test_bad_input():
         degrade_as_monitor_photo(np.zeros((16,)), rng)
     with pytest.raises(ValueError, match="NaN"):
         degrade_as_monitor_photo(np.full((2, 16, 16), np.nan), rng)
+
+
+def test_photos_of_chosen_frames_are_those_of_the_series_photo():
+    """Training photographs only the frames it uses: same display window (the whole series') and camera pose."""
+    from TINullCorrectionLib.sim.photo import degrade_as_monitor_photo, photograph_frames
+
+    frames = np.random.default_rng(1).random((6, 48, 48)).astype(np.float32) * np.linspace(0.1, 1.0, 6)[:, None, None]
+    whole = degrade_as_monitor_photo(frames, np.random.default_rng(7), "4k")
+    first = photograph_frames(frames, np.random.default_rng(7), "4k", [0])
+    assert first.shape == (1, 48, 48)
+    np.testing.assert_array_equal(first[0], whole[0])
