@@ -124,16 +124,6 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     return fit, core
 
 
-def automatic_myocardium_fit(scout: TIScout, myocardium_model):
-    """(IRFitResult, mask) of :func:`fit_automatic_myocardium` on the myocardium ``myocardium_model`` finds
-    (its ``myocardium_probability(scout)``), or the ScoutError that says why there is none (returned, not raised:
-    the recommendation then reports the CNN's value with that reason)."""
-    try:
-        return fit_automatic_myocardium(scout, myocardium_model.myocardium_probability(scout))
-    except ScoutError as error:
-        return error
-
-
 #: Shown when tissue around the automatic myocardium nulls after it (contamination_side == "late").
 LATE_CONTAMINATION_WARNING = (
     "Blood (or other tissue) next to the myocardium nulls after it: a native (pre-contrast) scout, or "

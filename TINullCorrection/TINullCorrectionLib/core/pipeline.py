@@ -17,11 +17,9 @@ MyocardiumModel, or anything with those methods), so this module imports no netw
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from TINullCorrectionLib.core.automatic_myocardium import automatic_myocardium_fit
 from TINullCorrectionLib.core.recommendation import (
     RecommendationSettings,
     assess_chosen_ti,
@@ -65,23 +63,10 @@ def analyse_scout(
     """
     if model is None:
         raise ValueError("No model loaded: select a model file or use the default model.")
-
-    def predict():
-        return model.predict(scout, progress=progress) if progress is not None else model.predict(scout)
-
-    automatic_fit = None
-    if myocardium_mask is None and myocardium_model is not None:
-        # The automatic myocardium (U-Net, pixel-wise and ROI fits) does not need the CNN's answer: found in a
-        # second thread while the CNN runs (numpy, scipy and onnxruntime release the GIL), the same result.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardiaclge-myocardium") as pool:
-            pending = pool.submit(automatic_myocardium_fit, scout, myocardium_model)
-            prediction = predict()
-            automatic_fit = pending.result()
-    else:
-        prediction = predict()
+    prediction = model.predict(scout, progress=progress) if progress is not None else model.predict(scout)
     recommendation = recommend(
         scout, prediction, settings, myocardium_mask=myocardium_mask, chosen_ti_ms=chosen_ti_ms,
-        myocardium_model=myocardium_model if myocardium_mask is None else None, automatic_fit=automatic_fit,
+        myocardium_model=myocardium_model if myocardium_mask is None else None,
     )
     return ScoutResult(
         slice_label=scout.slice_label,

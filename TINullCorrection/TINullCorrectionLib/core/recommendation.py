@@ -256,15 +256,11 @@ def recommend(
     myocardium_mask: np.ndarray | None = None,
     chosen_ti_ms: float | None = None,
     myocardium_model=None,
-    automatic_fit=None,
 ) -> Recommendation:
     """Combine the CNN and the inversion-recovery fit of the myocardium into a recommendation.
 
     The fit uses ``myocardium_mask`` (the user's ROI) when given, else the myocardium found by
     ``myocardium_model`` (a networks.myocardium_unet.MyocardiumModel) when given, else it is skipped.
-    ``automatic_fit``: what :func:`automatic_myocardium.automatic_myocardium_fit` already returned for this
-    scout and ``myocardium_model`` ((fit, mask), or the ScoutError it raised), so that it is not computed again
-    (pipeline.analyse_scout computes it while the CNN runs).
     """
     if prediction.offset_ms.shape != scout.ti_ms.shape or not np.allclose(prediction.ti_ms, scout.ti_ms):
         raise ValueError("The prediction does not belong to this TI scout (different frames or TIs).")
@@ -280,15 +276,13 @@ def recommend(
     ti = scout.ti_ms
     source = "user ROI" if myocardium_mask is not None else ""
     if myocardium_mask is None and myocardium_model is not None:
-        from TINullCorrectionLib.core.automatic_myocardium import automatic_myocardium_fit
+        from TINullCorrectionLib.core.automatic_myocardium import fit_automatic_myocardium
 
-        if automatic_fit is None:
-            automatic_fit = automatic_myocardium_fit(scout, myocardium_model)
-        if isinstance(automatic_fit, ScoutError):
-            warnings.append(f"{automatic_fit} The CNN value is reported.")
-        else:
-            ir_fit, myocardium_mask = automatic_fit
+        try:
+            ir_fit, myocardium_mask = fit_automatic_myocardium(scout, myocardium_model.myocardium_probability(scout))
             source = "automatic myocardium"
+        except ScoutError as error:
+            warnings.append(f"{error} The CNN value is reported.")
     elif myocardium_mask is not None:
         from TINullCorrectionLib.core.irfit import fit_scout_roi
 
