@@ -104,7 +104,8 @@ def fit_automatic_myocardium(scout: TIScout, probability: np.ndarray, threshold:
     late = False
     if scout.tr_ms is None:
         cavity = blood_pool_of(mask)
-        nulls = fit_pixelwise(_pixelwise_view(scout, core), mask | cavity)["null_ti_ms"]
+        # only the pixels whose nulls are used: the core and the cavity (each pixel's fit is its own)
+        nulls = fit_pixelwise(_pixelwise_view(scout, core), core | cavity)["null_ti_ms"]
         core_nulls = nulls[core]
         if np.count_nonzero(np.isfinite(core_nulls)) >= 8:
             late = contamination_side(core_nulls, nulls[cavity], tolerance_ms=side_tolerance_ms) == "late"

@@ -48,6 +48,8 @@ from struct import error as struct_error
 import numpy as np
 import pydicom
 from CardiacLGECommonLib.core.geometry import LPS_TO_RAS
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -296,11 +298,70 @@ def _find_nested(items: Sequence[Dataset], tag: Tag, depth: int = 3):
     return None
 
 
+#: Values pydicom converted from the raw bytes of header elements, keyed by those bytes and how they are encoded.
+#: The files of one series mostly carry the same bytes for most elements (size, bits, vendor, orientation,
+#: spacing, the series' UIDs): converting them (pydicom's element conversion, about 20 us an element) was most
+#: of the time of reading a scout's headers. Bounded; cleared when full.
+_CONVERTED_VALUES: dict = {}
+_CONVERTED_VALUES_LIMIT = 4096
+_TAG_SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
+#: Tag -> whether its values may be shared between files: a public tag whose one dictionary VR is neither a
+#: sequence, binary, unknown nor ambiguous ("US or SS"), so that the raw bytes and their encoding alone decide
+#: the value.
+_SHAREABLE_TAGS: dict = {}
+
+
+def _shareable(tag: int) -> bool:
+    known = _SHAREABLE_TAGS.get(tag)
+    if known is None:
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            vr = ""
+        known = _SHAREABLE_TAGS[tag] = (not (tag >> 16) & 1) and vr not in ("", "SQ", "UN", "OB", "OW", "OF", "OD", "OL", "OV") and " " not in vr
+    return known
+
+
+def _value(ds: Dataset, tag: int):
+    """``ds[tag].value``, or None when ``ds`` has no such element; values of elements whose raw bytes (and
+    encoding, and the dataset's character set) were converted before are reused (:data:`_CONVERTED_VALUES`)."""
+    element = ds.get_item(tag)
+    if element is None:
+        return None
+    if not isinstance(element, RawDataElement) or element.value is None or not _shareable(tag):
+        return ds[tag].value
+    charset = ds.get_item(_TAG_SPECIFIC_CHARACTER_SET)
+    if charset is not None:
+        charset = charset.value if isinstance(charset, RawDataElement) else repr(charset.value)
+    key = (tag, element.VR, element.is_implicit_VR, element.is_little_endian, element.value, charset)
+    try:
+        return _CONVERTED_VALUES[key]
+    except KeyError:
+        pass
+    value = ds[tag].value
+    if len(_CONVERTED_VALUES) >= _CONVERTED_VALUES_LIMIT:
+        _CONVERTED_VALUES.clear()
+    _CONVERTED_VALUES[key] = value
+    return value
+
+
+_KEYWORD_TAGS: dict = {}
+
+
+def _get(ds: Dataset, keyword: str, default=None):
+    """``ds.get(keyword, default)`` of a top-level element, through :func:`_value`."""
+    tag = _KEYWORD_TAGS.get(keyword)
+    if tag is None:
+        tag = _KEYWORD_TAGS[keyword] = Tag(tag_for_keyword(keyword))
+    value = _value(ds, tag)
+    return default if value is None and tag not in ds else value
+
+
 def _lookup(ds: Dataset, groups: Sequence[Dataset], tag: Tag):
     """Value of ``tag`` from the frame's functional groups (searched inside), else from the top level."""
     found = _find_nested([g for g in groups if g is not None], tag, depth=2) if groups else None
-    if found is None and tag in ds:
-        value = ds[tag].value
+    if found is None:
+        value = _value(ds, tag)
         found = None if _is_empty(value) else value
     return found
 
@@ -327,7 +388,7 @@ def _ti_values(ds: Dataset, groups: Sequence[Dataset]) -> tuple[dict, dict]:
     raw = {
         SRC_INVERSION_TIME: (_lookup(ds, groups, Tag(0x0018, 0x0082)), False),
         SRC_INVERSION_TIMES: (_lookup(ds, groups, _TAG_INVERSION_TIMES), False),
-        SRC_TRIGGER_TIME: (ds.get(_TAG_TRIGGER_TIME).value if _TAG_TRIGGER_TIME in ds else None, True),
+        SRC_TRIGGER_TIME: (_value(ds, _TAG_TRIGGER_TIME), True),
         SRC_NOMINAL_TRIGGER_DELAY: (_lookup(ds, groups, _TAG_NOMINAL_TRIGGER_DELAY), True),
         SRC_PHILIPS_PREPULSE: (_philips_prepulse(ds), False),
     }
@@ -339,7 +400,7 @@ def _ti_values(ds: Dataset, groups: Sequence[Dataset]) -> tuple[dict, dict]:
             text = _invalid_ti_text(value)
             if text is not None:
                 invalid[source] = text
-    comments = ds.get("ImageComments")
+    comments = _get(ds, "ImageComments")
     if comments:
         match = _TI_COMMENT_RE.search(str(comments))
         if match:
@@ -366,23 +427,23 @@ def _tuple_of_floats(value, length: int) -> tuple[float, ...] | None:
 def _frame_headers(path: Path, ds: Dataset, shown: str = "") -> list[_FrameHeader]:
     """One header per frame: single-frame files give one, enhanced multi-frame files one per frame.
     ValueError for a NumberOfFrames that no TI scout file holds (a damaged header: 1e9 frames once)."""
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    n_frames = int(_get(ds, "NumberOfFrames", 1) or 1)
     if not 1 <= n_frames <= MAX_FRAMES_PER_FILE:
         raise ValueError(f"NumberOfFrames {n_frames} is outside 1-{MAX_FRAMES_PER_FILE}")
-    shared = ds.get("SharedFunctionalGroupsSequence")
+    shared = _get(ds, "SharedFunctionalGroupsSequence")
     shared_item = shared[0] if shared else None
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    per_frame = _get(ds, "PerFrameFunctionalGroupsSequence")
     common = {
         "path": str(path),
-        "sop_uid": str(ds.get("SOPInstanceUID", "")),
-        "series_uid": str(ds.get("SeriesInstanceUID", "")),
-        "series_number": int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
-        "study_uid": str(ds.get("StudyInstanceUID", "")),
-        "description": str(ds.get("SeriesDescription", "") or ""),
-        "vendor": str(ds.get("Manufacturer", "") or ""),
-        "rows": int(ds.get("Rows", 0) or 0),
-        "columns": int(ds.get("Columns", 0) or 0),
-        "image_type": tuple(str(v).upper() for v in (ds.get("ImageType") or ())),
+        "sop_uid": str(_get(ds, "SOPInstanceUID", "")),
+        "series_uid": str(_get(ds, "SeriesInstanceUID", "")),
+        "series_number": int(_get(ds, "SeriesNumber")) if _get(ds, "SeriesNumber") not in (None, "") else None,
+        "study_uid": str(_get(ds, "StudyInstanceUID", "")),
+        "description": str(_get(ds, "SeriesDescription", "") or ""),
+        "vendor": str(_get(ds, "Manufacturer", "") or ""),
+        "rows": int(_get(ds, "Rows", 0) or 0),
+        "columns": int(_get(ds, "Columns", 0) or 0),
+        "image_type": tuple(str(v).upper() for v in (_get(ds, "ImageType") or ())),
     }
     headers = []
     for index in range(n_frames):
@@ -397,7 +458,7 @@ def _frame_headers(path: Path, ds: Dataset, shown: str = "") -> list[_FrameHeade
                 frame_number=index,
                 orientation=_tuple_of_floats(_lookup(ds, groups, _TAG_IOP), 6),
                 position=_tuple_of_floats(_lookup(ds, groups, _TAG_IPP), 3),
-                slice_location=_float_or_none(ds.get("SliceLocation")),
+                slice_location=_float_or_none(_get(ds, "SliceLocation")),
                 pixel_spacing=spacing,
                 slice_thickness=_float_or_none(_lookup(ds, groups, _TAG_SLICE_THICKNESS)),
                 ti_values=ti_values,
@@ -760,7 +821,7 @@ def _philips_scale(ds: Dataset) -> tuple[float, float] | None:
 def _to_gray(pixels: np.ndarray, ds: Dataset, n_frames: int) -> np.ndarray:
     """Pixel array as [F, H, W] float64 luminance (RGB secondary captures converted, MONOCHROME1 inverted)."""
     array = np.asarray(pixels)
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    samples = int(_get(ds, "SamplesPerPixel", 1) or 1)
     if samples == 3:
         if array.ndim == 3:
             array = array[np.newaxis]
@@ -768,7 +829,7 @@ def _to_gray(pixels: np.ndarray, ds: Dataset, n_frames: int) -> np.ndarray:
     elif array.ndim == 2:
         array = array[np.newaxis]
     array = array.astype(np.float64)
-    if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+    if str(_get(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
         array = array.max() - array
     if array.shape[0] != n_frames:
         raise ScoutError(f"Expected {n_frames} frame(s) but the pixel data hold {array.shape[0]}.")
@@ -789,13 +850,13 @@ def _native_pixel_array(ds: Dataset) -> np.ndarray | None:
     meta = getattr(ds, "file_meta", None)
     if not _PYDICOM_3 or meta is None or str(meta.get("TransferSyntaxUID", "")) not in _NATIVE_LITTLE_ENDIAN:
         return None
-    allocated, stored, signed = ds.get("BitsAllocated"), ds.get("BitsStored"), ds.get("PixelRepresentation")
-    if (int(ds.get("SamplesPerPixel", 1) or 1) != 1
-            or str(ds.get("PhotometricInterpretation", "")).upper() not in ("MONOCHROME1", "MONOCHROME2")
+    allocated, stored, signed = _get(ds, "BitsAllocated"), _get(ds, "BitsStored"), _get(ds, "PixelRepresentation")
+    if (int(_get(ds, "SamplesPerPixel", 1) or 1) != 1
+            or str(_get(ds, "PhotometricInterpretation", "")).upper() not in ("MONOCHROME1", "MONOCHROME2")
             or allocated not in (16, 32) or not isinstance(stored, int) or not 1 <= stored <= allocated
             or signed not in (0, 1) or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds or "PixelData" not in ds):
         return None
-    rows, columns, frames = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0), int(ds.get("NumberOfFrames", 1) or 1)
+    rows, columns, frames = int(_get(ds, "Rows", 0) or 0), int(_get(ds, "Columns", 0) or 0), int(_get(ds, "NumberOfFrames", 1) or 1)
     count = rows * columns * frames
     data = ds.PixelData
     if count <= 0 or not isinstance(data, bytes) or len(data) != count * allocated // 8:
@@ -836,7 +897,7 @@ def _load_pixels_reporting(candidate: ScoutCandidate, datasets: dict | None = No
                 ds = datasets.get(str(path)) if datasets is not None else None
                 if ds is None:
                     ds = pydicom.dcmread(path, force=False)
-                n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+                n_frames = int(_get(ds, "NumberOfFrames", 1) or 1)
                 native = _native_pixel_array(ds)
                 pixels = _to_gray(ds.pixel_array if native is None else native, ds, n_frames)
                 cache[path] = (ds, pixels)
@@ -859,8 +920,8 @@ def _load_pixels_reporting(candidate: ScoutCandidate, datasets: dict | None = No
             failures[index] = f"{Path(path).name} holds {pixels.shape[0]} frame(s); frame {frame_number + 1} is missing."
             loaded.append(None)
             continue
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-        shared = ds.get("SharedFunctionalGroupsSequence")
+        per_frame = _get(ds, "PerFrameFunctionalGroupsSequence")
+        shared = _get(ds, "SharedFunctionalGroupsSequence")
         frame_item = (
             per_frame[frame_number] if per_frame is not None and frame_number < len(per_frame) else None
         )

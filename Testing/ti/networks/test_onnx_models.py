@@ -201,3 +201,13 @@ def test_shipped_model_cards_name_no_folders():
         command = loaded.card["training_command"]
         assert command.startswith("cardiac-lge train"), command
         assert "/" not in command and "\\" not in command, command
+
+
+@pytest.mark.parametrize("threads", [None, 1])
+def test_sessions_do_not_spin_between_runs(threads):
+    """The intra-op threads sleep between runs (onnx_runtime.session_options): spinning left the numpy work after
+    each run short of a core on the 2-core machine. The thread count stays what was asked."""
+    network = load_model(threads=threads).network
+    options = network.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == (threads or 0) and options.inter_op_num_threads == 1
