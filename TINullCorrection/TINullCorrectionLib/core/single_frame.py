@@ -17,8 +17,7 @@ the air outside the body and the subcutaneous fat keep their level relative to t
 zero-signal reference of a phase-sensitive picture (its display zero is a mid-grey set by the series'
 window): the central crop rarely contains air (only the lungs come near zero, with a small negative signal
 of their own), so from the two crop channels alone the sign of a PSIR myocardium was often not recoverable.
-Scalars: the frame's TI (/1000 ms) and whether it is a screen
-capture.
+Scalars: the frame's TI (/1000 ms) and whether it is a screen capture.
 """
 
 from __future__ import annotations
