@@ -22,7 +22,7 @@ def _series(folder, vendor="siemens", seed=3, n_frames=12):
 
 def _same_scouts(first, second):
     assert len(first) == len(second)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         assert a.frames.dtype == b.frames.dtype == np.float32
         np.testing.assert_array_equal(a.frames, b.frames)
         np.testing.assert_array_equal(a.ti_ms, b.ti_ms)
@@ -87,7 +87,7 @@ def test_frames_are_the_stored_values_through_the_modality_rescale(tmp_path, slo
 def test_signed_monochrome1_is_inverted_without_integer_overflow(tmp_path):
     paths = _series(tmp_path)
     rng = np.random.default_rng(0)
-    for index, path in enumerate(paths):
+    for path in paths:
         ds = pydicom.dcmread(path)
         values = rng.integers(-32768, 32767, size=(ds.Rows, ds.Columns), dtype=np.int16, endpoint=True)
         values[0, 0], values[0, 1] = -32768, 32767  # the full range: max - min overflows int16
