@@ -29,7 +29,7 @@ lowest infarct mean |Δ LGE %| among the points that meet the issue's normal-cas
 no normal > 3%), i.e. the issue's targets read as constraints on the normals plus an error target on the
 infarcts. The "all" rule (lowest mean |Δ| over all cases, normals at 0%) is reported beside it with its
 own cross-validation, as the alternative. History, to be honest about it: "all" fixed the default from
-s20 to s22 and "specific" was reported beside it; at s23 the lead switched the default to
+s20 to s21 and "specific" was reported beside it; at s22 the lead switched the default to
 "specific" — one binary choice made knowing both rules' results (the cross-validated figures include the
 parameter choice inside the folds, not this choice of rule). The core's constants must equal the whole-set
 choice of ``DEFAULT_RULE`` (the run says so). Because the same set then judges the method, the run also reports
@@ -89,7 +89,7 @@ PEAK_GRID = (0.0, 0.3, 0.4, 0.5)
 MIN_REGION_GRID = (0.01, 0.03, 0.05)
 FOLDS = 5
 #: the rule that fixes the default's parameters (``choose_parameters``); the other one is reported beside it.
-#: "all" until s22, "specific" since s23 (see the module docstring).
+#: "all" until s21, "specific" since s22 (see the module docstring).
 DEFAULT_RULE = "specific"
 ALTERNATIVE_RULE = "all"
 RULES = ("specific", "all")
@@ -223,9 +223,9 @@ def pool_grid(cases: dict) -> dict:
 def choose_parameters(grid: dict, names, rule: str = DEFAULT_RULE) -> tuple:
     """The rule that fixes gmm-pool's parameters on the cases ``names`` (ties to the earlier grid point).
 
-    ``specific`` (the default's rule since s23): the lowest mean |Δ| over the infarcts among the points that
+    ``specific`` (the default's rule since s22): the lowest mean |Δ| over the infarcts among the points that
     meet the issue's targets on the normals (mean FP ≤ 1%, none > 3%); the ``all`` choice where no point meets
-    them. ``all`` (the default's rule until s22, now the alternative reported beside it): the lowest mean
+    them. ``all`` (the default's rule until s21, now the alternative reported beside it): the lowest mean
     |Δ LGE %| over all of them (normals at expert 0%, the same criterion as the choice of the default method)."""
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}")
@@ -479,7 +479,7 @@ def main(argv=None) -> int:
     print(f"gmm-pool (default), {FOLDS}-fold cross-validated (parameters chosen by the rule '{DEFAULT_RULE}' on 4 folds, "
           f"measured on the held-out fold; per fold: {'; '.join(key_text(k) for k in cv_keys)}): {line(cv_summary)}")
     print(f"Alternative rule '{ALTERNATIVE_RULE}' (lowest mean abs Δ over all 55 cases, normals at 0%; the default's rule "
-          f"until s22): {key_text(other_key)}: {line(other_summary)}")
+          f"until s21): {key_text(other_key)}: {line(other_summary)}")
     print(f"  cross-validated (per fold: {'; '.join(key_text(k) for k in cv_other_keys)}): {line(cv_other)}")
     target = (results[default]["mad"] <= 3.0 and results[default]["dice"] >= 0.70 and results[default]["fp_mean"] <= 1.0
               and results[default]["fp_over3"] == 0) if default else False

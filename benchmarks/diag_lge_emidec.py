@@ -14,7 +14,7 @@ Data and mask as in ``bench_lge_emidec.py`` (expert myocardium, automatic everyt
   features the method can observe (the 99th percentile, the normal SD, the mixture's bright weight and separation, the
   median and upper quartile, all in B − μ_n units);
 * **paired comparison** of a parameter choice (``--compare f,region,g``, default the benchmark's "all" rule choice
-  0.60 / 0.03 / 0.40, the default until s22; since s23 the default is the "specific" choice 0.60 / 0.01 / 0.40) against
+  0.60 / 0.03 / 0.40, the default until s21; since s22 the default is the "specific" choice 0.60 / 0.01 / 0.40) against
   the default, case by case: mean difference of |Δ LGE %|, its bootstrap 95% interval,
   how many cases gain or lose more than 0.5 points, and the normals.
 

@@ -50,7 +50,7 @@ def test_the_lge_benchmark_cross_validation_never_chooses_on_the_held_out_fold()
 
 
 def test_the_lge_benchmark_chooses_the_default_by_the_specific_rule():
-    """Since s23 the default's parameters come from the "specific" rule: the lowest infarct mean |Δ| among the grid
+    """Since s22 the default's parameters come from the "specific" rule: the lowest infarct mean |Δ| among the grid
     points whose normals meet the issue's targets (mean FP ≤ 1%, none > 3%). Point "a" is better on all cases (mean
     |Δ| 0.7 against 0.8) but calls its normal at 3.5%; "b" keeps the normals clean at an infarct error of 1.0; "c" is clean and
     worse (2.0). The default rule picks "b", the "all" rule (reported beside it) "a"; with every point failing the

@@ -119,7 +119,7 @@ DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README 
 #: the slice's myocardium, fixed a priori as a robust maximum), and the smallest in-plane LGE component kept, as a
 #: fraction of the slice's myocardial voxels; the fractions chosen by the "specific" rule of
 #: benchmarks/bench_lge_emidec.py on the EMIDEC development set (lowest infarct mean |Δ| among the grid points meeting
-#: the normal-case targets; 5-fold cross-validated figures there). Since s23; until then the "all" rule chose
+#: the normal-case targets; 5-fold cross-validated figures there). Since s22; until then the "all" rule chose
 #: MIN_REGION_FRACTION = 0.03 (f and g the same).
 POOL_FRACTION = 0.60
 PEAK_FRACTION = 0.40

@@ -35,7 +35,7 @@ HANDFUL = ("Case_P001", "Case_P003", "Case_P005", "Case_P007", "Case_P009", "Cas
 
 
 def test_default_method_mean_error_over_a_fixed_handful_of_infarcts(emidec):
-    """Measured (gmm-pool, s23 default: f 0.60 / g 0.40 / minimum region 0.01): mean |Δ| 5.93 points, median Dice
+    """Measured (gmm-pool, s22 default: f 0.60 / g 0.40 / minimum region 0.01): mean |Δ| 5.93 points, median Dice
     0.761 on these eight (s21 default, minimum region 0.03: 6.20 / 0.753; without the peak term 6.4 / 0.72); the
     previous default (gmm) gave 11.6 / 0.58 and n-SD 6 11.0 / 0.60. The mean bound fails with the s21 minimum region,
     the Dice bound if the default falls back to those methods."""
@@ -64,7 +64,7 @@ def test_automatic_remote_lies_off_the_infarct(emidec, case):
 def test_default_method_on_normal_hearts(emidec, case):
     """N075: 16.6% with gmm (the spatial rules remove its off-endocardial regions). N070 / N083: 4.7% / 5.1% without
     gmm-pool's peak term (blood pool barely brighter than the myocardium, coil shading), 0.0% with it (s21). With the
-    s23 minimum region (0.01) N075 measures 1.7%, the other four 0.0%; the bound is the issue's target."""
+    s22 minimum region (0.01) N075 measures 1.7%, the other four 0.0%; the bound is the issue's target."""
     image, labels = emidec(case)
     result = segment_lge(image, labels >= 2, SPACING)
     assert result.lge_percent_of_lv <= 3.0

@@ -7,7 +7,7 @@ remote means and SDs). Any change of a single voxel or of the last bit of a thre
 replaced library calls are also checked against those calls directly. gmm-pool's peak term (s21, an intended change
 of the default) is off in run 0, which must still equal e931cf2; run 7 is the s21 default with it, pinned at that
 commit. Stage 23 changed the default minimum region from 0.03 to 0.01 (the benchmark's "specific" rule): run 0 now
-passes 0.03 explicitly (the value at e931cf2); run 7, the default, was recomputed at the s23 commit and is
+passes 0.03 explicitly (the value at e931cf2); run 7, the default, was recomputed at the s22 commit and is
 bit-identical to s21 — on these five volumes no in-plane LGE component between 1% and 3% of a slice's myocardium
 survives the threshold, so the smaller minimum removes nothing more or less. The change itself is guarded by
 ``test_the_default_keeps_a_true_region_between_one_and_three_percent_of_the_myocardium``
@@ -56,7 +56,7 @@ RUNS = (
     ("gmm", {"include_mvo": True}),
     ("otsu", {}),
     ("fwhm", {}),
-    ("gmm-pool", {}),  # the default with its peak term (s21) and, since s23, minimum region 0.01 (see below)
+    ("gmm-pool", {}),  # the default with its peak term (s21) and, since s22, minimum region 0.01 (see below)
 )
 
 
@@ -124,7 +124,7 @@ EXPECTED = {
     ('user-remote', 6): '34560838a1e7e76b',
     # run 7, the default gmm-pool with its peak term (an intended change, s21): computed by ``compute()`` at the commit
     # that added the term; run 0 (the term off) still equals e931cf2, so the term changes nothing else. Recomputed at
-    # s23 (default minimum region 0.03 -> 0.01): identical, as no component between 1% and 3% survives here
+    # s22 (default minimum region 0.03 -> 0.01): identical, as no component between 1% and 3% survives here
     ('transmural-float', 7): '7480272664a99472',
     ('subendocardial-mvo-integer', 7): '9f5e95c13f01ace4',
     ('at-the-border', 7): '1020f176bbb6e3d6',
