@@ -35,9 +35,10 @@ HANDFUL = ("Case_P001", "Case_P003", "Case_P005", "Case_P007", "Case_P009", "Cas
 
 
 def test_default_method_mean_error_over_a_fixed_handful_of_infarcts(emidec):
-    """Measured (gmm-pool with its peak term, s21): mean |Δ| 6.2 points, median Dice 0.75 on these eight (without the
-    peak term 6.4 / 0.72); the previous default (gmm) gave 11.6 / 0.58 and n-SD 6 11.0 / 0.60, so the bounds fail if
-    the default falls back to them."""
+    """Measured (gmm-pool, s22 default: f 0.60 / g 0.40 / minimum region 0.01): mean |Δ| 5.93 points, median Dice
+    0.761 on these eight (s21 default, minimum region 0.03: 6.20 / 0.753; without the peak term 6.4 / 0.72); the
+    previous default (gmm) gave 11.6 / 0.58 and n-SD 6 11.0 / 0.60. The mean bound fails with the s21 minimum region,
+    the Dice bound if the default falls back to those methods."""
     deltas, dices = [], []
     for case in HANDFUL:
         image, labels = emidec(case)
@@ -46,8 +47,8 @@ def test_default_method_mean_error_over_a_fixed_handful_of_infarcts(emidec):
         deltas.append(abs(result.lge_percent_of_lv - 100.0 * expert.sum() / myo.sum()))
         dices.append(_dice(result.scar_mask, expert))
         assert len(result.per_slice) == image.shape[0] and not (result.scar_mask & ~myo).any()
-    assert np.mean(deltas) <= 7.5, np.round(deltas, 1)
-    assert np.median(dices) >= 0.70, np.round(dices, 2)
+    assert np.mean(deltas) <= 6.1, np.round(deltas, 2)
+    assert np.median(dices) >= 0.74, np.round(dices, 3)
 
 
 @pytest.mark.parametrize("case", ["Case_P047", "Case_P009", "Case_P005"])
@@ -62,8 +63,8 @@ def test_automatic_remote_lies_off_the_infarct(emidec, case):
 @pytest.mark.parametrize("case", ["Case_N040", "Case_N058", "Case_N075", "Case_N070", "Case_N083"])
 def test_default_method_on_normal_hearts(emidec, case):
     """N075: 16.6% with gmm (the spatial rules remove its off-endocardial regions). N070 / N083: 4.7% / 5.1% without
-    gmm-pool's peak term (blood pool barely brighter than the myocardium, coil shading), 0.0% with it (s21). All five
-    measure 0.0% now; the bound is the issue's target."""
+    gmm-pool's peak term (blood pool barely brighter than the myocardium, coil shading), 0.0% with it (s21). With the
+    s22 minimum region (0.01) N075 measures 1.7%, the other four 0.0%; the bound is the issue's target."""
     image, labels = emidec(case)
     result = segment_lge(image, labels >= 2, SPACING)
     assert result.lge_percent_of_lv <= 3.0

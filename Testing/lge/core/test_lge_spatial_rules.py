@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from LGEResolutionQALib.core.lge_quantification import LGEQuantSettings, quantify_lge
 from LGEResolutionQALib.core.lge_segmentation import (
+    MIN_REGION_FRACTION,
     PEAK_FRACTION,
     PEAK_PERCENTILE,
     POOL_FRACTION,
@@ -229,3 +230,35 @@ def test_peak_fraction_is_a_quantification_setting_and_reaches_the_json():
     assert default.as_json()["settings"]["peak_fraction"] == PEAK_FRACTION
     assert off.as_json()["settings"]["peak_fraction"] == 0.0
     assert quantify_lge(image, ijk_to_ras, myo, LGEQuantSettings(method="gmm")).as_json()["settings"]["peak_fraction"] is None
+
+
+def _small_true_region_stack():
+    """Three identical slices of the exact ring: normal myocardium 100, blood 200, a bright (200) subendocardial
+    region of 23 voxels = 2.5% of the slice's 904 myocardial voxels, on every slice (so the slice rule keeps it);
+    Gaussian noise SD 3."""
+    myo2, angle, radius = _ring()
+    region2 = myo2 & (radius < 17.5) & (angle < 20.0)
+    myo, region = np.repeat(myo2[None], 3, 0), np.repeat(region2[None], 3, 0)
+    cavity = np.repeat((radius < 14.0)[None], 3, 0)
+    image = (np.where(myo, 100.0, 20.0) + np.where(cavity, 180.0, 0.0) + np.where(region, 100.0, 0.0)
+             + np.random.default_rng(0).normal(0.0, 3.0, myo.shape))
+    return image, myo, region
+
+
+def test_the_default_keeps_a_true_region_between_one_and_three_percent_of_the_myocardium():
+    """Stage 23: the default minimum region is the "specific" rule's choice, 1% of the slice's myocardium (it was
+    3%, the "all" rule's). A true 2.5% subendocardial region is kept exactly by the default and the default
+    settings, and removed (0%, "No LGE found" warning) by the old 3%."""
+    image, myo, region = _small_true_region_stack()
+    share = region[0].sum() / myo[0].sum()
+    assert 0.01 <= MIN_REGION_FRACTION < share < 0.03
+    result = segment_lge(image, myo, SPACING)
+    assert np.array_equal(result.scar_mask, region)
+    assert result.lge_percent_of_lv == pytest.approx(100.0 * share) and not result.warnings
+    assert all(row.threshold_au == pytest.approx(160.0, abs=1.0) for row in result.per_slice)  # 100 + 0.6 (200 - 100)
+    ijk_to_ras = np.diag([SPACING[0], SPACING[1], SPACING[2], 1.0])
+    quantified = quantify_lge(image, ijk_to_ras, myo)
+    assert np.array_equal(quantified.lge.scar_mask, region)
+    assert quantified.as_json()["settings"]["min_region_fraction"] == MIN_REGION_FRACTION
+    old = segment_lge(image, myo, SPACING, min_region_fraction=0.03)
+    assert not old.scar_mask.any() and any("No LGE found" in w for w in old.warnings)
