@@ -338,6 +338,98 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
     return {k: int(c) for k, c in zip(keys, best)}
 
 
+def _edge_profile(gradient: np.ndarray, a: np.ndarray, b: float, vertical: bool) -> np.ndarray:
+    """The 30th percentile of |gradient| (dilated across the lines) along the lines x = a_i + b y (vertical) or
+    y = a_i + b x, over the middle 70% of their length (where the grid is: a photo frames it with a margin)."""
+    height, width = gradient.shape
+    span, extent = (height, width) if vertical else (width, height)
+    t = np.linspace(0.15 * span, 0.85 * span, 120)
+    position = np.rint(np.asarray(a, float)[:, None] + b * t[None, :]).astype(int)
+    inside = (position >= 0) & (position < extent)
+    position = np.clip(position, 0, extent - 1)
+    along = np.broadcast_to(t.astype(int), position.shape)
+    values = gradient[along, position] if vertical else gradient[position, along]
+    # a low percentile: a border is a step along its whole length, a row of text only where the letters are
+    return np.where(inside.mean(axis=1) > 0.9, np.percentile(values, 30, axis=1), 0.0)
+
+
+def _band_std(grey: np.ndarray, first: _Line, second: _Line, vertical: bool) -> float:
+    """Standard deviation of the levels between two lines of one family (the inner 60% of the band across, the
+    middle 70% along): a row or column of tiles shows anatomy, the viewer's panels beside the grid are flat."""
+    height, width = grey.shape
+    span, extent = (height, width) if vertical else (width, height)
+    t = np.linspace(0.15 * span, 0.85 * span, 60)
+    fractions = np.linspace(0.2, 0.8, 25)
+    start, stop = first.a + first.b * t, second.a + second.b * t
+    position = np.rint(start[None, :] + fractions[:, None] * (stop - start)[None, :]).astype(int)
+    if position.min() < 0 or position.max() >= extent:
+        return 0.0
+    along = np.broadcast_to(t.astype(int), position.shape)
+    return float((grey[along, position] if vertical else grey[position, along]).std())
+
+
+def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, vertical: bool, centre: float,
+                 max_added: int = 2) -> list[_Line]:
+    """The lattice with the outer borders it missed added at either end.
+
+    Every viewport has a border, the outer ones included, but an outer border is often only a step (tile -> the
+    border's colour -> the viewer's grey of about the same level: a Philips-like dark gap against a dark viewer), so
+    its ridge is weak and the lattice can stop one line short, losing a row or column of tiles. At each end the next
+    line is extrapolated (positions: parabola over the indices, tilt: straight line) and taken, at the strongest
+    step within 0.12 spacings of that place, when (1) that step is at least half as strong as the lattice's own
+    borders (mean |gradient| along the line) and (2) the band it closes shows as much variation as the last band
+    of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). Our method."""
+    lines = list(lattice)
+    for _ in range(max_added):
+        keys = np.arange(len(lines), dtype=float)
+        fit_a = np.polyfit(keys, [line.a for line in lines], 2 if len(lines) >= 4 else 1)
+        fit_b = np.polyfit(keys, [line.b for line in lines], 1)
+        reference = float(np.median([_edge_profile(gradient, np.array([line.a + d for d in (-2, -1, 0, 1, 2)]), line.b,
+                                                   vertical).max() for line in lines]))
+        added = False
+        for end in (-1, len(lines)):
+            a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
+            spacing = abs(float(np.polyval(fit_a, end)) - float(np.polyval(fit_a, end + (1 if end < 0 else -1))))
+            offsets = np.arange(-0.12 * spacing, 0.12 * spacing + 0.5, 0.5)
+            profile = _edge_profile(gradient, a + offsets, b, vertical)
+            best = int(np.argmax(profile))
+            if profile[best] < 0.5 * reference:
+                continue
+            candidate = _Line(a + float(offsets[best]), b, 0.0)
+            inner, neighbour = (lines[0], lines[1]) if end < 0 else (lines[-1], lines[-2])
+            closes = _band_std(grey, candidate, inner, vertical)
+            if closes < 0.4 * _band_std(grey, inner, neighbour, vertical):
+                continue
+            lines = [candidate, *lines] if end < 0 else [*lines, candidate]
+            added = True
+            break
+        if not added:
+            break
+    return lines
+
+
+def _regular_borders(lines: list[_Line], gradient: np.ndarray, vertical: bool, centre: float) -> bool:
+    """Whether a lattice looks like viewport borders all through: every line a step along its length at least 40%
+    as strong as the lattice's median line (a row of text or an anatomy edge taken for a border is not), and each
+    end line within 8% of a spacing of where its three neighbours put it (a panel edge beyond the last border is
+    not)."""
+    support = np.array([_edge_profile(gradient, np.array([line.a + d for d in (-2, -1, 0, 1, 2)]), line.b, vertical).max()
+                        for line in lines])
+    if support.min() < 0.4 * float(np.median(support)):
+        return False
+    positions = np.array([line.at(centre) for line in lines])
+    if positions.size < 4:
+        return True
+    spacing = float(np.median(np.diff(positions)))
+    for end, others in ((0, [1, 2, 3]), (-1, [-2, -3, -4])):
+        keys = np.array(others, dtype=float) if end == 0 else positions.size + np.array(others, dtype=float)
+        key_end = 0.0 if end == 0 else positions.size - 1.0
+        fit = np.polyfit(keys, positions[others], 1)
+        if abs(float(np.polyval(fit, key_end)) - positions[end]) > 0.08 * spacing:
+            return False
+    return True
+
+
 def _intersection(vertical: _Line, horizontal: _Line) -> np.ndarray:
     """Point where x = a1 + b1 y meets y = a2 + b2 x."""
     y = (horizontal.a + horizontal.b * vertical.a) / (1.0 - horizontal.b * vertical.b)
@@ -355,22 +447,41 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
                        interpolation=cv2.INTER_AREA) if scale < 1.0 else array
     channels = _grid_channels(small)
     size = small.shape[:2]
-    found_columns: list[list[_Line]] = []
-    found_rows: list[list[_Line]] = []
+    grey = cv2.GaussianBlur(channels[0].astype(np.float32), (0, 0), 1.0)
+    gradients = (cv2.dilate(np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)), np.ones((1, 3), np.uint8)),
+                 cv2.dilate(np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)), np.ones((3, 1), np.uint8)))
+    found: dict[bool, list[list[_Line]]] = {True: [], False: []}    # vertical family -> lattices found
+    irregular: dict[bool, list[list[_Line]]] = {True: [], False: []}
+
+    def best_grid(columns_found, rows_found):
+        # of the plausible grids, the one with the most cells (a lattice that stopped a line short loses tiles), those
+        # of nearly square cells (aspect within 1.6: scout matrices) first (a lattice of borders and rows of text
+        # between them halves the cells)
+        grids = [_cells(columns, rows) for columns in columns_found for rows in rows_found]
+        grids = [corners for corners in grids if _plausible_cells(corners, size)]
+        return max(grids, key=lambda corners: (abs(np.log(_cell_aspect(corners))) <= np.log(1.6),
+                                               corners.shape[0] * corners.shape[1])) if grids else None
+
     # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
     # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
-    # between noisy tiles); every lattice must be regular, and the grid they make plausible (_plausible_cells)
+    # between noisy tiles); every lattice must be regular (with its outer borders: _outer_lines) and look like
+    # borders all through (_regular_borders; others are kept as a last resort), and the grid plausible
     for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
         maps = [_ridge_maps(channel, factor, sigma_px) for channel in channels]
-        columns = _lattice(_hough_family(np.bitwise_or.reduce([m[1] for m in maps]), True), size[0] / 2.0, size[1])
-        rows = _lattice(_hough_family(np.bitwise_or.reduce([m[0] for m in maps]), False), size[1] / 2.0, size[0])
-        found_columns += [columns] if columns is not None else []
-        found_rows += [rows] if rows is not None else []
-        for columns in found_columns:
-            for rows in found_rows:
-                corners = _cells(columns, rows)
-                if _plausible_cells(corners, size):
-                    return corners / scale, scale
+        for vertical, centre, extent in ((True, size[0] / 2.0, size[1]), (False, size[1] / 2.0, size[0])):
+            lattice = _lattice(_hough_family(np.bitwise_or.reduce([m[1 if vertical else 0] for m in maps]), vertical),
+                               centre, extent)
+            if lattice is None:
+                continue
+            gradient = gradients[0 if vertical else 1]
+            lattice = _outer_lines(lattice, grey, gradient, vertical, centre)
+            (found if _regular_borders(lattice, gradient, vertical, centre) else irregular)[vertical].append(lattice)
+        corners = best_grid(found[True], found[False])
+        if corners is not None:
+            return corners / scale, scale
+    corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+    if corners is not None:
+        return corners / scale, scale
     raise MosaicError(
         "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
         "straight on and in focus, or enter the frames one by one (single-frame mode)."
@@ -398,10 +509,14 @@ def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
         return False
     if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
         return False
+    return 0.5 <= _cell_aspect(corners) <= 2.0
+
+
+def _cell_aspect(corners: np.ndarray) -> float:
+    """Median width / height of the cells [rows, columns, 4, 2]."""
     cell_width = np.linalg.norm(corners[..., 1, :] - corners[..., 0, :], axis=-1)
     cell_height = np.linalg.norm(corners[..., 3, :] - corners[..., 0, :], axis=-1)
-    aspect = float(np.median(cell_width / np.maximum(cell_height, 1e-9)))
-    return 0.5 <= aspect <= 2.0
+    return float(np.median(cell_width / np.maximum(cell_height, 1e-9)))
 
 
 def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
