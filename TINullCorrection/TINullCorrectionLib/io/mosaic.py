@@ -378,14 +378,30 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, v
     line is extrapolated (positions: parabola over the indices, tilt: straight line) and taken, at the strongest
     step within 0.12 spacings of that place, when (1) that step is at least half as strong as the lattice's own
     borders (mean |gradient| along the line) and (2) the band it closes shows as much variation as the last band
-    of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). Our method."""
+    of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
+    more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
+    faint outer border, taken for it) is replaced by the strongest step within 5% of that place. Our method."""
     lines = list(lattice)
+    reference = float(np.median([_edge_profile(gradient, np.array([line.a + d for d in (-2, -1, 0, 1, 2)]), line.b,
+                                               vertical).max() for line in lines]))
+    if len(lines) >= 4:
+        # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
+        # is replaced by the strongest step near where they put it
+        for end, others in ((0, (1, 2, 3)), (len(lines) - 1, (len(lines) - 2, len(lines) - 3, len(lines) - 4))):
+            fit_a = np.polyfit(others, [lines[k].a for k in others], 1)
+            fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
+            a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
+            spacing = abs(float(fit_a[0]))
+            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
+                continue
+            offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
+            profile = _edge_profile(gradient, a + offsets, b, vertical)
+            if profile.max() >= 0.5 * reference:
+                lines[end] = _Line(a + float(offsets[int(np.argmax(profile))]), b, 0.0)
     for _ in range(max_added):
         keys = np.arange(len(lines), dtype=float)
         fit_a = np.polyfit(keys, [line.a for line in lines], 2 if len(lines) >= 4 else 1)
         fit_b = np.polyfit(keys, [line.b for line in lines], 1)
-        reference = float(np.median([_edge_profile(gradient, np.array([line.a + d for d in (-2, -1, 0, 1, 2)]), line.b,
-                                                   vertical).max() for line in lines]))
         added = False
         for end in (-1, len(lines)):
             a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
