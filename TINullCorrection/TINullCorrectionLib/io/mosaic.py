@@ -143,13 +143,16 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return np.asarray(array, dtype=np.float32)
 
 
-def _ridge_maps(grey_small: np.ndarray, factor: float = 3.0, sigma_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _ridge_maps(grey_small: np.ndarray, factor: float = 3.0, sigma_px: float = 1.0,
+                smoothed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Binary maps of thin horizontal and vertical ridges (bright or dark lines: a viewport border on any
     background): |d2/dy2| - |d2/dx2| (and the reverse) of the image smoothed by ``sigma_px`` above an adaptive
-    threshold (``factor`` x the median second-derivative magnitude, at least 6 levels / sigma^2)."""
+    threshold (``factor`` x the median second-derivative magnitude, at least 6 levels / sigma^2). ``smoothed``: the
+    image already smoothed by ``sigma_px``, where the caller has it."""
     import cv2
 
-    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), sigma_px)
+    if smoothed is None:
+        smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), sigma_px)
     d2x = cv2.Sobel(smoothed, cv2.CV_32F, 2, 0, ksize=3)
     d2y = cv2.Sobel(smoothed, cv2.CV_32F, 0, 2, ksize=3)
     horizontal = np.abs(d2y) - np.abs(d2x)
@@ -338,19 +341,32 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
     return {k: int(c) for k, c in zip(keys, best)}
 
 
-def _edge_profile(gradient: np.ndarray, a: np.ndarray, b: float, vertical: bool) -> np.ndarray:
-    """The 30th percentile of |gradient| (dilated across the lines) along the lines x = a_i + b y (vertical) or
-    y = a_i + b x, over the middle 70% of their length (where the grid is: a photo frames it with a margin)."""
-    height, width = gradient.shape
+def _edge_profile(grey: np.ndarray, a: np.ndarray, b: float, vertical: bool) -> np.ndarray:
+    """How much the lines x = a_i + b y (vertical) or y = a_i + b x of the smoothed ``grey`` are a step all along:
+    the 30th percentile (of 100 points), over the middle 70% of their length (where the grid is: a photo frames it with a margin), of
+    the largest level difference across the line (central differences at the line and 1 pixel either side). A
+    border is a step along its whole length, a row of text only where the letters are. Evaluated at these points
+    only (no gradient image: the grid stage's time)."""
+    height, width = grey.shape
     span, extent = (height, width) if vertical else (width, height)
-    t = np.linspace(0.15 * span, 0.85 * span, 120)
-    position = np.rint(np.asarray(a, float)[:, None] + b * t[None, :]).astype(int)
-    inside = (position >= 0) & (position < extent)
-    position = np.clip(position, 0, extent - 1)
+    t = np.linspace(0.15 * span, 0.85 * span, 100)
+    a = np.asarray(a, float)
+    position = np.rint(a[:, None] + np.broadcast_to(np.asarray(b, float), a.shape)[:, None] * t[None, :]).astype(int)
+    inside = ((position >= 2) & (position < extent - 2)).mean(axis=1) > 0.9
     along = np.broadcast_to(t.astype(int), position.shape)
-    values = gradient[along, position] if vertical else gradient[position, along]
-    # a low percentile: a border is a step along its whole length, a row of text only where the letters are
-    return np.where(inside.mean(axis=1) > 0.9, np.percentile(values, 30, axis=1), 0.0)
+    levels = [grey[along, np.clip(position + d, 0, extent - 1)] if vertical else grey[np.clip(position + d, 0, extent - 1), along]
+              for d in (-2, -1, 0, 1, 2)]
+    steps = np.maximum.reduce([np.abs(levels[k + 2] - levels[k]) for k in range(3)])
+    return np.where(inside, np.partition(steps, 30, axis=1)[:, 30], 0.0)
+
+
+def _support(lines: list[_Line], grey: np.ndarray, vertical: bool) -> np.ndarray:
+    """:func:`_edge_profile` of every line, the best within 2 pixels of it (a line found at the middle of a dark gap
+    has its steps on either side)."""
+    offsets = np.arange(-2, 3, dtype=float)
+    a = np.array([line.a for line in lines])[:, None] + offsets[None, :]
+    b = np.repeat([line.b for line in lines], offsets.size)
+    return _edge_profile(grey, a.ravel(), b, vertical).reshape(len(lines), offsets.size).max(axis=1)
 
 
 def _band_std(grey: np.ndarray, first: _Line, second: _Line, vertical: bool) -> float:
@@ -368,7 +384,7 @@ def _band_std(grey: np.ndarray, first: _Line, second: _Line, vertical: bool) -> 
     return float((grey[along, position] if vertical else grey[position, along]).std())
 
 
-def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, vertical: bool, centre: float,
+def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre: float,
                  max_added: int = 2) -> list[_Line]:
     """The lattice with the outer borders it missed added at either end.
 
@@ -377,13 +393,12 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, v
     its ridge is weak and the lattice can stop one line short, losing a row or column of tiles. At each end the next
     line is extrapolated (positions: parabola over the indices, tilt: straight line) and taken, at the strongest
     step within 0.12 spacings of that place, when (1) that step is at least half as strong as the lattice's own
-    borders (mean |gradient| along the line) and (2) the band it closes shows as much variation as the last band
+    borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
     of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
     more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
     faint outer border, taken for it) is replaced by the strongest step within 5% of that place. Our method."""
     lines = list(lattice)
-    reference = float(np.median([_edge_profile(gradient, np.array([line.a + d for d in (-2, -1, 0, 1, 2)]), line.b,
-                                               vertical).max() for line in lines]))
+    reference = float(np.median(_support(lines, grey, vertical)))
     if len(lines) >= 4:
         # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
         # is replaced by the strongest step near where they put it
@@ -395,7 +410,7 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, v
             if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
                 continue
             offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
-            profile = _edge_profile(gradient, a + offsets, b, vertical)
+            profile = _edge_profile(grey, a + offsets, b, vertical)
             if profile.max() >= 0.5 * reference:
                 lines[end] = _Line(a + float(offsets[int(np.argmax(profile))]), b, 0.0)
     for _ in range(max_added):
@@ -407,7 +422,7 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, v
             a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
             spacing = abs(float(np.polyval(fit_a, end)) - float(np.polyval(fit_a, end + (1 if end < 0 else -1))))
             offsets = np.arange(-0.12 * spacing, 0.12 * spacing + 0.5, 0.5)
-            profile = _edge_profile(gradient, a + offsets, b, vertical)
+            profile = _edge_profile(grey, a + offsets, b, vertical)
             best = int(np.argmax(profile))
             if profile[best] < 0.5 * reference:
                 continue
@@ -424,13 +439,12 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, gradient: np.ndarray, v
     return lines
 
 
-def _regular_borders(lines: list[_Line], gradient: np.ndarray, vertical: bool, centre: float) -> bool:
+def _regular_borders(lines: list[_Line], grey: np.ndarray, vertical: bool, centre: float) -> bool:
     """Whether a lattice looks like viewport borders all through: every line a step along its length at least 40%
     as strong as the lattice's median line (a row of text or an anatomy edge taken for a border is not), and each
     end line within 8% of a spacing of where its three neighbours put it (a panel edge beyond the last border is
     not)."""
-    support = np.array([_edge_profile(gradient, np.array([line.a + d for d in (-2, -1, 0, 1, 2)]), line.b, vertical).max()
-                        for line in lines])
+    support = _support(lines, grey, vertical)
     if support.min() < 0.4 * float(np.median(support)):
         return False
     positions = np.array([line.at(centre) for line in lines])
@@ -464,8 +478,6 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
     channels = _grid_channels(small)
     size = small.shape[:2]
     grey = cv2.GaussianBlur(channels[0].astype(np.float32), (0, 0), 1.0)
-    gradients = (cv2.dilate(np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)), np.ones((1, 3), np.uint8)),
-                 cv2.dilate(np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)), np.ones((3, 1), np.uint8)))
     found: dict[bool, list[list[_Line]]] = {True: [], False: []}    # vertical family -> lattices found
     irregular: dict[bool, list[list[_Line]]] = {True: [], False: []}
 
@@ -483,15 +495,15 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
     # between noisy tiles); every lattice must be regular (with its outer borders: _outer_lines) and look like
     # borders all through (_regular_borders; others are kept as a last resort), and the grid plausible
     for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
-        maps = [_ridge_maps(channel, factor, sigma_px) for channel in channels]
+        maps = [_ridge_maps(channel, factor, sigma_px, grey if k == 0 and sigma_px == 1.0 else None)
+                for k, channel in enumerate(channels)]
         for vertical, centre, extent in ((True, size[0] / 2.0, size[1]), (False, size[1] / 2.0, size[0])):
             lattice = _lattice(_hough_family(np.bitwise_or.reduce([m[1 if vertical else 0] for m in maps]), vertical),
                                centre, extent)
             if lattice is None:
                 continue
-            gradient = gradients[0 if vertical else 1]
-            lattice = _outer_lines(lattice, grey, gradient, vertical, centre)
-            (found if _regular_borders(lattice, gradient, vertical, centre) else irregular)[vertical].append(lattice)
+            lattice = _outer_lines(lattice, grey, vertical, centre)
+            (found if _regular_borders(lattice, grey, vertical, centre) else irregular)[vertical].append(lattice)
         corners = best_grid(found[True], found[False])
         if corners is not None:
             return corners / scale, scale
