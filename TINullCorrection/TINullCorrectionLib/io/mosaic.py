@@ -807,32 +807,45 @@ def _overlaps(a, b) -> bool:
     return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
 
 
-def consistent_tis(values: list[float | None]) -> tuple[list[float | None], list[str]]:
+def consistent_tis(values) -> tuple[list[float | None], list[str]]:
     """TIs in reading order with the implausible reads removed (None); returns (values, "ocr" or "" per tile).
 
+    ``values``: per tile None, a TI, or the TIs its text can mean (io/ocr.py: ti_candidates; the likeliest first).
     The TIs of a scout grow by a nearly constant step (ECG-triggered scouts jitter by a few %): the largest set of
-    reads on one line (RANSAC over pairs; tolerance 0.3 steps + 0.03 steps per tile of distance) is kept, then
-    reads that break the increase or lie more than 0.3 local steps from the line through their kept neighbours
-    are dropped.
+    tiles with a read on one line (RANSAC over pairs of reads; tolerance 0.3 steps + 0.03 steps per tile of distance)
+    is kept, each with its read nearest the line, then reads that break the increase or lie more than 0.3 local steps
+    from the line through their kept neighbours are dropped.
     """
-    ti = np.array([np.nan if v is None else float(v) for v in values])
-    known = np.flatnonzero(np.isfinite(ti))
+    options = [() if v is None else (float(v),) if np.ndim(v) == 0 else tuple(float(x) for x in v) for v in values]
+    width = max([len(o) for o in options] + [1])
+    candidates = np.full((len(options), width), np.nan)
+    for k, o in enumerate(options):
+        candidates[k, :len(o)] = o
+    ti = np.full(len(options), np.nan)
+    tiles, columns = np.nonzero(np.isfinite(candidates))
     keep = np.zeros(ti.size, bool)
-    if known.size >= 2:
-        best, best_score = None, (-1, 0.0)
-        for a in range(known.size):
-            for b in range(a + 1, known.size):
-                i, j = known[a], known[b]
-                step = (ti[j] - ti[i]) / (j - i)
-                if not step > 0:
-                    continue
-                residual = np.abs(ti[known] - (ti[i] + step * (known - i)))
-                inliers = residual <= step * (0.3 + 0.03 * np.abs(known - i))
-                score = (int(inliers.sum()), -float(residual[inliers].sum() / step))
-                if score > best_score:
-                    best_score, best = score, known[inliers]
-        if best is not None and best.size >= 2:
-            keep[best] = True
+    if np.unique(tiles).size >= 2:
+        # every pair of reads on two different tiles as a hypothesis, all at once: [pairs, tiles, candidates]
+        a, b = np.triu_indices(tiles.size, 1)
+        a, b = a[tiles[a] != tiles[b]], b[tiles[a] != tiles[b]]
+        i, j = tiles[a], tiles[b]
+        step = (candidates[j, columns[b]] - candidates[i, columns[a]]) / (j - i)
+        up = step > 0
+        a, i, step = a[up], i[up], step[up]
+        if step.size:
+            index = np.arange(ti.size)
+            line = candidates[i, columns[a]][:, None] + step[:, None] * (index[None, :] - i[:, None])
+            residual = np.abs(candidates[None, :, :] - line[:, :, None])
+            residual = np.where(np.isfinite(residual), residual, np.inf)
+            nearest = np.argmin(residual, axis=2)                                  # [pairs, tiles]
+            residual = np.take_along_axis(residual, nearest[:, :, None], axis=2)[:, :, 0]
+            inliers = residual <= step[:, None] * (0.3 + 0.03 * np.abs(index[None, :] - i[:, None]))
+            count = inliers.sum(axis=1)
+            spread = np.where(inliers, residual, 0.0).sum(axis=1) / step
+            h = int(np.lexsort((spread, -count))[0])                             # most inliers, then the closest
+            if count[h] >= 2:
+                keep = inliers[h]
+                ti[keep] = candidates[np.flatnonzero(keep), nearest[h, keep]]
     for _ in range(ti.size):
         index = np.flatnonzero(keep)
         if index.size < 3:
@@ -879,6 +892,8 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
     list), else the text read by ``recognizer`` (io/ocr.py; None: no OCR), completed or replaced by
     ``first_ti_ms`` + k x ``spacing_ms`` when the text cannot be read.
     """
+    from TINullCorrectionLib.io.ocr import ti_candidates
+
     grey = _grey(image)
     if grey.ndim != 2 or min(grey.shape) < 64:
         raise MosaicError(f"The photo is too small ({grey.shape}) to hold a mosaic.")
@@ -919,7 +934,14 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
         if recognizer is not None:
             ocr_name = getattr(recognizer, "name", type(recognizer).__name__)
             texts = _read_tile_tis(tiles_px, boxes, recognizer, settings.calibration_tiles)
-            values, sources = consistent_tis([t[2] for t in texts])
+            options = [ti_candidates(t[0]) if t[2] is not None else () for t in texts]
+            options = [o if not o or o[0] == t[2] else (t[2], *o) for o, t in zip(options, texts)]
+            values, sources = consistent_tis(options)
+            resolved = [k for k, (v, o) in enumerate(zip(values, options)) if v is not None and len(o) > 1 and v != o[0]]
+            if resolved:
+                warnings.append("TI of tile(s) " + ", ".join(f"{k + 1} ({values[k]:g} ms)" for k in resolved) + ": the text read "
+                                "can mean more than one number (a letter of 'TI' read as a digit); the one on the tiles' "
+                                "progression was taken: check it.")
         n_read = sum(v is not None for v in values)
         if first_ti_ms is not None and spacing_ms is not None and n_read < max(3, len(values) // 2):
             if not (np.isfinite(first_ti_ms) and np.isfinite(spacing_ms) and first_ti_ms > 0 and spacing_ms > 0):
