@@ -384,6 +384,14 @@ def _band_std(grey: np.ndarray, first: _Line, second: _Line, vertical: bool) -> 
     return float((grey[along, position] if vertical else grey[position, along]).std())
 
 
+def _nearest_step(profile: np.ndarray, offsets: np.ndarray, threshold: float) -> int | None:
+    """Index of the local maximum of ``profile`` at least ``threshold`` nearest offset 0 (where the lattice puts the
+    line: a stronger step a little further, the edge of the viewer's toolbar or of the monitor, is not the border)."""
+    padded = np.r_[-np.inf, profile, -np.inf]
+    peaks = np.flatnonzero((profile >= padded[:-2]) & (profile >= padded[2:]) & (profile >= threshold))
+    return int(peaks[np.argmin(np.abs(offsets[peaks]))]) if peaks.size else None
+
+
 def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre: float,
                  max_added: int = 2) -> list[_Line]:
     """The lattice with the outer borders it missed added at either end.
@@ -391,17 +399,17 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
     Every viewport has a border, the outer ones included, but an outer border is often only a step (tile -> the
     border's colour -> the viewer's grey of about the same level: a Philips-like dark gap against a dark viewer), so
     its ridge is weak and the lattice can stop one line short, losing a row or column of tiles. At each end the next
-    line is extrapolated (positions: parabola over the indices, tilt: straight line) and taken, at the strongest
-    step within 0.12 spacings of that place, when (1) that step is at least half as strong as the lattice's own
+    line is extrapolated (positions: parabola over the indices, tilt: straight line) and taken, at the step nearest
+    that place within 0.06 spacings (:func:`_nearest_step`), when (1) that step is at least half as strong as the lattice's own
     borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
     of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
     more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
-    faint outer border, taken for it) is replaced by the strongest step within 5% of that place. Our method."""
+    faint outer border, taken for it) is replaced by the step nearest that place within 5% of a spacing. Our method."""
     lines = list(lattice)
     reference = float(np.median(_support(lines, grey, vertical)))
     if len(lines) >= 4:
         # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
-        # is replaced by the strongest step near where they put it
+        # is replaced by the step nearest where they put it
         for end, others in ((0, (1, 2, 3)), (len(lines) - 1, (len(lines) - 2, len(lines) - 3, len(lines) - 4))):
             fit_a = np.polyfit(others, [lines[k].a for k in others], 1)
             fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
@@ -410,9 +418,9 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
             if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
                 continue
             offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
-            profile = _edge_profile(grey, a + offsets, b, vertical)
-            if profile.max() >= 0.5 * reference:
-                lines[end] = _Line(a + float(offsets[int(np.argmax(profile))]), b, 0.0)
+            best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
+            if best is not None:
+                lines[end] = _Line(a + float(offsets[best]), b, 0.0)
     for _ in range(max_added):
         keys = np.arange(len(lines), dtype=float)
         fit_a = np.polyfit(keys, [line.a for line in lines], 2 if len(lines) >= 4 else 1)
@@ -421,10 +429,9 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
         for end in (-1, len(lines)):
             a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
             spacing = abs(float(np.polyval(fit_a, end)) - float(np.polyval(fit_a, end + (1 if end < 0 else -1))))
-            offsets = np.arange(-0.12 * spacing, 0.12 * spacing + 0.5, 0.5)
-            profile = _edge_profile(grey, a + offsets, b, vertical)
-            best = int(np.argmax(profile))
-            if profile[best] < 0.5 * reference:
+            offsets = np.arange(-0.06 * spacing, 0.06 * spacing + 0.5, 0.5)
+            best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
+            if best is None:
                 continue
             candidate = _Line(a + float(offsets[best]), b, 0.0)
             inner, neighbour = (lines[0], lines[1]) if end < 0 else (lines[-1], lines[-2])
