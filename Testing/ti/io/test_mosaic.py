@@ -194,7 +194,7 @@ def _column_grid(rng, borders_px=(100, 250, 400, 550, 700), size=(600, 900), vie
     """Grey image of tiles with anatomy-like texture between vertical borders (dark gaps), a flat viewer around."""
     image = np.full(size, viewer, np.float32)
     yy, xx = np.mgrid[0:size[0], 0:size[1]]
-    for left, right in zip(borders_px[:-1], borders_px[1:]):
+    for left, right in zip(borders_px[:-1], borders_px[1:], strict=True):
         inside = (xx > left + 3) & (xx < right - 3) & (yy > 40) & (yy < size[0] - 40)
         image[inside] = (60 + 50 * np.sin(xx / 7.0) * np.cos(yy / 11.0) + rng.normal(0, 20, size))[inside]
     for x in borders_px:
