@@ -13,7 +13,11 @@ Steps (our method; measured in benchmarks/bench_phone.py):
    rows of annotations are ignored. Where no plausible grid results (inside the photo, cells between half and
    twice as wide as high), the ridges are found again with a lower threshold, then at twice the scale. Consoles
    draw a border (line or gap) around every viewport, the outer ones included: the outermost lattice lines
-   bound the grid.
+   bound the grid. An outer border is often only a step (a Philips-like dark gap against a viewer of the same
+   grey), so the lattice is completed at its ends (:func:`_outer_lines`: a missed outer border added where a step
+   is and the band it closes shows tiles; an end line off its neighbours' lattice, the toolbar's or the monitor's
+   edge, brought back to the border), lattices whose lines are not steps all along are set aside
+   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken.
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -27,7 +31,8 @@ Steps (our method; measured in benchmarks/bench_phone.py):
 4. *TIs.* Text lines in the four corner regions of each tile are found by a top-hat + closing; the
    recogniser (io/ocr.py) reads those of the first tiles to learn where the TI is printed, then that line
    in every tile (others only where it fails). TIs must increase in reading order (left to right, top to
-   bottom); a value off the tiles' own progression is replaced by the value interpolated from its
+   bottom); a text that can mean more than one number ('T1361': TI 361, or TI 1361 with the I lost) gives them
+   all, and the progression chooses (with a warning); a value off the tiles' own progression is replaced by the value interpolated from its
    neighbours and flagged "estimated", as are values that could not be read. Without enough readable TIs,
    the user's first TI and spacing give them (``first_ti_ms`` + k x ``spacing_ms``).
 5. *Scout.* The tiles (text lines blanked) become the frames of a TIScout (screen capture, magnitude);
