@@ -13,7 +13,11 @@ Steps (our method; measured in benchmarks/bench_phone.py):
    rows of annotations are ignored. Where no plausible grid results (inside the photo, cells between half and
    twice as wide as high), the ridges are found again with a lower threshold, then at twice the scale. Consoles
    draw a border (line or gap) around every viewport, the outer ones included: the outermost lattice lines
-   bound the grid.
+   bound the grid. An outer border is often only a step (a Philips-like dark gap against a viewer of the same
+   grey), so the lattice is completed at its ends (:func:`_outer_lines`: a missed outer border added where a step
+   is and the band it closes shows tiles; an end line off its neighbours' lattice, the toolbar's or the monitor's
+   edge, brought back to the border), lattices whose lines are not steps all along are set aside
+   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken.
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -27,7 +31,8 @@ Steps (our method; measured in benchmarks/bench_phone.py):
 4. *TIs.* Text lines in the four corner regions of each tile are found by a top-hat + closing; the
    recogniser (io/ocr.py) reads those of the first tiles to learn where the TI is printed, then that line
    in every tile (others only where it fails). TIs must increase in reading order (left to right, top to
-   bottom); a value off the tiles' own progression is replaced by the value interpolated from its
+   bottom); a text that can mean more than one number ('T1361': TI 361, or TI 1361 with the I lost) gives them
+   all, and the progression chooses (with a warning); a value off the tiles' own progression is replaced by the value interpolated from its
    neighbours and flagged "estimated", as are values that could not be read. Without enough readable TIs,
    the user's first TI and spacing give them (``first_ti_ms`` + k x ``spacing_ms``).
 5. *Scout.* The tiles (text lines blanked) become the frames of a TIScout (screen capture, magnitude);
@@ -143,13 +148,16 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return np.asarray(array, dtype=np.float32)
 
 
-def _ridge_maps(grey_small: np.ndarray, factor: float = 3.0, sigma_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _ridge_maps(grey_small: np.ndarray, factor: float = 3.0, sigma_px: float = 1.0,
+                smoothed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Binary maps of thin horizontal and vertical ridges (bright or dark lines: a viewport border on any
     background): |d2/dy2| - |d2/dx2| (and the reverse) of the image smoothed by ``sigma_px`` above an adaptive
-    threshold (``factor`` x the median second-derivative magnitude, at least 6 levels / sigma^2)."""
+    threshold (``factor`` x the median second-derivative magnitude, at least 6 levels / sigma^2). ``smoothed``: the
+    image already smoothed by ``sigma_px``, where the caller has it."""
     import cv2
 
-    smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), sigma_px)
+    if smoothed is None:
+        smoothed = cv2.GaussianBlur(grey_small.astype(np.float32), (0, 0), sigma_px)
     d2x = cv2.Sobel(smoothed, cv2.CV_32F, 2, 0, ksize=3)
     d2y = cv2.Sobel(smoothed, cv2.CV_32F, 0, 2, ksize=3)
     horizontal = np.abs(d2y) - np.abs(d2x)
@@ -338,6 +346,132 @@ def _smoothest_choice(keys: list[int], positions: np.ndarray, strengths: np.ndar
     return {k: int(c) for k, c in zip(keys, best)}
 
 
+def _edge_profile(grey: np.ndarray, a: np.ndarray, b: float, vertical: bool) -> np.ndarray:
+    """How much the lines x = a_i + b y (vertical) or y = a_i + b x of the smoothed ``grey`` are a step all along:
+    the 30th percentile (of 100 points), over the middle 70% of their length (where the grid is: a photo frames it with a margin), of
+    the largest level difference across the line (central differences at the line and 1 pixel either side). A
+    border is a step along its whole length, a row of text only where the letters are. Evaluated at these points
+    only (no gradient image: the grid stage's time)."""
+    height, width = grey.shape
+    span, extent = (height, width) if vertical else (width, height)
+    t = np.linspace(0.15 * span, 0.85 * span, 100)
+    a = np.asarray(a, float)
+    position = np.rint(a[:, None] + np.broadcast_to(np.asarray(b, float), a.shape)[:, None] * t[None, :]).astype(int)
+    inside = ((position >= 2) & (position < extent - 2)).mean(axis=1) > 0.9
+    along = np.broadcast_to(t.astype(int), position.shape)
+    levels = [grey[along, np.clip(position + d, 0, extent - 1)] if vertical else grey[np.clip(position + d, 0, extent - 1), along]
+              for d in (-2, -1, 0, 1, 2)]
+    steps = np.maximum.reduce([np.abs(levels[k + 2] - levels[k]) for k in range(3)])
+    return np.where(inside, np.partition(steps, 30, axis=1)[:, 30], 0.0)
+
+
+def _support(lines: list[_Line], grey: np.ndarray, vertical: bool) -> np.ndarray:
+    """:func:`_edge_profile` of every line, the best within 2 pixels of it (a line found at the middle of a dark gap
+    has its steps on either side)."""
+    offsets = np.arange(-2, 3, dtype=float)
+    a = np.array([line.a for line in lines])[:, None] + offsets[None, :]
+    b = np.repeat([line.b for line in lines], offsets.size)
+    return _edge_profile(grey, a.ravel(), b, vertical).reshape(len(lines), offsets.size).max(axis=1)
+
+
+def _band_std(grey: np.ndarray, first: _Line, second: _Line, vertical: bool) -> float:
+    """Standard deviation of the levels between two lines of one family (the inner 60% of the band across, the
+    middle 70% along): a row or column of tiles shows anatomy, the viewer's panels beside the grid are flat."""
+    height, width = grey.shape
+    span, extent = (height, width) if vertical else (width, height)
+    t = np.linspace(0.15 * span, 0.85 * span, 60)
+    fractions = np.linspace(0.2, 0.8, 25)
+    start, stop = first.a + first.b * t, second.a + second.b * t
+    position = np.rint(start[None, :] + fractions[:, None] * (stop - start)[None, :]).astype(int)
+    if position.min() < 0 or position.max() >= extent:
+        return 0.0
+    along = np.broadcast_to(t.astype(int), position.shape)
+    return float((grey[along, position] if vertical else grey[position, along]).std())
+
+
+def _nearest_step(profile: np.ndarray, offsets: np.ndarray, threshold: float) -> int | None:
+    """Index of the local maximum of ``profile`` at least ``threshold`` nearest offset 0 (where the lattice puts the
+    line: a stronger step a little further, the edge of the viewer's toolbar or of the monitor, is not the border)."""
+    padded = np.r_[-np.inf, profile, -np.inf]
+    peaks = np.flatnonzero((profile >= padded[:-2]) & (profile >= padded[2:]) & (profile >= threshold))
+    return int(peaks[np.argmin(np.abs(offsets[peaks]))]) if peaks.size else None
+
+
+def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre: float,
+                 max_added: int = 2) -> list[_Line]:
+    """The lattice with the outer borders it missed added at either end.
+
+    Every viewport has a border, the outer ones included, but an outer border is often only a step (tile -> the
+    border's colour -> the viewer's grey of about the same level: a Philips-like dark gap against a dark viewer), so
+    its ridge is weak and the lattice can stop one line short, losing a row or column of tiles. At each end the next
+    line is extrapolated (positions: parabola over the indices, tilt: straight line) and taken, at the step nearest
+    that place within 0.06 spacings (:func:`_nearest_step`), when (1) that step is at least half as strong as the lattice's own
+    borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
+    of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
+    more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
+    faint outer border, taken for it) is replaced by the step nearest that place within 5% of a spacing. Our method."""
+    lines = list(lattice)
+    reference = float(np.median(_support(lines, grey, vertical)))
+    if len(lines) >= 4:
+        # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
+        # is replaced by the step nearest where they put it
+        for end, others in ((0, (1, 2, 3)), (len(lines) - 1, (len(lines) - 2, len(lines) - 3, len(lines) - 4))):
+            fit_a = np.polyfit(others, [lines[k].a for k in others], 1)
+            fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
+            a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
+            spacing = abs(float(fit_a[0]))
+            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
+                continue
+            offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
+            best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
+            if best is not None:
+                lines[end] = _Line(a + float(offsets[best]), b, 0.0)
+    for _ in range(max_added):
+        keys = np.arange(len(lines), dtype=float)
+        fit_a = np.polyfit(keys, [line.a for line in lines], 2 if len(lines) >= 4 else 1)
+        fit_b = np.polyfit(keys, [line.b for line in lines], 1)
+        added = False
+        for end in (-1, len(lines)):
+            a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
+            spacing = abs(float(np.polyval(fit_a, end)) - float(np.polyval(fit_a, end + (1 if end < 0 else -1))))
+            offsets = np.arange(-0.06 * spacing, 0.06 * spacing + 0.5, 0.5)
+            best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
+            if best is None:
+                continue
+            candidate = _Line(a + float(offsets[best]), b, 0.0)
+            inner, neighbour = (lines[0], lines[1]) if end < 0 else (lines[-1], lines[-2])
+            closes = _band_std(grey, candidate, inner, vertical)
+            if closes < 0.4 * _band_std(grey, inner, neighbour, vertical):
+                continue
+            lines = [candidate, *lines] if end < 0 else [*lines, candidate]
+            added = True
+            break
+        if not added:
+            break
+    return lines
+
+
+def _regular_borders(lines: list[_Line], grey: np.ndarray, vertical: bool, centre: float) -> bool:
+    """Whether a lattice looks like viewport borders all through: every line a step along its length at least 40%
+    as strong as the lattice's median line (a row of text or an anatomy edge taken for a border is not), and each
+    end line within 8% of a spacing of where its three neighbours put it (a panel edge beyond the last border is
+    not)."""
+    support = _support(lines, grey, vertical)
+    if support.min() < 0.4 * float(np.median(support)):
+        return False
+    positions = np.array([line.at(centre) for line in lines])
+    if positions.size < 4:
+        return True
+    spacing = float(np.median(np.diff(positions)))
+    for end, others in ((0, [1, 2, 3]), (-1, [-2, -3, -4])):
+        keys = np.array(others, dtype=float) if end == 0 else positions.size + np.array(others, dtype=float)
+        key_end = 0.0 if end == 0 else positions.size - 1.0
+        fit = np.polyfit(keys, positions[others], 1)
+        if abs(float(np.polyval(fit, key_end)) - positions[end]) > 0.08 * spacing:
+            return False
+    return True
+
+
 def _intersection(vertical: _Line, horizontal: _Line) -> np.ndarray:
     """Point where x = a1 + b1 y meets y = a2 + b2 x."""
     y = (horizontal.a + horizontal.b * vertical.a) / (1.0 - horizontal.b * vertical.b)
@@ -355,22 +489,39 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
                        interpolation=cv2.INTER_AREA) if scale < 1.0 else array
     channels = _grid_channels(small)
     size = small.shape[:2]
-    found_columns: list[list[_Line]] = []
-    found_rows: list[list[_Line]] = []
+    grey = cv2.GaussianBlur(channels[0].astype(np.float32), (0, 0), 1.0)
+    found: dict[bool, list[list[_Line]]] = {True: [], False: []}    # vertical family -> lattices found
+    irregular: dict[bool, list[list[_Line]]] = {True: [], False: []}
+
+    def best_grid(columns_found, rows_found):
+        # of the plausible grids, the one with the most cells (a lattice that stopped a line short loses tiles), those
+        # of nearly square cells (aspect within 1.6: scout matrices) first (a lattice of borders and rows of text
+        # between them halves the cells)
+        grids = [_cells(columns, rows) for columns in columns_found for rows in rows_found]
+        grids = [corners for corners in grids if _plausible_cells(corners, size)]
+        return max(grids, key=lambda corners: (abs(np.log(_cell_aspect(corners))) <= np.log(1.6),
+                                               corners.shape[0] * corners.shape[1])) if grids else None
+
     # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
     # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
-    # between noisy tiles); every lattice must be regular, and the grid they make plausible (_plausible_cells)
+    # between noisy tiles); every lattice must be regular (with its outer borders: _outer_lines) and look like
+    # borders all through (_regular_borders; others are kept as a last resort), and the grid plausible
     for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
-        maps = [_ridge_maps(channel, factor, sigma_px) for channel in channels]
-        columns = _lattice(_hough_family(np.bitwise_or.reduce([m[1] for m in maps]), True), size[0] / 2.0, size[1])
-        rows = _lattice(_hough_family(np.bitwise_or.reduce([m[0] for m in maps]), False), size[1] / 2.0, size[0])
-        found_columns += [columns] if columns is not None else []
-        found_rows += [rows] if rows is not None else []
-        for columns in found_columns:
-            for rows in found_rows:
-                corners = _cells(columns, rows)
-                if _plausible_cells(corners, size):
-                    return corners / scale, scale
+        maps = [_ridge_maps(channel, factor, sigma_px, grey if k == 0 and sigma_px == 1.0 else None)
+                for k, channel in enumerate(channels)]
+        for vertical, centre, extent in ((True, size[0] / 2.0, size[1]), (False, size[1] / 2.0, size[0])):
+            lattice = _lattice(_hough_family(np.bitwise_or.reduce([m[1 if vertical else 0] for m in maps]), vertical),
+                               centre, extent)
+            if lattice is None:
+                continue
+            lattice = _outer_lines(lattice, grey, vertical, centre)
+            (found if _regular_borders(lattice, grey, vertical, centre) else irregular)[vertical].append(lattice)
+        corners = best_grid(found[True], found[False])
+        if corners is not None:
+            return corners / scale, scale
+    corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+    if corners is not None:
+        return corners / scale, scale
     raise MosaicError(
         "No regular grid of tiles found in the photo: photograph the whole mosaic (every tile and its border), "
         "straight on and in focus, or enter the frames one by one (single-frame mode)."
@@ -398,10 +549,14 @@ def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
         return False
     if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
         return False
+    return 0.5 <= _cell_aspect(corners) <= 2.0
+
+
+def _cell_aspect(corners: np.ndarray) -> float:
+    """Median width / height of the cells [rows, columns, 4, 2]."""
     cell_width = np.linalg.norm(corners[..., 1, :] - corners[..., 0, :], axis=-1)
     cell_height = np.linalg.norm(corners[..., 3, :] - corners[..., 0, :], axis=-1)
-    aspect = float(np.median(cell_width / np.maximum(cell_height, 1e-9)))
-    return 0.5 <= aspect <= 2.0
+    return float(np.median(cell_width / np.maximum(cell_height, 1e-9)))
 
 
 def _inset(quad: np.ndarray, fraction: float) -> np.ndarray:
@@ -664,32 +819,45 @@ def _overlaps(a, b) -> bool:
     return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
 
 
-def consistent_tis(values: list[float | None]) -> tuple[list[float | None], list[str]]:
+def consistent_tis(values) -> tuple[list[float | None], list[str]]:
     """TIs in reading order with the implausible reads removed (None); returns (values, "ocr" or "" per tile).
 
+    ``values``: per tile None, a TI, or the TIs its text can mean (io/ocr.py: ti_candidates; the likeliest first).
     The TIs of a scout grow by a nearly constant step (ECG-triggered scouts jitter by a few %): the largest set of
-    reads on one line (RANSAC over pairs; tolerance 0.3 steps + 0.03 steps per tile of distance) is kept, then
-    reads that break the increase or lie more than 0.3 local steps from the line through their kept neighbours
-    are dropped.
+    tiles with a read on one line (RANSAC over pairs of reads; tolerance 0.3 steps + 0.03 steps per tile of distance)
+    is kept, each with its read nearest the line, then reads that break the increase or lie more than 0.3 local steps
+    from the line through their kept neighbours are dropped.
     """
-    ti = np.array([np.nan if v is None else float(v) for v in values])
-    known = np.flatnonzero(np.isfinite(ti))
+    options = [() if v is None else (float(v),) if np.ndim(v) == 0 else tuple(float(x) for x in v) for v in values]
+    width = max([len(o) for o in options] + [1])
+    candidates = np.full((len(options), width), np.nan)
+    for k, o in enumerate(options):
+        candidates[k, :len(o)] = o
+    ti = np.full(len(options), np.nan)
+    tiles, columns = np.nonzero(np.isfinite(candidates))
     keep = np.zeros(ti.size, bool)
-    if known.size >= 2:
-        best, best_score = None, (-1, 0.0)
-        for a in range(known.size):
-            for b in range(a + 1, known.size):
-                i, j = known[a], known[b]
-                step = (ti[j] - ti[i]) / (j - i)
-                if not step > 0:
-                    continue
-                residual = np.abs(ti[known] - (ti[i] + step * (known - i)))
-                inliers = residual <= step * (0.3 + 0.03 * np.abs(known - i))
-                score = (int(inliers.sum()), -float(residual[inliers].sum() / step))
-                if score > best_score:
-                    best_score, best = score, known[inliers]
-        if best is not None and best.size >= 2:
-            keep[best] = True
+    if np.unique(tiles).size >= 2:
+        # every pair of reads on two different tiles as a hypothesis, all at once: [pairs, tiles, candidates]
+        a, b = np.triu_indices(tiles.size, 1)
+        a, b = a[tiles[a] != tiles[b]], b[tiles[a] != tiles[b]]
+        i, j = tiles[a], tiles[b]
+        step = (candidates[j, columns[b]] - candidates[i, columns[a]]) / (j - i)
+        up = step > 0
+        a, i, step = a[up], i[up], step[up]
+        if step.size:
+            index = np.arange(ti.size)
+            line = candidates[i, columns[a]][:, None] + step[:, None] * (index[None, :] - i[:, None])
+            residual = np.abs(candidates[None, :, :] - line[:, :, None])
+            residual = np.where(np.isfinite(residual), residual, np.inf)
+            nearest = np.argmin(residual, axis=2)                                  # [pairs, tiles]
+            residual = np.take_along_axis(residual, nearest[:, :, None], axis=2)[:, :, 0]
+            inliers = residual <= step[:, None] * (0.3 + 0.03 * np.abs(index[None, :] - i[:, None]))
+            count = inliers.sum(axis=1)
+            spread = np.where(inliers, residual, 0.0).sum(axis=1) / step
+            h = int(np.lexsort((spread, -count))[0])                             # most inliers, then the closest
+            if count[h] >= 2:
+                keep = inliers[h]
+                ti[keep] = candidates[np.flatnonzero(keep), nearest[h, keep]]
     for _ in range(ti.size):
         index = np.flatnonzero(keep)
         if index.size < 3:
@@ -736,6 +904,8 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
     list), else the text read by ``recognizer`` (io/ocr.py; None: no OCR), completed or replaced by
     ``first_ti_ms`` + k x ``spacing_ms`` when the text cannot be read.
     """
+    from TINullCorrectionLib.io.ocr import ti_candidates
+
     grey = _grey(image)
     if grey.ndim != 2 or min(grey.shape) < 64:
         raise MosaicError(f"The photo is too small ({grey.shape}) to hold a mosaic.")
@@ -776,7 +946,14 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
         if recognizer is not None:
             ocr_name = getattr(recognizer, "name", type(recognizer).__name__)
             texts = _read_tile_tis(tiles_px, boxes, recognizer, settings.calibration_tiles)
-            values, sources = consistent_tis([t[2] for t in texts])
+            options = [ti_candidates(t[0]) if t[2] is not None else () for t in texts]
+            options = [o if not o or o[0] == t[2] else (t[2], *o) for o, t in zip(options, texts)]
+            values, sources = consistent_tis(options)
+            resolved = [k for k, (v, o) in enumerate(zip(values, options)) if v is not None and len(o) > 1 and v != o[0]]
+            if resolved:
+                warnings.append("TI of tile(s) " + ", ".join(f"{k + 1} ({values[k]:g} ms)" for k in resolved) + ": the text read "
+                                "can mean more than one number (a letter of 'TI' read as a digit); the one on the tiles' "
+                                "progression was taken: check it.")
         n_read = sum(v is not None for v in values)
         if first_ti_ms is not None and spacing_ms is not None and n_read < max(3, len(values) // 2):
             if not (np.isfinite(first_ti_ms) and np.isfinite(spacing_ms) and first_ti_ms > 0 and spacing_ms > 0):

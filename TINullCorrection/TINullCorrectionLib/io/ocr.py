@@ -60,6 +60,24 @@ def parse_ti_at_ti_place(text: str) -> float | None:
     return labelled if labelled is not None else parse_ti_number(text)
 
 
+def ti_candidates(text: str) -> tuple[float, ...]:
+    """Every TI (ms) the text read where a tile's TI is printed can mean, the likeliest first
+    (:func:`parse_ti_at_ti_place`), then the numbers the recogniser may have merged with a misread label: the last
+    3 and 4 digits of every run of digits ('T1361' -> 361 (T, I as 1, 361) or 1361 (the I lost); '11363' -> 1136,
+    1363 or 363; '7421' -> 421: 7421 ms is out of range). The tiles' own progression chooses (:func:`consistent_tis` in
+    io/mosaic.py); a tile none of whose candidates fits is left unread."""
+    out = []
+    first = parse_ti_at_ti_place(text)
+    if first is not None:
+        out.append(first)
+    for run in reversed(re.findall(r"[0-9]+", str(text))):
+        for length in range(min(4, len(run)), 2, -1):
+            value = float(run[-length:])
+            if TI_LIMITS_MS[0] <= value <= TI_LIMITS_MS[1] and value not in out and run[-length] != "0":
+                out.append(value)
+    return tuple(out)
+
+
 class OCRUnavailableError(RuntimeError):
     """The OCR library is not installed: TIs must be entered (first TI and spacing, or every TI)."""
 

@@ -108,6 +108,40 @@ def test_a_misread_ti_is_flagged_and_replaced_with_a_warning(recognizer):
     assert reading.scout is not None and abs(reading.scout.ti_ms[7] - truth[7]) <= 5
 
 
+def test_a_ti_merged_with_its_label_is_taken_from_the_progression(recognizer):
+    """'TI 1174' read as 'T1174' means 174 (the I read as 1) or 1174 (the I lost): the tiles' own progression chooses,
+    and says so (before: 174 was dropped as off the progression and the tile estimated from its neighbours)."""
+    import re
+
+    mosaic = mosaic_photo(*MOSAIC_CASES[0])
+    truth = mosaic.displayed_ti_ms
+    assert str(int(truth[7])).startswith("1") and truth[7] >= 1000
+
+    class MergingRecognizer:
+        name = recognizer.name
+
+        def read_lines(self, crops):
+            return [TextLine(re.sub(rf"T\s*[I1l|]\s*:?\s*{int(truth[7])}", f"T{int(truth[7])}", line.text), line.score)
+                    for line in recognizer.read_lines(crops)]
+
+    reading = read_mosaic(mosaic.image, MergingRecognizer())
+    assert reading.tiles[7].text == f"T{int(truth[7])}"
+    assert reading.tiles[7].ti_source == "ocr" and reading.tiles[7].ti_ms == truth[7]
+    assert any("tile(s) 8 (" in w and "more than one number" in w for w in reading.warnings)
+
+
+def test_consistent_tis_chooses_among_the_candidates_of_a_read():
+    truth = [100.0 + 150 * k for k in range(12)]          # 100 ... 1750
+    reads = [(t,) for t in truth]
+    reads[7] = (150.0, 1150.0)                            # "T1150" at tile 8: 150 (the I read as 1) or 1150
+    reads[9] = (450.0, 4450.0)                            # neither fits: unread
+    reads[3] = None
+    kept, sources = consistent_tis(reads)
+    assert kept[7] == 1150.0 and sources[7] == "ocr"
+    assert kept[9] is None and kept[3] is None
+    assert all(k == t for k, t in zip(kept, truth, strict=True) if k is not None)
+
+
 def _tile_with_text(size: int = 384) -> np.ndarray:
     """A tile as the console shows it: dark background, a bright disk (the anatomy) and annotations in three corners."""
     image = Image.new("L", (size, size), 12)
@@ -142,6 +176,48 @@ def test_grid_of_a_phase_sensitive_scout_with_coloured_borders_is_found(seed):
     assert cells.shape[0] >= 20
     side = np.linalg.norm(mosaic.tile_corners_px[:, 1] - mosaic.tile_corners_px[:, 0], axis=1).mean()
     assert np.abs(cells[:20] - mosaic.tile_corners_px).max() < 0.03 * side
+
+
+@pytest.mark.parametrize(("seed", "monitor"), [(7501, "3mp"), (7525, "3mp"), (7550, "4k"), (7558, "4k")])
+def test_philips_like_grids_with_faint_outer_borders_are_found(seed, monitor):
+    """Philips-like dark-grey gaps: the outer border is a step against a viewer of about the same grey, so the lattice
+    stopped a line short (before this fix: 7501 and 7525 found 4 x 4 of 4 x 6 cells, 7550 3 x 6 of 4 x 6) or took the
+    viewer's toolbar or the monitor's edge beside it for the border (7558: corners 22% of a tile off)."""
+    mosaic = mosaic_photo(seed, "philips", monitor)
+    corners, _ = mosaic_module.find_grid(mosaic.image)
+    assert corners.shape[:2] == (mosaic.rendered.rows, mosaic.rendered.columns)
+    side = np.linalg.norm(mosaic.tile_corners_px[:, 1] - mosaic.tile_corners_px[:, 0], axis=1).mean()
+    assert np.abs(corners.reshape(-1, 4, 2)[:20] - mosaic.tile_corners_px).max() < 0.03 * side
+
+
+def _column_grid(rng, borders_px=(100, 250, 400, 550, 700), size=(600, 900), viewer=40.0):
+    """Grey image of tiles with anatomy-like texture between vertical borders (dark gaps), a flat viewer around."""
+    image = np.full(size, viewer, np.float32)
+    yy, xx = np.mgrid[0:size[0], 0:size[1]]
+    for left, right in zip(borders_px[:-1], borders_px[1:], strict=True):
+        inside = (xx > left + 3) & (xx < right - 3) & (yy > 40) & (yy < size[0] - 40)
+        image[inside] = (60 + 50 * np.sin(xx / 7.0) * np.cos(yy / 11.0) + rng.normal(0, 20, size))[inside]
+    for x in borders_px:
+        image[40:size[0] - 40, x - 3:x + 4] = 52.0   # the gap: about the viewer's grey, so the outer ones are steps only
+    import cv2
+
+    return cv2.GaussianBlur(image, (0, 0), 1.0)
+
+
+def test_outer_lines_adds_the_missing_outer_border_and_nothing_beyond_the_grid():
+    grey = _column_grid(np.random.default_rng(4))
+    found = [mosaic_module._Line(float(x), 0.0, 1.0) for x in (250, 400, 550, 700)]   # the left border was missed
+    lines = mosaic_module._outer_lines(found, grey, True, 300.0)
+    assert len(lines) == 5                                  # not extended into the flat viewer on either side
+    np.testing.assert_allclose([line.a for line in lines], [100, 250, 400, 550, 700], atol=4.0)
+    # a lattice that is complete stays as it is, and an end line on the viewer's edge 30 px beyond is brought back
+    complete = [mosaic_module._Line(float(x), 0.0, 1.0) for x in (100, 250, 400, 550, 700)]
+    assert [line.a for line in mosaic_module._outer_lines(complete, grey, True, 300.0)] == [100, 250, 400, 550, 700]
+    off = [*complete[:-1], mosaic_module._Line(730.0, 0.0, 1.0)]
+    repaired = mosaic_module._outer_lines(off, grey, True, 300.0)
+    assert len(repaired) == 5 and abs(repaired[-1].a - 700) <= 4.0
+    assert not mosaic_module._regular_borders(off, grey, True, 300.0)
+    assert mosaic_module._regular_borders(complete, grey, True, 300.0)
 
 
 def _lines(positions, coverage, strength):

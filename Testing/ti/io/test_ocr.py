@@ -10,6 +10,7 @@ from TINullCorrectionLib.io.ocr import (
     parse_ti_at_ti_place,
     parse_ti_number,
     parse_ti_text,
+    ti_candidates,
 )
 from TINullCorrectionLib.sim.mosaic import font_path
 
@@ -34,6 +35,16 @@ def test_parse_ti_number_takes_the_last_number(text, expected):
 ])
 def test_the_ti_at_its_place_follows_the_label(text, expected):
     assert parse_ti_at_ti_place(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("T1361", (361.0, 1361.0)),           # "TI 361" with the I read as 1, or "TI 1361" with the I lost
+    ("11363", (1136.0, 1363.0, 363.0)),   # a label merged with the number
+    ("7421", (421.0,)),                   # 7421 ms is out of range: the 7 is a misread T
+    ("TI: 245", (245.0,)), ("TI 88 ms", (88.0,)), ("T1085", (85.0, 1085.0)), ("IMA", ()),
+])
+def test_ti_candidates_are_every_number_the_text_can_mean(text, expected):
+    assert ti_candidates(text) == expected
 
 
 def _line(text: str, font_file: str, size: int = 26) -> np.ndarray:
