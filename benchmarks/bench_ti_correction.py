@@ -1,7 +1,7 @@
 """Benchmark of TI null-point correction: accuracy, speed ratios and memory, measured in one run.
 
     .venv/bin/python benchmarks/bench_ti_correction.py [--n-series 500] [--backends onnxruntime torch]
-        [--batch-series 200 --workers 1 2 --baseline-tree DIR] [--compare-vgg] [--write-accuracy]
+        [--batch-series 200 --workers 1 2 --baseline-tree DIR [--tree-rounds 9]] [--compare-vgg] [--write-accuracy]
 
 Inference runs on onnxruntime (the shipped .onnx files); ``--backends onnxruntime torch`` evaluates the same
 held-out series with both the ONNX files and the torch .pt weights they were exported from, table beside
@@ -268,7 +268,7 @@ def _core_path_parts(folder: str, model, unet) -> dict:
     return {name: _median_seconds(function) for name, function in parts.items()}
 
 
-def core_path_speed(backends: dict, baseline_tree: Path | None = None) -> dict:
+def core_path_speed(backends: dict, baseline_tree: Path | None = None, tree_rounds: int = 9) -> dict:
     """The 30-frame ti-correct core path on every backend (rounds interleaved), with the breakdown of its
     parts; {label: (median, minimum) seconds}."""
     with tempfile.TemporaryDirectory() as folder:
@@ -287,7 +287,7 @@ def core_path_speed(backends: dict, baseline_tree: Path | None = None) -> dict:
             for name, seconds in _core_path_parts(folder, model, unet).items():
                 print(f"      {name:55s} {1000 * seconds:7.1f} ms")
         if baseline_tree is not None:
-            trees = core_path_of_trees({"this tree": REPO, "baseline": baseline_tree}, folder)
+            trees = core_path_of_trees({"this tree": REPO, "baseline": baseline_tree}, folder, rounds=tree_rounds)
             print(f"  this tree against the baseline {baseline_tree}, one process each (onnxruntime, default threads), "
                   "rounds interleaved:")
             for (label, configuration), (median, best) in trees.items():
@@ -521,6 +521,8 @@ def main() -> int:
     parser.add_argument("--batch-series", type=int, default=0, help="ti-correct --batch throughput over this many simulated series")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="--workers counts of the batch run (default 1 2)")
     parser.add_argument("--baseline-tree", type=Path, help="a checkout of an earlier commit: its core path and batch run, side by side")
+    parser.add_argument("--tree-rounds", type=int, default=9,
+                        help="interleaved rounds of the core path of this tree and the baseline tree (more for a small difference)")
     parser.add_argument("--write-accuracy", action="store_true",
                         help="write the measured accuracy into TINullCorrectionLib/models/measured_accuracy.json")
     args = parser.parse_args()
@@ -553,7 +555,7 @@ def main() -> int:
     real_philips_look_locker(model, myocardium_model)
     speed_backends = {name: load_backend(name) for name in BACKENDS if name in args.backends or _available(name)}
     network_speed()
-    core_path_speed(speed_backends, args.baseline_tree)
+    core_path_speed(speed_backends, args.baseline_tree, args.tree_rounds)
     if args.batch_series > 0:
         batch_throughput(args.batch_series, args.workers, speed_backends, args.baseline_tree)
     if _available("torch"):
