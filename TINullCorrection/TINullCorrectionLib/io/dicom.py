@@ -483,19 +483,16 @@ _DEFER_BYTES = 4096
 _IN_MEMORY_BYTES = 256 * 1024 * 1024
 
 
-def _read_one_header(path: Path, keep_for_pixels: bool, budget: list[int] | None = None) -> tuple[Dataset, bool]:
+def _read_one_header(path: Path, keep_for_pixels: bool, in_memory: bool = False) -> tuple[Dataset, bool]:
     """(header of one file, whether it can serve the pixel load); with ``keep_for_pixels`` parsed once for the
-    pixel load too: from the file's bytes while ``budget`` (a one-item list of bytes left, decremented) allows,
-    otherwise with the pixel data deferred.
+    pixel load too: from the file's bytes with ``in_memory``, otherwise with the pixel data deferred.
 
     A file whose parse fails or lacks Rows/Columns (e.g. truncated inside encapsulated pixel data) is
     read again without the pixels, so that it is judged exactly as a header-only read judges it (and its pixel
     load later reports the damage)."""
     if keep_for_pixels:
         try:
-            size = path.stat().st_size
-            if budget is not None and size <= budget[0]:
-                budget[0] -= size
+            if in_memory:
                 ds = pydicom.dcmread(BytesIO(path.read_bytes()), force=False)
             else:
                 ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=False)
@@ -523,12 +520,17 @@ def _read_headers_reporting(paths, datasets: dict | None = None) -> tuple[list[_
     files = _iter_named_paths(paths)
     headers: list[_FrameHeader] = []
     skipped: list[SkippedInput] = []
-    budget = [_IN_MEMORY_BYTES]
+    budget_bytes = _IN_MEMORY_BYTES  # left for files read whole (_IN_MEMORY_BYTES)
     for path, shown in files:
         if path.name.upper() == "DICOMDIR":
             continue
         try:
-            ds, reusable = _read_one_header(path, datasets is not None, budget)
+            in_memory = False
+            if datasets is not None:
+                size = path.stat().st_size
+                in_memory = size <= budget_bytes
+                budget_bytes -= size if in_memory else 0
+            ds, reusable = _read_one_header(path, datasets is not None, in_memory)
         except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError, IndexError,
                 OverflowError, struct_error) as error:
             if path.suffix.lower() in _DICOM_LIKE_SUFFIXES or _has_dicom_preamble(path):

@@ -946,8 +946,8 @@ def read_mosaic(image: np.ndarray, recognizer=None, settings: MosaicSettings = M
         if recognizer is not None:
             ocr_name = getattr(recognizer, "name", type(recognizer).__name__)
             texts = _read_tile_tis(tiles_px, boxes, recognizer, settings.calibration_tiles)
-            options = [ti_candidates(t[0]) if t[2] is not None else () for t in texts]
-            options = [o if not o or o[0] == t[2] else (t[2], *o) for o, t in zip(options, texts)]
+            # the value read first, then the other numbers its text can mean
+            options = [(t[2], *(c for c in ti_candidates(t[0]) if c != t[2])) if t[2] is not None else () for t in texts]
             values, sources = consistent_tis(options)
             resolved = [k for k, (v, o) in enumerate(zip(values, options)) if v is not None and len(o) > 1 and v != o[0]]
             if resolved:
