@@ -162,6 +162,13 @@ def _write_30_frame_series(folder: str) -> None:
 #: myocardium) and prints the seconds, so that two trees' workers can take turns (interleaved rounds).
 CORE_PATH_WORKER = """
 import sys, time
+if sys.argv[2] == "cli":  # the process as cardiac-lge runs it (freed memory kept; trees before it had no such step)
+    import importlib.util, os
+    import cardiac_lge
+    spec = importlib.util.find_spec("cardiac_lge.memory")  # of this tree only, not an editable install's
+    if spec is not None and os.path.dirname(spec.origin) == os.path.dirname(cardiac_lge.__file__):
+        from cardiac_lge.memory import keep_freed_memory
+        keep_freed_memory()
 from TINullCorrectionLib.core.pipeline import analyse_scout
 from TINullCorrectionLib.io.dicom import load_ti_scouts
 from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
@@ -193,22 +200,29 @@ def tree_env(tree: Path) -> dict:
 def core_path_of_trees(trees: dict, folder: str, rounds: int = 9) -> dict:
     """{(tree label, "cnn" or "auto"): (median, best) seconds} of the core path as each tree's code runs it, one
     worker process per tree (onnxruntime's default threads, as ti-correct runs), the trees and configurations
-    taking turns in every round, so that a change of load on a shared machine hits all of them alike."""
+    taking turns in every round, so that a change of load on a shared machine hits all of them alike.
+
+    trees: label -> a checkout, or (checkout, process) where process is "cli" (the default: the process set up
+    as cardiac-lge sets itself up, cardiac_lge/memory.py) or "default" (the C allocator's defaults, as in Slicer)."""
     workers = {}
     try:
         for label, tree in trees.items():
-            workers[label] = subprocess.Popen([sys.executable, "-c", CORE_PATH_WORKER, folder], env=tree_env(Path(tree)),
+            tree, process = tree if isinstance(tree, tuple) else (tree, "cli")
+            workers[label] = subprocess.Popen([sys.executable, "-c", CORE_PATH_WORKER, folder, process], env=tree_env(Path(tree)),
                                               cwd=tempfile.gettempdir(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                               stderr=subprocess.PIPE, text=True)
         for label, worker in workers.items():
             if worker.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"core path of {trees[label]} failed: {worker.stderr.read()[-2000:]}")
         timings = {(label, configuration): [] for label in workers for configuration in ("cnn", "auto")}
-        for _ in range(rounds):
-            for (label, configuration), values in timings.items():
+        keys = list(timings)
+        for round_index in range(rounds):
+            # the order rotates every round: no worker always runs first, or right after the same other one
+            shift = round_index % len(keys)
+            for label, configuration in keys[shift:] + keys[:shift]:
                 workers[label].stdin.write(configuration + "\n")
                 workers[label].stdin.flush()
-                values.append(float(workers[label].stdout.readline()))
+                timings[(label, configuration)].append(float(workers[label].stdout.readline()))
     finally:
         for worker in workers.values():
             if worker.stdin:
@@ -286,15 +300,21 @@ def core_path_speed(backends: dict, baseline_tree: Path | None = None, tree_roun
             print(f"  {backend} breakdown (median):")
             for name, seconds in _core_path_parts(folder, model, unet).items():
                 print(f"      {name:55s} {1000 * seconds:7.1f} ms")
+        trees = {"this tree": REPO, "this tree, default allocator": (REPO, "default")}
         if baseline_tree is not None:
-            trees = core_path_of_trees({"this tree": REPO, "baseline": baseline_tree}, folder, rounds=tree_rounds)
-            print(f"  this tree against the baseline {baseline_tree}, one process each (onnxruntime, default threads), "
-                  "rounds interleaved:")
-            for (label, configuration), (median, best) in trees.items():
-                name = "CNN only" if configuration == "cnn" else "automatic myocardium"
-                print(f"  [{label:10s}, {name:20s}] median {median:.3f} s, best {best:.3f} s")
-                results[f"{label}, {name}"] = (median, best)
+            trees["baseline"] = baseline_tree
+        trees = core_path_of_trees(trees, folder, rounds=tree_rounds)
+        print("  one process each (onnxruntime, default threads), rounds interleaved; 'this tree' is the process as "
+              "cardiac-lge runs it (freed memory kept, cardiac_lge/memory.py), 'default allocator' the C library's "
+              f"defaults as in Slicer{'' if baseline_tree is None else f', baseline {baseline_tree}'}:")
+        for (label, configuration), (median, best) in trees.items():
+            name = "CNN only" if configuration == "cnn" else "automatic myocardium"
+            print(f"  [{label:28s}, {name:20s}] median {median:.3f} s, best {best:.3f} s")
+            results[f"{label}, {name}"] = (median, best)
     key = "automatic myocardium"
+    kept, default = results[f"this tree, {key}"][0], results[f"this tree, default allocator, {key}"][0]
+    print(f"  with the automatic myocardium, keeping freed memory is {default / kept:.2f}x faster than the default allocator "
+          "(medians of the same rounds)")
     if f"baseline, {key}" in results:
         print(f"  with the automatic myocardium, this tree is {results[f'baseline, {key}'][0] / results[f'this tree, {key}'][0]:.2f}x "
               "faster than the baseline (medians of the same rounds)")
@@ -526,6 +546,9 @@ def main() -> int:
     parser.add_argument("--write-accuracy", action="store_true",
                         help="write the measured accuracy into TINullCorrectionLib/models/measured_accuracy.json")
     args = parser.parse_args()
+    from cardiac_lge.memory import keep_freed_memory
+
+    print(f"freed memory kept for the next series, as cardiac-lge runs (cardiac_lge/memory.py): {keep_freed_memory()}")
     if args.write_accuracy and (args.cnn_only or args.skip_accuracy):
         parser.error("--write-accuracy needs the accuracy measurement with the automatic myocardium.")
     backends = {}

@@ -13,6 +13,7 @@ import sys
 
 from cardiac_lge import __version__
 from cardiac_lge import commands as commands_package
+from cardiac_lge.memory import keep_freed_memory
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # series after series in one process: see cardiac_lge/memory.py
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -288,6 +288,9 @@ def _start_worker(model_path, myocardium_path, auto_myocardium: bool, settings, 
     from TINullCorrectionLib.networks.myocardium_unet import load_segmentation_model
     from TINullCorrectionLib.networks.ti_offset import load_model
 
+    from cardiac_lge.memory import keep_freed_memory
+
+    keep_freed_memory()  # a spawned worker does not pass through cli.main
     _WORKER.update(model=load_model(model_path, threads=1), settings=settings, keep_names=keep_names, assume_ir=assume_ir,
                    myocardium_model=load_segmentation_model(myocardium_path, threads=1) if auto_myocardium else None)
 

@@ -367,9 +367,16 @@ def _lookup(ds: Dataset, groups: Sequence[Dataset], tag: Tag):
     return found
 
 
+#: group -> the tags of every private creator position of that group, (gggg,0010)-(gggg,00FF).
+_PRIVATE_CREATOR_TAGS: dict = {}
+
+
 def _philips_private(ds: Dataset, group: int, offset: int, creator: str):
     """Value of a Philips private element, found through its private creator (any block position)."""
-    if not any(tag >> 16 == group and 0x10 <= tag & 0xFFFF <= 0xFF for tag in ds.keys()):
+    creators = _PRIVATE_CREATOR_TAGS.get(group)
+    if creators is None:
+        creators = _PRIVATE_CREATOR_TAGS[group] = frozenset((group << 16) | element for element in range(0x10, 0x100))
+    if creators.isdisjoint(ds.keys()):
         return None  # no private creator in the group (private_block's KeyError, without slicing the dataset)
     try:
         return ds.private_block(group, creator)[offset].value
