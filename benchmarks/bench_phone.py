@@ -220,6 +220,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.skip_single_frame and args.skip_mosaic:
         parser.error("--skip-single-frame and --skip-mosaic together measure no accuracy: use --skip-accuracy.")
+    from cardiac_lge.memory import keep_freed_memory
+
+    print(f"freed memory kept for the next photo, as `cardiac-lge serve` runs (cardiac_lge/memory.py): {keep_freed_memory()}")
     from cardiac_lge.phone import PhoneModels
 
     models = PhoneModels()
