@@ -130,7 +130,7 @@ class LGEResolutionQAParameterNode:
     remoteRegion: str = ""
     bloodRegion: str = ""
     myocardiumRegion: str = ""
-    lgeMethod: Annotated[str, Choice(["gmm-pool", "gmm-mrf", "gmm", "nsd", "fwhm", "otsu"])] = "gmm-pool"
+    lgeMethod: Annotated[str, Choice(["gmm-pool", "gmm", "nsd", "fwhm", "otsu"])] = "gmm-pool"
     nSd: Annotated[float, WithinRange(1.0, 10.0)] = 5.0
     minIslandMl: Annotated[float, WithinRange(0.0, 100.0)] = 0.0
     includeMvo: bool = False

@@ -76,8 +76,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "lge_emidec_dev"
 NOMINAL_SPACING = (1.5, 1.5, 10.0)
 METHODS = [("nsd-2", "nsd", 2.0), ("nsd-3", "nsd", 3.0), ("nsd-5", "nsd", 5.0), ("nsd-6", "nsd", 6.0),
-           ("fwhm", "fwhm", 5.0), ("otsu", "otsu", 5.0), ("gmm", "gmm", 5.0), ("gmm-pool", "gmm-pool", 5.0),
-           ("gmm-mrf", "gmm-mrf", 5.0)]
+           ("fwhm", "fwhm", 5.0), ("otsu", "otsu", 5.0), ("gmm", "gmm", 5.0), ("gmm-pool", "gmm-pool", 5.0)]
 #: the grid of gmm-pool's two parameters (fixed before the final run): threshold fraction f of the way from normal
 #: myocardium to the blood pool, and the smallest in-plane LGE component kept (fraction of the slice's myocardium).
 #: (A third, a noise floor of n SD of the normal myocardium, n in {0, 1, 2}, was tried and dropped: the rule chose
@@ -89,11 +88,6 @@ POOL_GRID = tuple(round(0.50 + 0.05 * i, 2) for i in range(5))  # 0.50 .. 0.70
 PEAK_GRID = (0.0, 0.3, 0.4, 0.5)
 MIN_REGION_GRID = (0.01, 0.03, 0.05)
 FOLDS = 5
-#: the grid of gmm-mrf's two parameters (s23, fixed before its benchmark run, after an exploration on this set): the
-#: Potts smoothness β (0: no smoothing, i.e. gmm-pool at s = 1) and the threshold scale s of its data term; f, g and
-#: the minimum region are gmm-pool's choice (not refitted).
-MRF_BETA_GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.6)
-MRF_SCALE_GRID = (0.85, 0.9, 0.95, 1.0, 1.1)
 #: the rule that fixes the default's parameters (``choose_parameters``); the other one is reported beside it.
 #: "all" until s21, "specific" since s22 (see the module docstring).
 DEFAULT_RULE = "specific"
@@ -226,22 +220,6 @@ def pool_grid(cases: dict) -> dict:
     return grid
 
 
-def mrf_options(key) -> dict:
-    return {"mrf_beta": key[0], "mrf_threshold_scale": key[1]}
-
-
-def mrf_grid(cases: dict, pool_key) -> dict:
-    """Per-case rows of gmm-mrf at every (β, s) of ``MRF_BETA_GRID`` × ``MRF_SCALE_GRID``, with gmm-pool's chosen
-    f / minimum region / g (``pool_key``)."""
-    grid = {}
-    for beta in MRF_BETA_GRID:
-        for scale in MRF_SCALE_GRID:
-            grid[beta, scale] = evaluate(cases, "gmm-mrf", 5.0, **pool_options(pool_key),
-                                         **mrf_options((beta, scale)))["rows"]
-        print(f"  gmm-mrf grid: {len(grid)} of {len(MRF_BETA_GRID) * len(MRF_SCALE_GRID)} points", flush=True)
-    return grid
-
-
 def choose_parameters(grid: dict, names, rule: str = DEFAULT_RULE) -> tuple:
     """The rule that fixes gmm-pool's parameters on the cases ``names`` (ties to the earlier grid point).
 
@@ -303,14 +281,14 @@ def timing_phantom():
     return _TIMING_PHANTOM[0]
 
 
-def timing(method: str, n_sd: float, repeats: int = 5, **options) -> float:
+def timing(method: str, n_sd: float, repeats: int = 5) -> float:
     """Median seconds of ``segment_lge`` on the 512 x 512 x 40 ring phantom (one warm-up run first)."""
     phantom = timing_phantom()
-    segment_lge(phantom.image, phantom.myocardium_mask, phantom.spacing_mm, method=method, n_sd=n_sd, **options)
+    segment_lge(phantom.image, phantom.myocardium_mask, phantom.spacing_mm, method=method, n_sd=n_sd)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        segment_lge(phantom.image, phantom.myocardium_mask, phantom.spacing_mm, method=method, n_sd=n_sd, **options)
+        segment_lge(phantom.image, phantom.myocardium_mask, phantom.spacing_mm, method=method, n_sd=n_sd)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 
@@ -444,35 +422,19 @@ def main(argv=None) -> int:
     other_summary = summarise(grid[other_key])
     cv_other, cv_other_keys = cross_validate(grid, names, rule=ALTERNATIVE_RULE)
     print(f"  gmm-pool grid ({len(grid)} points) done in {time.perf_counter() - t0:.1f} s", flush=True)
-    t0 = time.perf_counter()
-    mrf = mrf_grid(cases, pool_key)
-    mrf_key = choose_parameters(mrf, names, DEFAULT_RULE)
-    mrf_cv, mrf_cv_keys = cross_validate(mrf, names, rule=DEFAULT_RULE)
-    smoothed = {key: rows for key, rows in mrf.items() if key[0] > 0}
-    smooth_key = choose_parameters(smoothed, names, DEFAULT_RULE)
-    smooth_cv, smooth_cv_keys = cross_validate(smoothed, names, rule=DEFAULT_RULE)
-    print(f"  gmm-mrf grid ({len(mrf)} points) done in {time.perf_counter() - t0:.1f} s", flush=True)
-
-    def options_of(method, pool=pool_key, mrf_point=mrf_key):
-        if method == "gmm-pool":
-            return pool_options(pool)
-        if method == "gmm-mrf":
-            return {**pool_options(pool), **mrf_options(mrf_point)}
-        return {}
-
+    chosen_options = pool_options(pool_key)
     results = {}
     for label, method, n_sd in METHODS:
         t0 = time.perf_counter()
-        results[label] = evaluate(cases, method, n_sd, **options_of(method))
+        results[label] = evaluate(cases, method, n_sd, **(chosen_options if method == "gmm-pool" else {}))
         print(f"  {label:<8} done in {time.perf_counter() - t0:.1f} s", flush=True)
     default = choose(results)
     halves = []
     for half in (0, 1):
         subset = {n: cases[n] for n in names[half::2]}
         half_key = choose_parameters(grid, list(subset), DEFAULT_RULE)
-        half_mrf = choose_parameters(mrf, list(subset), DEFAULT_RULE)
-        halves.append(choose({label: evaluate(subset, method, n_sd, **options_of(method, half_key, half_mrf))
-                              for label, method, n_sd in METHODS}))
+        halves.append(choose({label: evaluate(subset, method, n_sd, **(
+            pool_options(half_key) if method == "gmm-pool" else {})) for label, method, n_sd in METHODS}))
     core_default = {"nsd": "nsd-5", "gmm": "gmm", "otsu": "otsu", "fwhm": "fwhm"}.get(DEFAULT_METHOD, DEFAULT_METHOD)
 
     print("\n| method | mean abs Δ (points) | bias | SD of Δ | Bland–Altman 95% limits | r | median Dice | "
@@ -523,29 +485,6 @@ def main(argv=None) -> int:
               and results[default]["fp_over3"] == 0) if default else False
     print(f"Issue targets for the default ({default}; mean abs Δ ≤ 3, median Dice ≥ 0.70, normals mean FP ≤ 1%, none "
           f"> 3%): {'met' if target else 'NOT met'}")
-    from diag_lge_emidec import paired_difference
-
-    def mrf_text(key):
-        return f"β {key[0]:g} / s {key[1]:g}"
-
-    def per_case(rows):
-        return {r["case"]: abs(r["percent"] - r["expert"]) for r in rows if r["infarct"]}
-
-    print(f"\ngmm-mrf (Potts graph cut on gmm-pool's per-voxel evidence; grid β {MRF_BETA_GRID} x s {MRF_SCALE_GRID}, "
-          f"f / minimum region / g as gmm-pool), rule '{DEFAULT_RULE}': {mrf_text(mrf_key)}: {line(summarise(mrf[mrf_key]))}")
-    print(f"  cross-validated (per fold: {'; '.join(mrf_text(k) for k in mrf_cv_keys)}): {line(mrf_cv)}")
-    print(f"  smoothing on (β > 0 only): {mrf_text(smooth_key)}: {line(summarise(smoothed[smooth_key]))}")
-    print(f"  cross-validated (per fold: {'; '.join(mrf_text(k) for k in smooth_cv_keys)}): {line(smooth_cv)}")
-    for label, rows in (("gmm-mrf, 5-fold CV", mrf_cv["rows"]), ("gmm-mrf β > 0, 5-fold CV", smooth_cv["rows"]),
-                        ("gmm-mrf β > 0, whole set", smoothed[smooth_key])):
-        paired = paired_difference(per_case(cv_summary["rows"] if "CV" in label else grid[pool_key]), per_case(rows))
-        print(f"  paired against gmm-pool ({'5-fold CV' if 'CV' in label else 'whole set'}), {label}: mean change of "
-              f"|Δ| {paired['mean']:+.2f} points (bootstrap 95% {paired['low']:+.2f} to {paired['high']:+.2f}); "
-              f"{paired['better']} cases better, {paired['worse']} worse by more than 0.5 (of {paired['n']})")
-    for beta in MRF_BETA_GRID:
-        print("  " + "; ".join(f"β {beta:g} s {scale:g}: {summarise(mrf[beta, scale])['mad']:.2f} / FP "
-                               f"{summarise(mrf[beta, scale])['fp_mean']:.2f}% max {summarise(mrf[beta, scale])['fp_max']:.1f}%"
-                               for scale in MRF_SCALE_GRID))
     print("\nWith the expert's help (upper bounds, not methods):")
     for label, summary in (("n-SD 1.5, expert normal myocardium as remote", evaluate(cases, "nsd", 1.5, expert_remote=True)),
                            ("n-SD 2, expert normal myocardium as remote", evaluate(cases, "nsd", 2.0, expert_remote=True)),
@@ -558,7 +497,7 @@ def main(argv=None) -> int:
     by_label = dict((label, (method, n_sd)) for label, method, n_sd in METHODS)
     if default:
         method, n_sd = by_label[default]
-        with_mvo = evaluate(cases, method, n_sd, include_mvo=True, **options_of(method))
+        with_mvo = evaluate(cases, method, n_sd, include_mvo=True, **(chosen_options if method == "gmm-pool" else {}))
         print(f"MVO ({default}): expert MVO voxels inside the LGE mask {100 * results[default]['mvo_recall']:.0f}% without, "
               f"{100 * with_mvo['mvo_recall']:.0f}% with include_mvo; mean abs Δ {results[default]['mad']:.1f} -> "
               f"{with_mvo['mad']:.1f}, median Dice {results[default]['dice']:.2f} -> {with_mvo['dice']:.2f}, "
@@ -573,9 +512,6 @@ def main(argv=None) -> int:
                 if label != default and label in ("nsd-5", "gmm", "gmm-pool"):
                     other = timing(*by_label[label], args.repeats)
                     print(f"  {label}: {other:.3f} s (ratio {other / 0.5:.2f})")
-            for key in dict.fromkeys((mrf_key, smooth_key)):
-                other = timing("gmm-mrf", 5.0, args.repeats, **mrf_options(key))
-                print(f"  gmm-mrf at {mrf_text(key)}: {other:.3f} s (ratio {other / 0.5:.2f})")
     return 0
 
 

@@ -104,19 +104,15 @@ from LGEResolutionQALib.core.intensity_models import (
     mixture_threshold,
     otsu_threshold,
 )
-from LGEResolutionQALib.core.potts_graph_cut import potts_binary_labels
 
 __all__ = ["LGEMethodNotApplicable", "LGEResult", "SliceLGE", "METHODS", "DEFAULT_METHOD", "segment_lge",
            "automatic_remote_mask", "otsu_threshold", "lv_cavity", "blood_pool_reference", "spatial_cleanup",
-           "POOL_FRACTION", "PEAK_FRACTION", "PEAK_PERCENTILE", "MIN_REGION_FRACTION", "MRF_BETA",
-           "MRF_THRESHOLD_SCALE", "mrf_evidence", "mrf_lge"]
+           "POOL_FRACTION", "PEAK_FRACTION", "PEAK_PERCENTILE", "MIN_REGION_FRACTION"]
 
 PUBLISHED_N_SD = (2, 3, 5, 6)
 #: the largest n of the n-SD threshold accepted (beyond it no voxel of a real image is LGE)
 MAX_N_SD = 20.0
-METHODS = ("gmm-pool", "gmm-mrf", "gmm", "nsd", "fwhm", "otsu")
-#: the methods with gmm-pool's threshold, blood-pool fallback and spatial rules
-_POOL_METHODS = ("gmm-pool", "gmm-mrf")
+METHODS = ("gmm-pool", "gmm", "nsd", "fwhm", "otsu")
 DEFAULT_METHOD = "gmm-pool"  # chosen by benchmarks/bench_lge_emidec.py (README "LGE quantification")
 #: ``gmm-pool`` threshold: at least this fraction of the way from normal myocardium to the blood pool and at least
 #: ``PEAK_FRACTION`` of the slice's peak enhancement above normal (the peak: the ``PEAK_PERCENTILE`` percentile of
@@ -129,10 +125,6 @@ POOL_FRACTION = 0.60
 PEAK_FRACTION = 0.40
 PEAK_PERCENTILE = 99.0
 MIN_REGION_FRACTION = 0.01
-#: ``gmm-mrf``: the Potts smoothness weight β (in units of the slice's threshold height T_k − μ_n,k per unit of
-#: boundary length) and the threshold scale s of its data term (s = 1: gmm-pool's threshold; β = 0, s = 1 is gmm-pool)
-MRF_BETA = 0.0
-MRF_THRESHOLD_SCALE = 1.0
 MIN_BLOOD_VOXELS = 10
 AUTO_REMOTE_SOURCE = "auto-darkest-60deg-sector-per-slice"
 SECTOR_DEG = 60.0
@@ -468,35 +460,6 @@ def remove_single_slice_regions(scar_kji: np.ndarray) -> tuple[np.ndarray, int]:
     return scar & ~single[labels], int(np.count_nonzero(single))
 
 
-def mrf_evidence(image2d: np.ndarray, threshold: float, normal: float, scale: float = MRF_THRESHOLD_SCALE) -> np.ndarray:
-    """``gmm-mrf``'s data term on one slice: the evidence for "enhanced" of each voxel, (x − μ_n) / (T − μ_n) − s
-    (dimensionless: the voxel's height above the normal mean μ_n in units of the threshold's height T − μ_n, minus the
-    threshold scale s). Its sign is gmm-pool's per-voxel decision at s = 1 (x ≥ T), with a margin proportional to the
-    distance from the threshold — the log-likelihood ratio of two equal-variance Gaussian classes with their boundary at
-    μ_n + s·(T − μ_n), up to the slice's constant factor (which β absorbs, as the unit is the slice's own contrast).
-    T ≤ μ_n (no contrast unit): the plain sign x − T."""
-    x = np.asarray(image2d, dtype=np.float64)
-    height = float(threshold) - float(normal)
-    if not height > 0:
-        return x - float(threshold)
-    return (x - float(normal)) / height - float(scale)
-
-
-def mrf_lge(image2d: np.ndarray, myo2d: np.ndarray, threshold: float, normal: float | None, remote_mean: float,
-            beta: float = MRF_BETA, scale: float = MRF_THRESHOLD_SCALE) -> np.ndarray:
-    """``gmm-mrf``'s LGE on one slice before the spatial rules: the exact minimiser of the two-label Potts energy
-    (``potts_graph_cut.potts_binary_labels``; Greig et al. 1989, Boykov & Jolly 2001) of ``mrf_evidence`` over the
-    slice's myocardium with smoothness ``beta`` between in-plane 8-neighbours, where only voxels brighter than the
-    slice's remote mean may be enhanced (so smoothing cannot call dark myocardium LGE). β = 0 and s = 1 give
-    gmm-pool's ``myo & (image ≥ T)`` (T is above the remote mean whenever a threshold is used)."""
-    myo = np.asarray(myo2d, bool)
-    image = np.asarray(image2d)
-    if normal is None:
-        return myo & (image >= threshold)
-    evidence = mrf_evidence(image, threshold, normal, scale)
-    return potts_binary_labels(evidence, myo, myo & (image > remote_mean), beta)
-
-
 class _NoBloodPool(ValueError):
     """gmm-pool has no blood-pool reference on any slice (``segment_lge`` then uses ``gmm``, with a warning)."""
 
@@ -583,7 +546,7 @@ def _gmm_outcome(fit) -> _SliceThreshold:
 def _slice_threshold(method: str, image2d, myo2d, mean: float, sd: float, n_sd: float | None,
                      precomputed: _SliceThreshold | None, user_normal: bool = False,
                      pool_fraction: float = POOL_FRACTION, peak_fraction: float = PEAK_FRACTION) -> _SliceThreshold:
-    if precomputed is not None and user_normal and method in _POOL_METHODS:
+    if precomputed is not None and user_normal and method == "gmm-pool":
         # the user's remote is the normal
         precomputed = _pool_outcome(mean, precomputed.blood, pool_fraction, precomputed.peak, peak_fraction)
     if precomputed is not None:
@@ -636,8 +599,6 @@ def segment_lge(
     pool_fraction: float = POOL_FRACTION,
     min_region_fraction: float = MIN_REGION_FRACTION,
     peak_fraction: float = PEAK_FRACTION,
-    mrf_beta: float = MRF_BETA,
-    mrf_threshold_scale: float = MRF_THRESHOLD_SCALE,
 ) -> LGEResult:
     """Segment LGE inside ``myocardium_mask`` slice by slice and measure it (rules: module docstring).
 
@@ -657,10 +618,6 @@ def segment_lge(
         raise ValueError(f"min_region_fraction must be in [0, 1); got {min_region_fraction!r}.")
     if isinstance(peak_fraction, bool) or not np.isfinite(peak_fraction) or not 0.0 <= peak_fraction < 1.0:
         raise ValueError(f"peak_fraction must be in [0, 1) (0: no peak term); got {peak_fraction!r}.")
-    if isinstance(mrf_beta, bool) or not np.isfinite(mrf_beta) or mrf_beta < 0:
-        raise ValueError(f"mrf_beta must be a number ≥ 0 (0: no smoothing); got {mrf_beta!r}.")
-    if isinstance(mrf_threshold_scale, bool) or not np.isfinite(mrf_threshold_scale) or not mrf_threshold_scale > 0:
-        raise ValueError(f"mrf_threshold_scale must be a number above 0; got {mrf_threshold_scale!r}.")
     warnings: list[str] = []
     n_used = None
     if method == "nsd":
@@ -707,16 +664,15 @@ def segment_lge(
     results: dict[int, _SliceThreshold] = {}
 
     blood_fallback: list = []
-    cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method in _POOL_METHODS else {}
+    cavities = {k: lv_cavity(myo[k][boxes[k]]) for k in slices} if method == "gmm-pool" else {}
     try:
         precomputed = (_remote_free_thresholds(method, image, myo, boxes, slices, pool_fraction, blood_fallback,
-                                               cavities, peak_fraction) if method in ("otsu", "gmm") + _POOL_METHODS
-                       else {})
+                                               cavities, peak_fraction) if method in ("otsu", "gmm", "gmm-pool") else {})
     except _NoBloodPool as reason:
         # a region that is not a ring (e.g. an LGE box in the QA report): the Gaussian mixture without the pool
         result = segment_lge(array_kji, myocardium_mask, spacing_mm, method="gmm", n_sd=n_sd, remote_mask=remote_mask,
                              min_island_ml=min_island_ml, include_mvo=include_mvo)
-        return replace(result, warnings=(f"{method} needs the LV blood pool but {reason}: the Gaussian mixture (gmm) "
+        return replace(result, warnings=(f"gmm-pool needs the LV blood pool but {reason}: the Gaussian mixture (gmm) "
                                          "was used instead, without the spatial rules",) + result.warnings)
     if blood_fallback:
         warnings.append("No LV cavity of at least " f"{MIN_BLOOD_VOXELS} voxels on slice(s) " +
@@ -727,13 +683,8 @@ def segment_lge(
         img, m = image[k][box], myo[k][box]
         outcome = _slice_threshold(method, img, m, mean, sd, n_used, precomputed.get(k), own_user_remote,
                                    pool_fraction, peak_fraction)
-        if outcome.threshold is None:
-            lge = np.zeros_like(m)
-        elif method == "gmm-mrf":
-            lge = mrf_lge(img, m, outcome.threshold, outcome.normal, mean, mrf_beta, mrf_threshold_scale)
-        else:
-            lge = m & (img >= outcome.threshold)
-        if method in _POOL_METHODS:
+        lge = m & (img >= outcome.threshold) if outcome.threshold is not None else np.zeros_like(m)
+        if method == "gmm-pool":
             lge, mvo = spatial_cleanup(lge, m, min_region_fraction, cavities[k])
             return outcome, lge, mvo
         mvo = _mvo_fill(lge, m) if include_mvo else np.zeros_like(m)
@@ -777,7 +728,7 @@ def segment_lge(
                 break
             outcome, lge, mvo = segment_slice(k, state.mean, state.sd)
             # gmm-pool's LGE is already cleaned (no specks) with its cores filled: that is the region
-            region, cores = (lge | mvo, mvo) if method in _POOL_METHODS else _lge_region(lge, m)
+            region, cores = (lge | mvo, mvo) if method == "gmm-pool" else _lge_region(lge, m)
             if np.count_nonzero(sector & region) <= GUARD_MAX_FRACTION * count:
                 results[k], lge_box[k], mvo_box[k] = outcome, lge, mvo
                 break
@@ -821,7 +772,7 @@ def segment_lge(
         if states[k].remote is not None:
             remote_used[k][box] = states[k].remote
     single_slice_removed = 0
-    if method in _POOL_METHODS and len(slices) > 1:
+    if method == "gmm-pool" and len(slices) > 1:
         rows = slice(min(boxes[k][0].start for k in slices), max(boxes[k][0].stop for k in slices))
         columns = slice(min(boxes[k][1].start for k in slices), max(boxes[k][1].stop for k in slices))
         scar[:, rows, columns], single_slice_removed = remove_single_slice_regions(scar[:, rows, columns])
@@ -876,8 +827,7 @@ def segment_lge(
     elif percent >= 90.0:
         warnings.append(f"LGE covers {percent:.0f}% of the myocardium: check the remote reference and the method")
     method_name = {"nsd": f"nsd-{n_used:g}" if n_used is not None else "nsd", "fwhm": "fwhm-per-slice",
-                   "otsu": "otsu-per-slice", "gmm": "gmm-per-slice", "gmm-pool": "gmm-pool-per-slice",
-                   "gmm-mrf": "gmm-mrf-per-slice"}[method]
+                   "otsu": "otsu-per-slice", "gmm": "gmm-per-slice", "gmm-pool": "gmm-pool-per-slice"}[method]
     scar, remote_used, mvo_mask = (_uncrop(mask, full_shape, crop) for mask in (scar, remote_used, mvo_mask))
     if np.ndim(array_kji) == 2:
         scar, remote_used, mvo_mask = scar[0], remote_used[0], mvo_mask[0]
@@ -898,7 +848,7 @@ def _uncrop(mask: np.ndarray, shape: tuple, crop: tuple) -> np.ndarray:
 
 
 def _no_lge_reason(method: str, rows) -> str:
-    if method in _POOL_METHODS:
+    if method == "gmm-pool":
         return ("No LGE found: no myocardial region above the blood-pool-referenced threshold both touches the "
                 "endocardium and continues on a neighbouring slice (small isolated regions removed)")
     if method == "gmm":
