@@ -416,13 +416,13 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
         # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
         # is replaced by the step nearest where they put it
         for end, others in ((0, (1, 2, 3)), (len(lines) - 1, (len(lines) - 2, len(lines) - 3, len(lines) - 4))):
-            fit_a = np.polyfit(others, [lines[k].a for k in others], 1)
+            fit_a = np.polyfit(others, [lines[k].a for k in others], 2 if len(lines) >= 5 else 1)
             fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
             a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
-            spacing = abs(float(fit_a[0]))
-            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
+            spacing = abs(a - float(np.polyval(fit_a, others[0])))
+            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.04 * spacing:
                 continue
-            offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
+            offsets = np.arange(-0.04 * spacing, 0.04 * spacing + 0.5, 0.5)
             best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
             if best is not None:
                 lines[end] = _Line(a + float(offsets[best]), b, 0.0)
@@ -499,8 +499,7 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
         # between them halves the cells)
         grids = [_cells(columns, rows) for columns in columns_found for rows in rows_found]
         grids = [corners for corners in grids if _plausible_cells(corners, size)]
-        return max(grids, key=lambda corners: (abs(np.log(_cell_aspect(corners))) <= np.log(1.6),
-                                               corners.shape[0] * corners.shape[1])) if grids else None
+        return max(grids, key=lambda corners: (_near_square(corners), corners.shape[0] * corners.shape[1])) if grids else None
 
     # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
     # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
@@ -517,9 +516,13 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
             lattice = _outer_lines(lattice, grey, vertical, centre)
             (found if _regular_borders(lattice, grey, vertical, centre) else irregular)[vertical].append(lattice)
         corners = best_grid(found[True], found[False])
-        if corners is not None:
+        if corners is not None and _near_square(corners):
             return corners / scale, scale
-    corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+    # no grid of near-square cells: the best regular one (a lattice that skipped a faint border in every pass), else
+    # the best with the irregular lattices
+    corners = best_grid(found[True], found[False])
+    if corners is None or not _near_square(corners):
+        corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
     if corners is not None:
         return corners / scale, scale
     raise MosaicError(
@@ -550,6 +553,12 @@ def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
     if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
         return False
     return 0.5 <= _cell_aspect(corners) <= 2.0
+
+
+def _near_square(corners: np.ndarray) -> bool:
+    """Whether the median cell's aspect is within 1.6 (scout matrices are square or nearly so; a lattice that skipped a
+    faint border doubles the cells one way)."""
+    return bool(abs(np.log(_cell_aspect(corners))) <= np.log(1.6))
 
 
 def _cell_aspect(corners: np.ndarray) -> float:
