@@ -416,13 +416,10 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
         # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
         # is replaced by the step nearest where they put it
         for end, others in ((0, (1, 2, 3)), (len(lines) - 1, (len(lines) - 2, len(lines) - 3, len(lines) - 4))):
-            # positions at the centre (the intercepts carry the tilts' noise), a parabola through the three where
-            # there is a fourth line beyond them (perspective changes the spacing), else a straight line
-            fit_p = np.polyfit(others, [lines[k].at(centre) for k in others], 2 if len(lines) >= 5 else 1)
+            fit_a = np.polyfit(others, [lines[k].a for k in others], 1)
             fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
-            b = float(np.polyval(fit_b, end))
-            a = float(np.polyval(fit_p, end)) - b * centre
-            spacing = abs(float(np.polyval(fit_p, end)) - float(np.polyval(fit_p, others[0])))
+            a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
+            spacing = abs(float(fit_a[0]))
             if abs(lines[end].at(centre) - (a + b * centre)) <= 0.04 * spacing:
                 continue
             offsets = np.arange(-0.04 * spacing, 0.04 * spacing + 0.5, 0.5)
