@@ -17,7 +17,9 @@ Steps (our method; measured in benchmarks/bench_phone.py):
    grey), so the lattice is completed at its ends (:func:`_outer_lines`: a missed outer border added where a step
    is and the band it closes shows tiles; an end line off its neighbours' lattice, the toolbar's or the monitor's
    edge, brought back to the border), lattices whose lines are not steps all along are set aside
-   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken.
+   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken; a
+   pass whose best grid has cells not near-square (a lattice that skipped a faint border: cells twice as high as
+   wide) does not end the search.
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -408,8 +410,10 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
     that place within 0.06 spacings (:func:`_nearest_step`), when (1) that step is at least half as strong as the lattice's own
     borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
     of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
-    more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
-    faint outer border, taken for it) is replaced by the step nearest that place within 5% of a spacing. Our method."""
+    more than 4% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
+    faint outer border, taken for it) is replaced by the step nearest that place within 4% of a spacing (the
+    prediction is a straight line: a parabola through three lines, to follow the perspective, is too noisy). Our
+    method."""
     lines = list(lattice)
     reference = float(np.median(_support(lines, grey, vertical)))
     if len(lines) >= 4:
