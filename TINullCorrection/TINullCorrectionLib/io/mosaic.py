@@ -17,7 +17,9 @@ Steps (our method; measured in benchmarks/bench_phone.py):
    grey), so the lattice is completed at its ends (:func:`_outer_lines`: a missed outer border added where a step
    is and the band it closes shows tiles; an end line off its neighbours' lattice, the toolbar's or the monitor's
    edge, brought back to the border), lattices whose lines are not steps all along are set aside
-   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken.
+   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken; a
+   pass whose best grid has cells not near-square (a lattice that skipped a faint border: cells twice as high as
+   wide) does not end the search.
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -408,8 +410,10 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
     that place within 0.06 spacings (:func:`_nearest_step`), when (1) that step is at least half as strong as the lattice's own
     borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
     of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
-    more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
-    faint outer border, taken for it) is replaced by the step nearest that place within 5% of a spacing. Our method."""
+    more than 4% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
+    faint outer border, taken for it) is replaced by the step nearest that place within 4% of a spacing (the
+    prediction is a straight line: a parabola through three lines, to follow the perspective, is too noisy). Our
+    method."""
     lines = list(lattice)
     reference = float(np.median(_support(lines, grey, vertical)))
     if len(lines) >= 4:
@@ -420,9 +424,9 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
             fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
             a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
             spacing = abs(float(fit_a[0]))
-            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
+            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.04 * spacing:
                 continue
-            offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
+            offsets = np.arange(-0.04 * spacing, 0.04 * spacing + 0.5, 0.5)
             best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
             if best is not None:
                 lines[end] = _Line(a + float(offsets[best]), b, 0.0)
@@ -499,8 +503,7 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
         # between them halves the cells)
         grids = [_cells(columns, rows) for columns in columns_found for rows in rows_found]
         grids = [corners for corners in grids if _plausible_cells(corners, size)]
-        return max(grids, key=lambda corners: (abs(np.log(_cell_aspect(corners))) <= np.log(1.6),
-                                               corners.shape[0] * corners.shape[1])) if grids else None
+        return max(grids, key=lambda corners: (_near_square(corners), corners.shape[0] * corners.shape[1])) if grids else None
 
     # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
     # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
@@ -517,9 +520,13 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
             lattice = _outer_lines(lattice, grey, vertical, centre)
             (found if _regular_borders(lattice, grey, vertical, centre) else irregular)[vertical].append(lattice)
         corners = best_grid(found[True], found[False])
-        if corners is not None:
+        if corners is not None and _near_square(corners):
             return corners / scale, scale
-    corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+    # no grid of near-square cells: the best regular one (a lattice that skipped a faint border in every pass), else
+    # the best with the irregular lattices
+    corners = best_grid(found[True], found[False])
+    if corners is None or not _near_square(corners):
+        corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
     if corners is not None:
         return corners / scale, scale
     raise MosaicError(
@@ -550,6 +557,12 @@ def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
     if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
         return False
     return 0.5 <= _cell_aspect(corners) <= 2.0
+
+
+def _near_square(corners: np.ndarray) -> bool:
+    """Whether the median cell's aspect is within 1.6 (scout matrices are square or nearly so; a lattice that skipped a
+    faint border doubles the cells one way)."""
+    return bool(abs(np.log(_cell_aspect(corners))) <= np.log(1.6))
 
 
 def _cell_aspect(corners: np.ndarray) -> float:
