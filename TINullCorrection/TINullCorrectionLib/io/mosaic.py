@@ -16,10 +16,16 @@ Steps (our method; measured in benchmarks/bench_phone.py):
    bound the grid. An outer border is often only a step (a Philips-like dark gap against a viewer of the same
    grey), so the lattice is completed at its ends (:func:`_outer_lines`: a missed outer border added where a step
    is and the band it closes shows tiles; an end line off its neighbours' lattice, the toolbar's or the monitor's
-   edge, brought back to the border), lattices whose lines are not steps all along are set aside
+   edge, brought back to the border; where an end line should be is a least-squares parabola through its four
+   neighbours, following the perspective), lattices whose lines are not steps all along are set aside
    (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken; a
    pass whose best grid has cells not near-square (a lattice that skipped a faint border: cells twice as high as
-   wide) does not end the search.
+   wide) does not end the search. Siemens-like inner borders can be 1-pixel lines a few levels above the tiles'
+   background, invisible to the ridge maps: a lattice of text edges between strong outer edges (inner lines
+   hardly a step) has its inner lines moved to the thin ridges that run all along beside them
+   (:func:`_faint_inner_borders`, :func:`_ridge_along`), and a family that gives no regular lattice at all is
+   looked for between its strong outer lines, divided at the other family's spacing, every inner border verified
+   by its ridge (:func:`_divided_frame`).
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -399,20 +405,21 @@ def _nearest_step(profile: np.ndarray, offsets: np.ndarray, threshold: float) ->
     return int(peaks[np.argmin(np.abs(offsets[peaks]))]) if peaks.size else None
 
 
-def _end_prediction(lines: list[_Line], end: int, centre: float) -> tuple[float, float, float]:
-    """Where the neighbours of the end line ``end`` (0 or the last) of a lattice put it: (a, b) of the line and the
-    spacing there. With 4 neighbours or more, a least-squares parabola of their positions at ``centre`` over the
-    index through the nearest 4 (the perspective of a hand-held photo changes the spacing across the grid, by about
-    7 pixels over 5 rows of a 4K photo); with 3, a straight line through them (a parabola through three lines
-    follows the lines' noise). Tilt: a straight line through the same neighbours."""
-    count = min(4, len(lines) - 1)
-    others = np.arange(1, count + 1) if end == 0 else len(lines) - 1 - np.arange(1, count + 1)
-    positions = [lines[k].at(centre) for k in others]
-    fit_position = np.polyfit(others, positions, 2 if count >= 4 else 1)
+def _end_prediction(lines: list[_Line], end: int, centre: float, neighbours: int) -> tuple[float, float, float]:
+    """Where the ``neighbours`` (3 or 4) lines next to the end line ``end`` (0 or the last) of a lattice put it: (a, b)
+    of the line and the spacing there. Positions at ``centre`` over the index: a straight line through 3, a
+    least-squares parabola through 4 (the perspective of a hand-held photo changes the spacing across the grid, by
+    up to 7 pixels over 5 rows of a 4K photo; a parabola through three lines follows their noise). Tilt: a straight
+    line through the same neighbours."""
+    others = np.arange(1, neighbours + 1) if end == 0 else len(lines) - 1 - np.arange(1, neighbours + 1)
+    fit_position = np.polyfit(others, [lines[k].at(centre) for k in others], 2 if neighbours >= 4 else 1)
     fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
     b = float(np.polyval(fit_b, end))
     position = float(np.polyval(fit_position, end))
-    spacing = abs(position - float(np.polyval(fit_position, end + (1 if end == 0 else -1))))
+    if neighbours < 4:   # the spacing of the lines' intercepts (a), as the straight-line repair was tuned
+        spacing = abs(float(np.polyfit(others, [lines[k].a for k in others], 1)[0]))
+    else:
+        spacing = abs(position - float(np.polyval(fit_position, end + (1 if end == 0 else -1))))
     return position - b * centre, b, spacing
 
 
@@ -428,22 +435,30 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
     borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
     of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
     more than 4% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
-    faint outer border, taken for it) is replaced by the step nearest that place within 4% of a spacing (the
-    prediction is a straight line: a parabola through three lines, to follow the perspective, is too noisy). Our
+    faint outer border, taken for it) is replaced by the step nearest that place within 4% of a spacing; then an
+    end line not so replaced, with the other end now on the lattice, the same by its four neighbours
+    (:func:`_end_prediction`: a parabola, along the perspective). Our
     method."""
     lines = list(lattice)
     reference = float(np.median(_support(lines, grey, vertical)))
-    if len(lines) >= 4:
-        # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
-        # is replaced by the step nearest where they put it
+    # an end line off the lattice of its neighbours (the monitor's edge just beyond a faint outer border) is replaced
+    # by the step nearest where they put it: first by its three neighbours, then (the other end now on the lattice)
+    # by a parabola through four, which follows the perspective
+    repaired: set[int] = set()
+    for neighbours in (3, 4):
+        if len(lines) < neighbours + 1:
+            break
         for end in (0, len(lines) - 1):
-            a, b, spacing = _end_prediction(lines, end, centre)
+            if end in repaired:    # already brought onto its neighbours' lattice
+                continue
+            a, b, spacing = _end_prediction(lines, end, centre, neighbours)
             if abs(lines[end].at(centre) - (a + b * centre)) <= 0.04 * spacing:
                 continue
             offsets = np.arange(-0.04 * spacing, 0.04 * spacing + 0.5, 0.5)
             best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
             if best is not None:
                 lines[end] = _Line(a + float(offsets[best]), b, 0.0)
+                repaired.add(end)
     for _ in range(max_added):
         keys = np.arange(len(lines), dtype=float)
         fit_a = np.polyfit(keys, [line.a for line in lines], 2 if len(lines) >= 4 else 1)
@@ -493,7 +508,7 @@ def _ridge_along(luma: np.ndarray, a: np.ndarray, b: float, vertical: bool, segm
 
 def _snapped_to_ridges(lattice: list[_Line], luma: np.ndarray, vertical: bool, centre: float) -> list[_Line] | None:
     """The lattice with each inner line moved to the thin ridge that runs all along a line (:func:`_ridge_along`, at
-    least 1 level) within 0.2 spacings of it, at the tilt interpolated from the lattice's; None where one has none,
+    least 1 level) within 0.2 spacings of it, at about the tilt interpolated from the lattice's; None where one has none,
     or where the lines so found are not evenly spaced (every spacing within 8% of their median)."""
     positions = np.array([line.at(centre) for line in lattice])
     spacing = float(np.median(np.diff(positions)))
@@ -501,21 +516,24 @@ def _snapped_to_ridges(lattice: list[_Line], luma: np.ndarray, vertical: bool, c
     offsets = np.arange(-np.floor(0.2 * spacing), np.floor(0.2 * spacing) + 1.0)
     moved = list(lattice)
     for k in range(1, len(lattice) - 1):
-        b = float(np.polyval(fit_b, k))
-        a = positions[k] - b * centre
-        score = _ridge_along(luma, a + offsets, b, vertical)
-        best = int(np.argmax(score))
-        if score[best] < 1.0:
+        # the tilt too is searched (+-0.003, a 1-pixel line drifts off its ridge by 2 px over 700 px)
+        tilts = float(np.polyval(fit_b, k)) + np.array([-0.003, -0.0015, 0.0, 0.0015, 0.003])
+        intercepts = positions[k] - tilts * centre
+        scores = np.array([_ridge_along(luma, a + offsets, b, vertical) for a, b in zip(intercepts, tilts)])
+        tilt, best = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        if scores[tilt, best] < 1.0:
             return None
-        moved[k] = _Line(a + float(offsets[best]), b, 0.0)
+        moved[k] = _Line(float(intercepts[tilt] + offsets[best]), float(tilts[tilt]), 0.0)
     steps = np.diff([line.at(centre) for line in moved])
     return moved if np.abs(steps / np.median(steps) - 1.0).max() <= 0.08 else None
 
 
 def _faint_inner_borders(lattice: list[_Line], luma: np.ndarray, grey: np.ndarray, vertical: bool,
-                         centre: float) -> tuple[list[_Line], bool]:
-    """A lattice of text edges between strong outer borders moved onto the faint inner borders, and whether it is a
-    text lattice still.
+                         centre: float) -> tuple[list[_Line], str]:
+    """A lattice of text edges between strong outer borders moved onto the faint inner borders, and what was done:
+    "kept" (not such a lattice, or no faint borders found), "moved" (its ends, the strong outer edges, are the
+    grid's: not to be repaired from the inner lines, which are at the borders' 1-pixel lines, not at the tiles'
+    edges) or "text" (a text lattice still).
 
     Siemens-like viewports: the tiles' background is the level of the gap between them and the inner borders are
     1-pixel lines a few levels brighter, invisible to the ridge maps, while the grid's outer edges (tiles against
@@ -527,13 +545,15 @@ def _faint_inner_borders(lattice: list[_Line], luma: np.ndarray, grey: np.ndarra
     inner lines are under 8% of its stronger end's (faint real borders, drawn as steps, are 10% or more). Our
     method."""
     if len(lattice) < 4:
-        return lattice, False
+        return lattice, "kept"
     support = _support(lattice, grey, vertical)
     weakness = float(np.median(support[1:-1])) / max(float(max(support[0], support[-1])), 1e-6)
     if weakness >= 0.15:
-        return lattice, False
+        return lattice, "kept"
     moved = _snapped_to_ridges(lattice, luma, vertical, centre)
-    return (moved, False) if moved is not None else (lattice, weakness < 0.08)
+    if moved is not None:
+        return moved, "moved"
+    return lattice, "text" if weakness < 0.08 else "kept"
 
 
 def _divided_frame(lines: list[_Line], luma: np.ndarray, grey: np.ndarray, vertical: bool, centre: float,
@@ -629,17 +649,20 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
             lattice = _lattice(family, centre, extent)
             if lattice is None:
                 continue
-            lattice, text = _faint_inner_borders(lattice, channels[0], grey, vertical, centre)
-            lattice = _outer_lines(lattice, grey, vertical, centre)
-            regular = not text and _regular_borders(lattice, grey, vertical, centre)
+            lattice, done = _faint_inner_borders(lattice, channels[0], grey, vertical, centre)
+            if done == "kept":
+                lattice = _outer_lines(lattice, grey, vertical, centre)
+            regular = done == "moved" or (done == "kept" and _regular_borders(lattice, grey, vertical, centre))
             (found if regular else irregular)[vertical].append(lattice)
         corners = best_grid(found[True], found[False])
         if corners is not None and _near_square(corners):
             return corners / scale, scale
-    # no grid of near-square cells: a family without a regular lattice is looked for between its strong outer lines,
-    # divided at the other family's spacing (_divided_frame); then the best regular grid (a lattice that skipped a
-    # faint border in every pass), else the best with the irregular lattices
+    # no grid of near-square cells: the best regular one (a lattice that skipped a faint border in every pass), else
+    # the best with the irregular lattices, else with a family that gave no regular lattice looked for between its
+    # strong outer lines, divided at the other family's spacing (_divided_frame)
     corners = best_grid(found[True], found[False])
+    if corners is None or not _near_square(corners):
+        corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
     if corners is None or not _near_square(corners):
         for vertical, centre in ((True, size[0] / 2.0), (False, size[1] / 2.0)):
             if found[vertical] or not found[not vertical]:
@@ -650,9 +673,8 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
             lattice = _divided_frame(first_families[vertical], channels[0], grey, vertical, centre, spacing)
             if lattice is not None:
                 found[vertical].append(lattice)
-        corners = best_grid(found[True], found[False])
-    if corners is None or not _near_square(corners):
-        corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+                divided = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+                corners = divided if divided is not None else corners
     if corners is not None:
         return corners / scale, scale
     raise MosaicError(
