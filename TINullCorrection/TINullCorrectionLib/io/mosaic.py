@@ -16,8 +16,16 @@ Steps (our method; measured in benchmarks/bench_phone.py):
    bound the grid. An outer border is often only a step (a Philips-like dark gap against a viewer of the same
    grey), so the lattice is completed at its ends (:func:`_outer_lines`: a missed outer border added where a step
    is and the band it closes shows tiles; an end line off its neighbours' lattice, the toolbar's or the monitor's
-   edge, brought back to the border), lattices whose lines are not steps all along are set aside
-   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken.
+   edge, brought back to the border; where an end line should be is a least-squares parabola through its four
+   neighbours, following the perspective), lattices whose lines are not steps all along are set aside
+   (:func:`_regular_borders`), and of the plausible grids the one with the most near-square cells is taken; a
+   pass whose best grid has cells not near-square (a lattice that skipped a faint border: cells twice as high as
+   wide) does not end the search. Siemens-like inner borders can be 1-pixel lines a few levels above the tiles'
+   background, invisible to the ridge maps: a lattice of text edges between strong outer edges (inner lines
+   hardly a step) has its inner lines moved to the thin ridges that run all along beside them
+   (:func:`_faint_inner_borders`, :func:`_ridge_along`), and a family that gives no regular lattice at all is
+   looked for between its strong outer lines, divided at the other family's spacing, every inner border verified
+   by its ridge (:func:`_divided_frame`).
 2. *Tiles.* Every cell's four corners are the intersections of its border lines; the cell is warped to a
    rectangle (perspective-corrected) from the full-resolution photo, slightly inset so that the border
    itself is not part of the frame. Cells whose centre shows nothing (std < ``empty_std``) are empty viewports.
@@ -397,6 +405,24 @@ def _nearest_step(profile: np.ndarray, offsets: np.ndarray, threshold: float) ->
     return int(peaks[np.argmin(np.abs(offsets[peaks]))]) if peaks.size else None
 
 
+def _end_prediction(lines: list[_Line], end: int, centre: float, neighbours: int) -> tuple[float, float, float]:
+    """Where the ``neighbours`` (3 or 4) lines next to the end line ``end`` (0 or the last) of a lattice put it: (a, b)
+    of the line and the spacing there. Positions at ``centre`` over the index: a straight line through 3, a
+    least-squares parabola through 4 (the perspective of a hand-held photo changes the spacing across the grid, by
+    up to 7 pixels over 5 rows of a 4K photo; a parabola through three lines follows their noise). Tilt: a straight
+    line through the same neighbours."""
+    others = np.arange(1, neighbours + 1) if end == 0 else len(lines) - 1 - np.arange(1, neighbours + 1)
+    fit_position = np.polyfit(others, [lines[k].at(centre) for k in others], 2 if neighbours >= 4 else 1)
+    fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
+    b = float(np.polyval(fit_b, end))
+    position = float(np.polyval(fit_position, end))
+    if neighbours < 4:   # the spacing of the lines' intercepts (a), as the straight-line repair was tuned
+        spacing = abs(float(np.polyfit(others, [lines[k].a for k in others], 1)[0]))
+    else:
+        spacing = abs(position - float(np.polyval(fit_position, end + (1 if end == 0 else -1))))
+    return position - b * centre, b, spacing
+
+
 def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre: float,
                  max_added: int = 2) -> list[_Line]:
     """The lattice with the outer borders it missed added at either end.
@@ -408,24 +434,31 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
     that place within 0.06 spacings (:func:`_nearest_step`), when (1) that step is at least half as strong as the lattice's own
     borders (:func:`_edge_profile`) and (2) the band it closes shows as much variation as the last band
     of the lattice (at least 40% of its standard deviation: tiles, not the viewer's flat panels). First, an end line
-    more than 5% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
-    faint outer border, taken for it) is replaced by the step nearest that place within 5% of a spacing. Our method."""
+    more than 4% of a spacing off where its three neighbours put it (the monitor's edge or a panel edge just beyond a
+    faint outer border, taken for it) is replaced by the step nearest that place within 4% of a spacing; then an
+    end line not so replaced, with the other end now on the lattice, the same by its four neighbours
+    (:func:`_end_prediction`: a parabola, along the perspective). Our
+    method."""
     lines = list(lattice)
     reference = float(np.median(_support(lines, grey, vertical)))
-    if len(lines) >= 4:
-        # an end line off the lattice of its three neighbours (the monitor's edge just beyond a faint outer border)
-        # is replaced by the step nearest where they put it
-        for end, others in ((0, (1, 2, 3)), (len(lines) - 1, (len(lines) - 2, len(lines) - 3, len(lines) - 4))):
-            fit_a = np.polyfit(others, [lines[k].a for k in others], 1)
-            fit_b = np.polyfit(others, [lines[k].b for k in others], 1)
-            a, b = float(np.polyval(fit_a, end)), float(np.polyval(fit_b, end))
-            spacing = abs(float(fit_a[0]))
-            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.05 * spacing:
+    # an end line off the lattice of its neighbours (the monitor's edge just beyond a faint outer border) is replaced
+    # by the step nearest where they put it: first by its three neighbours, then (the other end now on the lattice)
+    # by a parabola through four, which follows the perspective
+    repaired: set[int] = set()
+    for neighbours in (3, 4):
+        if len(lines) < neighbours + 1:
+            break
+        for end in (0, len(lines) - 1):
+            if end in repaired:    # already brought onto its neighbours' lattice
                 continue
-            offsets = np.arange(-0.05 * spacing, 0.05 * spacing + 0.5, 0.5)
+            a, b, spacing = _end_prediction(lines, end, centre, neighbours)
+            if abs(lines[end].at(centre) - (a + b * centre)) <= 0.04 * spacing:
+                continue
+            offsets = np.arange(-0.04 * spacing, 0.04 * spacing + 0.5, 0.5)
             best = _nearest_step(_edge_profile(grey, a + offsets, b, vertical), offsets, 0.5 * reference)
             if best is not None:
                 lines[end] = _Line(a + float(offsets[best]), b, 0.0)
+                repaired.add(end)
     for _ in range(max_added):
         keys = np.arange(len(lines), dtype=float)
         fit_a = np.polyfit(keys, [line.a for line in lines], 2 if len(lines) >= 4 else 1)
@@ -449,6 +482,107 @@ def _outer_lines(lattice: list[_Line], grey: np.ndarray, vertical: bool, centre:
         if not added:
             break
     return lines
+
+
+def _ridge_along(luma: np.ndarray, a: np.ndarray, b: float, vertical: bool, segments: int = 20) -> np.ndarray:
+    """How much the lines x = a_i + b y (vertical) or y = a_i + b x of ``luma`` (not smoothed) are a thin ridge all
+    along: the level of each of ``segments`` pieces of the line's middle 70% (median of 20 points) above (or below)
+    the higher (lower) of the levels 2 (or 4, a wider line) pixels either side, and of these the 30th percentile. A viewport border is a
+    ridge of a pixel or two in every piece; the edge of a column of right-aligned text, or a letter's stroke, only in
+    the pieces where the text is; broad features are no ridge."""
+    height, width = luma.shape
+    span, extent = (height, width) if vertical else (width, height)
+    t = np.linspace(0.15 * span, 0.85 * span, 20 * segments)
+    a = np.asarray(a, float)
+    offsets = np.array([-4, -2, 0, 2, 4])
+    position = np.clip(np.rint(a[:, None, None] + offsets[None, :, None] + b * t[None, None, :]).astype(int), 0, extent - 1)
+    along = np.broadcast_to(t.astype(int), position.shape)
+    levels = np.median((luma[along, position] if vertical else luma[position, along]).reshape(a.size, 5, segments, 20), axis=3)
+    middle = levels[:, 2]
+    scores = []
+    for side in (levels[:, [1, 3]], levels[:, [0, 4]]):    # a line of 1-2 pixels (4K), of 3-6 (a 3 MP monitor's)
+        ridge = np.maximum(middle - side.max(axis=1), side.min(axis=1) - middle)
+        scores.append(np.quantile(ridge, 0.3, axis=1))
+    return np.maximum(*scores)
+
+
+def _snapped_to_ridges(lattice: list[_Line], luma: np.ndarray, vertical: bool, centre: float) -> list[_Line] | None:
+    """The lattice with each inner line moved to the thin ridge that runs all along a line (:func:`_ridge_along`, at
+    least 1 level) within 0.2 spacings of it, at about the tilt interpolated from the lattice's; None where one has none,
+    or where the lines so found are not evenly spaced (every spacing within 8% of their median)."""
+    positions = np.array([line.at(centre) for line in lattice])
+    spacing = float(np.median(np.diff(positions)))
+    fit_b = np.polyfit(np.arange(len(lattice), dtype=float), [line.b for line in lattice], 1)
+    offsets = np.arange(-np.floor(0.2 * spacing), np.floor(0.2 * spacing) + 1.0)
+    moved = list(lattice)
+    for k in range(1, len(lattice) - 1):
+        # the tilt too is searched (+-0.003, a 1-pixel line drifts off its ridge by 2 px over 700 px)
+        tilts = float(np.polyval(fit_b, k)) + np.array([-0.003, -0.0015, 0.0, 0.0015, 0.003])
+        intercepts = positions[k] - tilts * centre
+        scores = np.array([_ridge_along(luma, a + offsets, b, vertical) for a, b in zip(intercepts, tilts)])
+        tilt, best = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        if scores[tilt, best] < 1.0:
+            return None
+        moved[k] = _Line(float(intercepts[tilt] + offsets[best]), float(tilts[tilt]), 0.0)
+    steps = np.diff([line.at(centre) for line in moved])
+    return moved if np.abs(steps / np.median(steps) - 1.0).max() <= 0.08 else None
+
+
+def _faint_inner_borders(lattice: list[_Line], luma: np.ndarray, grey: np.ndarray, vertical: bool,
+                         centre: float) -> tuple[list[_Line], str]:
+    """A lattice of text edges between strong outer borders moved onto the faint inner borders, and what was done:
+    "kept" (not such a lattice, or no faint borders found), "moved" (its ends, the strong outer edges, are the
+    grid's: not to be repaired from the inner lines, which are at the borders' 1-pixel lines, not at the tiles'
+    edges) or "text" (a text lattice still).
+
+    Siemens-like viewports: the tiles' background is the level of the gap between them and the inner borders are
+    1-pixel lines a few levels brighter, invisible to the ridge maps, while the grid's outer edges (tiles against
+    the dark viewer) are strong steps. Right-aligned annotations ("TR 857") and the bottom lines of the text are
+    then the most continuous lines at the tiles' spacing, and the lattice is built from them. Such a lattice (of 4
+    lines or more) has inner lines that are hardly a step along their length (:func:`_support` under 15% of its
+    stronger end's); its inner lines are moved to the faint ridges beside them (:func:`_snapped_to_ridges`). Where
+    that fails, the lattice is returned as it was, and marked a text lattice (kept only as a last resort) when its
+    inner lines are under 8% of its stronger end's (faint real borders, drawn as steps, are 10% or more). Our
+    method."""
+    if len(lattice) < 4:
+        return lattice, "kept"
+    support = _support(lattice, grey, vertical)
+    weakness = float(np.median(support[1:-1])) / max(float(max(support[0], support[-1])), 1e-6)
+    if weakness >= 0.15:
+        return lattice, "kept"
+    moved = _snapped_to_ridges(lattice, luma, vertical, centre)
+    if moved is not None:
+        return moved, "moved"
+    return lattice, "text" if weakness < 0.08 else "kept"
+
+
+def _divided_frame(lines: list[_Line], luma: np.ndarray, grey: np.ndarray, vertical: bool, centre: float,
+                   spacing: float) -> list[_Line] | None:
+    """The borders of one family found from the grid's outer edges alone, where its inner borders gave no lattice.
+
+    Faint 1-pixel inner borders (see :func:`_faint_inner_borders`) can leave a family with only the grid's two outer
+    edges, strong steps against the viewer. Cells are nearly square (scout matrices), so the other family's spacing
+    tells how many cells lie between two strong lines of this one (within 0.2 of a whole number, at least 2): the
+    frame is divided evenly (tilts interpolated) and every inner line must then find its faint ridge
+    (:func:`_snapped_to_ridges`), so an edge of the viewer's panels taken for the frame, or a wrong count, gives
+    nothing. The pairs are tried from the widest. None when no pair verifies. Our method."""
+    if len(lines) < 2:
+        return None
+    support = _support(lines, grey, vertical)
+    strong = sorted((line for line, value in zip(lines, support) if value >= 0.5 * float(support.max())),
+                    key=lambda line: line.at(centre))
+    pairs = [(first, last) for i, first in enumerate(strong) for last in strong[i + 1:]]
+    for first, last in sorted(pairs, key=lambda pair: pair[0].at(centre) - pair[1].at(centre)):
+        ratio = (last.at(centre) - first.at(centre)) / spacing
+        count = int(round(ratio))
+        if count < 2 or abs(ratio - count) > 0.2:
+            continue
+        guesses = [_Line(first.a + (last.a - first.a) * k / count, first.b + (last.b - first.b) * k / count, 0.0)
+                   for k in range(count + 1)]
+        moved = _snapped_to_ridges(guesses, luma, vertical, centre)
+        if moved is not None:
+            return moved
+    return None
 
 
 def _regular_borders(lines: list[_Line], grey: np.ndarray, vertical: bool, centre: float) -> bool:
@@ -499,27 +633,48 @@ def find_grid(image: np.ndarray, settings: MosaicSettings = MosaicSettings()) ->
         # between them halves the cells)
         grids = [_cells(columns, rows) for columns in columns_found for rows in rows_found]
         grids = [corners for corners in grids if _plausible_cells(corners, size)]
-        return max(grids, key=lambda corners: (abs(np.log(_cell_aspect(corners))) <= np.log(1.6),
-                                               corners.shape[0] * corners.shape[1])) if grids else None
+        return max(grids, key=lambda corners: (_near_square(corners), corners.shape[0] * corners.shape[1])) if grids else None
 
     # the usual threshold first; where no plausible grid is found (faint borders: thin lines of about the tiles' own
     # level, strong moire raising the median), once more with a lower one, then at twice the scale (wide dark gaps
     # between noisy tiles); every lattice must be regular (with its outer borders: _outer_lines) and look like
     # borders all through (_regular_borders; others are kept as a last resort), and the grid plausible
+    first_families: dict[bool, list[_Line]] = {}
     for factor, sigma_px in ((3.0, 1.0), (1.8, 1.0), (3.0, 2.0), (1.8, 2.0)):
         maps = [_ridge_maps(channel, factor, sigma_px, grey if k == 0 and sigma_px == 1.0 else None)
                 for k, channel in enumerate(channels)]
         for vertical, centre, extent in ((True, size[0] / 2.0, size[1]), (False, size[1] / 2.0, size[0])):
-            lattice = _lattice(_hough_family(np.bitwise_or.reduce([m[1 if vertical else 0] for m in maps]), vertical),
-                               centre, extent)
+            family = _hough_family(np.bitwise_or.reduce([m[1 if vertical else 0] for m in maps]), vertical)
+            first_families.setdefault(vertical, family)
+            lattice = _lattice(family, centre, extent)
             if lattice is None:
                 continue
-            lattice = _outer_lines(lattice, grey, vertical, centre)
-            (found if _regular_borders(lattice, grey, vertical, centre) else irregular)[vertical].append(lattice)
+            lattice, done = _faint_inner_borders(lattice, channels[0], grey, vertical, centre)
+            if done == "kept":
+                lattice = _outer_lines(lattice, grey, vertical, centre)
+            regular = done == "moved" or (done == "kept" and _regular_borders(lattice, grey, vertical, centre))
+            (found if regular else irregular)[vertical].append(lattice)
         corners = best_grid(found[True], found[False])
-        if corners is not None:
+        if corners is not None and _near_square(corners):
             return corners / scale, scale
-    corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+    # no grid of near-square cells: the best regular one (a lattice that skipped a faint border in every pass), else
+    # the best with the irregular lattices, else with a family that gave no regular lattice looked for between its
+    # strong outer lines, divided at the other family's spacing (_divided_frame)
+    corners = best_grid(found[True], found[False])
+    if corners is None or not _near_square(corners):
+        corners = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+    if corners is None or not _near_square(corners):
+        for vertical, centre in ((True, size[0] / 2.0), (False, size[1] / 2.0)):
+            if found[vertical] or not found[not vertical]:
+                continue
+            other = max(found[not vertical], key=len)
+            other_centre = size[1] / 2.0 if vertical else size[0] / 2.0
+            spacing = float(np.median(np.diff([line.at(other_centre) for line in other])))
+            lattice = _divided_frame(first_families[vertical], channels[0], grey, vertical, centre, spacing)
+            if lattice is not None:
+                found[vertical].append(lattice)
+                divided = best_grid(found[True] + irregular[True], found[False] + irregular[False])
+                corners = divided if divided is not None else corners
     if corners is not None:
         return corners / scale, scale
     raise MosaicError(
@@ -550,6 +705,12 @@ def _plausible_cells(corners: np.ndarray, size: tuple[int, int]) -> bool:
     if corners[..., 1].min() < -slack or corners[..., 1].max() > height + slack:
         return False
     return 0.5 <= _cell_aspect(corners) <= 2.0
+
+
+def _near_square(corners: np.ndarray) -> bool:
+    """Whether the median cell's aspect is within 1.6 (scout matrices are square or nearly so; a lattice that skipped a
+    faint border doubles the cells one way)."""
+    return bool(abs(np.log(_cell_aspect(corners))) <= np.log(1.6))
 
 
 def _cell_aspect(corners: np.ndarray) -> float:
