@@ -182,10 +182,18 @@ def once(myocardium):
 for myocardium in configurations.values():
     once(myocardium)
 print("ready", flush=True)
+def machine_speed_ms():  # the same loop as machine_speed_ms() below, timed in this process (on the core it runs on)
+    started = time.perf_counter()
+    total = 0
+    for i in range(100_000):
+        total += i * i
+    return 1000.0 * (time.perf_counter() - started)
 for line in sys.stdin:
+    before = machine_speed_ms()
     started = time.perf_counter()
     once(configurations[line.strip()])
-    print(time.perf_counter() - started, flush=True)
+    elapsed = time.perf_counter() - started
+    print(elapsed, before, machine_speed_ms(), flush=True)
 """
 
 
@@ -197,13 +205,32 @@ def tree_env(tree: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(r) for r in roots)}
 
 
-def core_path_of_trees(trees: dict, folder: str, rounds: int = 9) -> dict:
+def machine_speed_ms() -> float:
+    """Milliseconds of a fixed pure-Python loop: the speed the machine runs at just now. On this project's 2-core
+    virtual machine it is bimodal (about 5.9 ms and 9.9 ms, the host switching between two speeds for seconds at a
+    time, with nothing else running), so every absolute time measured here depends on which state its rounds ran in."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(100_000):
+        total += i * i
+    return 1000.0 * (time.perf_counter() - started)
+
+
+#: A round runs in the machine's fast state when the calibration loop before and after it took at most this
+#: multiple of the fastest calibration of the run (the two states are about 1.7x apart).
+FAST_STATE_FACTOR = 1.25
+
+
+def core_path_of_trees(trees: dict, folder: str, rounds: int = 9, by_state: dict | None = None) -> dict:
     """{(tree label, "cnn" or "auto"): (median, best) seconds} of the core path as each tree's code runs it, one
     worker process per tree (onnxruntime's default threads, as ti-correct runs), the trees and configurations
     taking turns in every round, so that a change of load on a shared machine hits all of them alike.
 
     trees: label -> a checkout, or (checkout, process) where process is "cli" (the default: the process set up
-    as cardiac-lge sets itself up, cardiac_lge/memory.py) or "default" (the C allocator's defaults, as in Slicer)."""
+    as cardiac-lge sets itself up, cardiac_lge/memory.py) or "default" (the C allocator's defaults, as in Slicer).
+    by_state: filled with {(tree label, configuration): {"fast": median or None, "slow": median or None}} and
+    {"rounds": {"fast": n, "slow": n}}: the rounds split by the machine's speed state (:func:`machine_speed_ms` before
+    and after the round; rounds that straddle a change are in neither)."""
     workers = {}
     try:
         for label, tree in trees.items():
@@ -216,18 +243,30 @@ def core_path_of_trees(trees: dict, folder: str, rounds: int = 9) -> dict:
                 raise RuntimeError(f"core path of {trees[label]} failed: {worker.stderr.read()[-2000:]}")
         timings = {(label, configuration): [] for label in workers for configuration in ("cnn", "auto")}
         keys = list(timings)
+        calibrations = {key: [] for key in keys}
         for round_index in range(rounds):
             # the order rotates every round: no worker always runs first, or right after the same other one
             shift = round_index % len(keys)
             for label, configuration in keys[shift:] + keys[:shift]:
                 workers[label].stdin.write(configuration + "\n")
                 workers[label].stdin.flush()
-                timings[(label, configuration)].append(float(workers[label].stdout.readline()))
+                seconds, before, after = (float(v) for v in workers[label].stdout.readline().split())
+                timings[(label, configuration)].append(seconds)
+                calibrations[(label, configuration)].append((before, after))
     finally:
         for worker in workers.values():
             if worker.stdin:
                 worker.stdin.close()
             worker.wait(timeout=120)
+    if by_state is not None:
+        cut = FAST_STATE_FACTOR * min(min(pair) for pairs in calibrations.values() for pair in pairs)
+        by_state["rounds"] = {"fast": 0, "slow": 0}
+        for key, values in timings.items():
+            states = ["fast" if max(pair) <= cut else "slow" if min(pair) > cut else "" for pair in calibrations[key]]
+            for state in ("fast", "slow"):
+                by_state["rounds"][state] += states.count(state)
+            by_state[key] = {state: float(np.median([v for v, s in zip(values, states, strict=True) if s == state])) if state in states else None
+                             for state in ("fast", "slow")}
     return {key: (float(np.median(values)), float(np.min(values))) for key, values in timings.items()}
 
 
@@ -303,14 +342,20 @@ def core_path_speed(backends: dict, baseline_tree: Path | None = None, tree_roun
         trees = {"this tree": REPO, "this tree, default allocator": (REPO, "default")}
         if baseline_tree is not None:
             trees["baseline"] = baseline_tree
-        trees = core_path_of_trees(trees, folder, rounds=tree_rounds)
+        states: dict = {}
+        trees = core_path_of_trees(trees, folder, rounds=tree_rounds, by_state=states)
         print("  one process each (onnxruntime, default threads), rounds interleaved; 'this tree' is the process as "
               "cardiac-lge runs it (freed memory kept, cardiac_lge/memory.py), 'default allocator' the C library's "
               f"defaults as in Slicer{'' if baseline_tree is None else f', baseline {baseline_tree}'}:")
         for (label, configuration), (median, best) in trees.items():
             name = "CNN only" if configuration == "cnn" else "automatic myocardium"
-            print(f"  [{label:28s}, {name:20s}] median {median:.3f} s, best {best:.3f} s")
+            split = "; ".join(f"{state} state {states[(label, configuration)][state]:.3f} s" for state in ("fast", "slow")
+                              if states[(label, configuration)][state] is not None)
+            print(f"  [{label:28s}, {name:20s}] median {median:.3f} s, best {best:.3f} s ({split})")
             results[f"{label}, {name}"] = (median, best)
+        print(f"  runs in the machine's fast / slow speed state (a fixed pure-Python loop timed in the worker before and after "
+              f"each run; the states are about 1.7x apart; runs that straddle a change in neither): "
+              f"{states['rounds']['fast']} / {states['rounds']['slow']}")
     key = "automatic myocardium"
     kept, default = results[f"this tree, {key}"][0], results[f"this tree, default allocator, {key}"][0]
     print(f"  with the automatic myocardium, keeping freed memory is {default / kept:.2f}x faster than the default allocator "
