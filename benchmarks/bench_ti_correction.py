@@ -31,6 +31,7 @@ card and the README quote the same figures (update their tables with the printed
 from __future__ import annotations
 
 import argparse
+import inspect
 import subprocess
 import sys
 import tempfile
@@ -157,9 +158,21 @@ def _write_30_frame_series(folder: str) -> None:
     write_scout_dicom(simulate_scout(np.random.default_rng(4), n_frames=30, matrix=192).scout, folder, vendor="siemens")
 
 
+def machine_speed_ms() -> float:
+    """Milliseconds of a fixed pure-Python loop: the speed the machine runs at just now. On this project's 2-core
+    virtual machine it is bimodal (about 5.9 ms and 9.9 ms, the host switching between two speeds for seconds at a
+    time, with nothing else running), so every absolute time measured here depends on which state its rounds ran in."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(100_000):
+        total += i * i
+    return 1000.0 * (time.perf_counter() - started)
+
+
 #: The core path, timed the same way for this tree and a baseline tree: only API names both have. A worker: after
 #: warm-up it prints "ready", then runs the core path once per line read ("cnn": CNN only, "auto": with the automatic
-#: myocardium) and prints the seconds, so that two trees' workers can take turns (interleaved rounds).
+#: myocardium) and prints the seconds with :func:`machine_speed_ms` (its source inserted) timed just before and after,
+#: so that two trees' workers can take turns (interleaved rounds).
 CORE_PATH_WORKER = """
 import sys, time
 if sys.argv[2] == "cli":  # the process as cardiac-lge runs it (freed memory kept; trees before it had no such step)
@@ -182,19 +195,14 @@ def once(myocardium):
 for myocardium in configurations.values():
     once(myocardium)
 print("ready", flush=True)
-def machine_speed_ms():  # the same loop as machine_speed_ms() below, timed in this process (on the core it runs on)
-    started = time.perf_counter()
-    total = 0
-    for i in range(100_000):
-        total += i * i
-    return 1000.0 * (time.perf_counter() - started)
-for line in sys.stdin:
+MACHINE_SPEED_MS
+for line in sys.stdin:  # machine_speed_ms timed in this process, on the core the run uses
     before = machine_speed_ms()
     started = time.perf_counter()
     once(configurations[line.strip()])
     elapsed = time.perf_counter() - started
     print(elapsed, before, machine_speed_ms(), flush=True)
-"""
+""".replace("MACHINE_SPEED_MS", inspect.getsource(machine_speed_ms))
 
 
 def tree_env(tree: Path) -> dict:
@@ -205,19 +213,8 @@ def tree_env(tree: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(r) for r in roots)}
 
 
-def machine_speed_ms() -> float:
-    """Milliseconds of a fixed pure-Python loop: the speed the machine runs at just now. On this project's 2-core
-    virtual machine it is bimodal (about 5.9 ms and 9.9 ms, the host switching between two speeds for seconds at a
-    time, with nothing else running), so every absolute time measured here depends on which state its rounds ran in."""
-    started = time.perf_counter()
-    total = 0
-    for i in range(100_000):
-        total += i * i
-    return 1000.0 * (time.perf_counter() - started)
-
-
-#: A round runs in the machine's fast state when the calibration loop before and after it took at most this
-#: multiple of the fastest calibration of the run (the two states are about 1.7x apart).
+#: A run is in the machine's fast state when the calibration loop before and after it took at most this multiple
+#: of the fastest calibration of the measurement (the two states are about 1.7x apart).
 FAST_STATE_FACTOR = 1.25
 
 
@@ -229,8 +226,8 @@ def core_path_of_trees(trees: dict, folder: str, rounds: int = 9, by_state: dict
     trees: label -> a checkout, or (checkout, process) where process is "cli" (the default: the process set up
     as cardiac-lge sets itself up, cardiac_lge/memory.py) or "default" (the C allocator's defaults, as in Slicer).
     by_state: filled with {(tree label, configuration): {"fast": median or None, "slow": median or None}} and
-    {"rounds": {"fast": n, "slow": n}}: the rounds split by the machine's speed state (:func:`machine_speed_ms` before
-    and after the round; rounds that straddle a change are in neither)."""
+    {"rounds": {"fast": n, "slow": n}}: the runs split by the machine's speed state (:func:`machine_speed_ms`, timed in
+    the worker before and after each run; runs that straddle a change are in neither)."""
     workers = {}
     try:
         for label, tree in trees.items():

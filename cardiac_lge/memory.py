@@ -41,10 +41,9 @@ def _glibc():
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        version = libc.gnu_get_libc_version  # glibc only (musl has mallopt as a no-op, and no such function)
+        libc.gnu_get_libc_version  # noqa: B018 - glibc only (musl has mallopt as a no-op, and no such function)
     except (OSError, AttributeError):
         return None
-    version.restype = ctypes.c_char_p
     return libc
 
 
